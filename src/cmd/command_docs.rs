@@ -1,0 +1,5 @@
+//! TODO family
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

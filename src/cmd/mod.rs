@@ -1,0 +1,332 @@
+//! Commands: the table (data, as in Redis's `commands.def`) and one file per
+//! family. A handler parses its arguments, calls the types layer and returns
+//! a [`Reply`]; it never touches sockets.
+//!
+//! Path of a request: `server::connection` parses it, [`CommandTable::lookup`]
+//! finds the spec, `server::dispatch` runs the checks Redis runs (arity,
+//! auth, ...) and calls the handler with a [`Ctx`].
+
+pub mod args;
+pub mod client;
+pub mod command_docs;
+pub mod config;
+pub mod connection;
+pub mod info;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::resp::Reply;
+use crate::server::client::ClientState;
+use crate::server::Server;
+use crate::types::{Keyspace, TypeError};
+
+/// Command flags, named as in Redis's COMMAND INFO output.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    pub const SENTINEL: u32 = 1 << 16;
+    /// Strata-only: runs alone (takes the keyspace gate exclusively).
+    pub const EXCLUSIVE: u32 = 1 << 31;
+
+    /// `(flag, name)` in the order COMMAND INFO prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where the keys are in the arguments (argv[0] is the command name).
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    pub first: i32,
+    /// Negative counts from the end (-1 = last argument).
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeySpec {
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+    pub const ONE: KeySpec = KeySpec {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
+    pub const ALL: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
+}
+
+pub type CmdResult = Result<Reply, CmdError>;
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
+
+/// One row of the command table.
+pub struct CommandSpec {
+    /// Lowercase name (for subcommands, the subcommand alone: `kill`).
+    pub name: &'static str,
+    /// Redis arity: `n` = exactly n arguments including the name, `-n` = at least n.
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    /// Redis's command group (`string`, `generic`, `connection`, `server`, ...).
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    /// `None` for container commands (CLIENT, CONFIG, ...), which dispatch on `subcommands`.
+    pub handler: Option<Handler>,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    /// Defaults for struct-update syntax in the family tables.
+    pub const BASE: CommandSpec = CommandSpec {
+        name: "",
+        arity: 1,
+        flags: 0,
+        keys: KeySpec::NONE,
+        group: "generic",
+        since: "1.0.0",
+        summary: "",
+        complexity: "O(1)",
+        handler: None,
+        subcommands: &[],
+    };
+
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        (a >= 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+    }
+}
+
+/// A command's error. The `Display` text is the whole error line after `-`.
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    #[error("ERR syntax error")]
+    Syntax,
+    #[error("ERR value is not an integer or out of range")]
+    NotInteger,
+    #[error("ERR value is not a valid float")]
+    NotFloat,
+    #[error("ERR wrong number of arguments for '{0}' command")]
+    WrongArity(String),
+    #[error("ERR DB index is out of range")]
+    DbIndexOutOfRange,
+    #[error("ERR no such key")]
+    NoSuchKey,
+    #[error(transparent)]
+    Type(#[from] TypeError),
+    /// Any other error, given as its full line (e.g. `ERR invalid expire time in 'set' command`).
+    #[error("{0}")]
+    Msg(String),
+}
+
+impl CmdError {
+    pub fn msg(s: impl Into<String>) -> CmdError {
+        CmdError::Msg(s.into())
+    }
+}
+
+/// What a command needs while it runs.
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut ClientState,
+    pub cmd: Resolved,
+}
+
+impl Ctx<'_> {
+    pub fn ks(&self) -> &Keyspace {
+        &self.server.ks
+    }
+    /// The physical id of the client's selected database.
+    pub fn db(&self) -> u8 {
+        self.server.ks.physical(self.client.db)
+    }
+    /// Records that this command committed a write (for fsync-before-reply).
+    pub fn committed(&mut self, seq: u64) {
+        self.client.last_commit = self.client.last_commit.max(seq);
+    }
+    pub fn wrong_arity(&self) -> CmdError {
+        CmdError::WrongArity(self.server.commands.fullname(self.cmd.id).to_string())
+    }
+    /// `ERR unknown subcommand 'x'. Try CLIENT HELP.` for container commands.
+    pub fn unknown_subcommand(&self, sub: &[u8]) -> CmdError {
+        let container = self
+            .cmd
+            .parent
+            .unwrap_or(self.cmd.spec)
+            .name
+            .to_ascii_uppercase();
+        CmdError::Msg(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+            container
+        ))
+    }
+}
+
+/// All commands, looked up case-insensitively.
+pub struct CommandTable {
+    by_name: HashMap<&'static str, &'static CommandSpec>,
+    /// spec address -> id; ids index `fullnames` and per-command statistics.
+    ids: HashMap<usize, usize>,
+    fullnames: Vec<String>,
+}
+
+/// A resolved command: the spec, its container (for subcommands) and its id.
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    pub spec: &'static CommandSpec,
+    pub parent: Option<&'static CommandSpec>,
+    pub id: usize,
+}
+
+/// The families, in the order COMMAND lists them.
+pub fn families() -> [&'static [CommandSpec]; 6] {
+    [
+        connection::COMMANDS,
+        keys::COMMANDS,
+        string::COMMANDS,
+        server::COMMANDS,
+        client::COMMANDS,
+        config::COMMANDS,
+    ]
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        let mut t = CommandTable {
+            by_name: HashMap::new(),
+            ids: HashMap::new(),
+            fullnames: Vec::new(),
+        };
+        for fam in families() {
+            for spec in fam {
+                t.by_name.insert(spec.name, spec);
+                t.ids.insert(spec as *const _ as usize, t.fullnames.len());
+                t.fullnames.push(spec.name.to_string());
+                for sub in spec.subcommands {
+                    t.ids.insert(sub as *const _ as usize, t.fullnames.len());
+                    t.fullnames.push(format!("{}|{}", spec.name, sub.name));
+                }
+            }
+        }
+        t
+    }
+}
+
+/// Why a request did not resolve to a command.
+pub enum LookupError {
+    Unknown,
+    UnknownSubcommand,
+}
+
+impl CommandTable {
+    pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let lower = std::str::from_utf8(&buf[..name.len()]).ok()?;
+        self.by_name.get(lower).copied()
+    }
+
+    /// Resolves argv to a command or subcommand, as Redis's `lookupCommand`.
+    pub fn lookup(&self, argv: &[Bytes]) -> Result<Resolved, LookupError> {
+        let base = self.get(&argv[0]).ok_or(LookupError::Unknown)?;
+        if base.subcommands.is_empty() || argv.len() < 2 {
+            return Ok(self.resolved(base, None));
+        }
+        let sub = base
+            .subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(&argv[1]))
+            .ok_or(LookupError::UnknownSubcommand)?;
+        Ok(self.resolved(sub, Some(base)))
+    }
+
+    pub fn resolved(
+        &self,
+        spec: &'static CommandSpec,
+        parent: Option<&'static CommandSpec>,
+    ) -> Resolved {
+        Resolved {
+            spec,
+            parent,
+            id: self.id_of(spec),
+        }
+    }
+
+    pub fn id_of(&self, spec: &'static CommandSpec) -> usize {
+        self.ids[&(spec as *const _ as usize)]
+    }
+
+    /// `get`, or `client|kill` for a subcommand.
+    pub fn fullname(&self, id: usize) -> &str {
+        &self.fullnames[id]
+    }
+
+    /// Number of commands and subcommands (the size of per-command statistics).
+    pub fn ids(&self) -> usize {
+        self.fullnames.len()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+        families().into_iter().flat_map(|f| f.iter())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}

@@ -1,0 +1,347 @@
+//! The RocksDB backend of [`Engine`](super::Engine).
+//!
+//! One RocksDB instance with one column family per [`Cf`], sharing a single
+//! LRU block cache, so memory is bounded by configuration (block cache plus
+//! memtables), never by the size of the dataset.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, Weak};
+
+use rocksdb::compaction_filter::{CompactionFilter, Decision};
+use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilterFactory};
+use rocksdb::statistics::{StatsLevel, Ticker};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType,
+    DBRawIteratorWithThreadMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+};
+
+use super::{
+    Batch, BatchOp, Cf, CompactionDecision, CompactionPolicy, Engine, EngineError, EngineIter,
+    EngineOptions, EngineResult, EngineStats, MetaLookup,
+};
+
+impl From<rocksdb::Error> for EngineError {
+    fn from(e: rocksdb::Error) -> Self {
+        EngineError::Backend(e.into_string())
+    }
+}
+
+pub struct RocksEngine {
+    db: Arc<DB>,
+    path: PathBuf,
+    cache: Cache,
+    opts: Options,
+    write_opts: WriteOptions,
+}
+
+/// Gives compaction threads read access to the metadata family. The DB is
+/// opened after its options (which own the filter factories) are built, so
+/// the factories reach it through this late-bound weak handle.
+#[derive(Clone, Default)]
+struct LateDb(Arc<OnceLock<Weak<DB>>>);
+
+impl MetaLookup for Arc<DB> {
+    fn get_meta(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let cf = self.cf_handle(Cf::Meta.name())?;
+        self.get_cf(cf, key).ok().flatten()
+    }
+}
+
+struct PolicyFactory {
+    cf: Cf,
+    name: std::ffi::CString,
+    policy: Arc<dyn CompactionPolicy>,
+    db: LateDb,
+}
+
+struct PolicyFilter {
+    cf: Cf,
+    name: std::ffi::CString,
+    policy: Arc<dyn CompactionPolicy>,
+    db: Option<Arc<DB>>,
+}
+
+/// Answers "not found" for every key: used when the DB is already gone.
+struct NoMeta;
+impl MetaLookup for NoMeta {
+    fn get_meta(&self, _key: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+impl CompactionFilter for PolicyFilter {
+    fn filter(&mut self, _level: u32, key: &[u8], value: &[u8]) -> Decision {
+        let decision = match &self.db {
+            Some(db) => self.policy.decide(self.cf, key, value, db),
+            // Without the DB we cannot prove a record stale: keep it.
+            None => self.policy.decide(self.cf, key, value, &NoMeta).max_keep(),
+        };
+        match decision {
+            CompactionDecision::Keep => Decision::Keep,
+            CompactionDecision::Remove => Decision::Remove,
+        }
+    }
+    fn name(&self) -> &std::ffi::CStr {
+        &self.name
+    }
+}
+
+impl CompactionDecision {
+    fn max_keep(self) -> Self {
+        CompactionDecision::Keep
+    }
+}
+
+impl CompactionFilterFactory for PolicyFactory {
+    type Filter = PolicyFilter;
+    fn create(&mut self, _context: CompactionFilterContext) -> PolicyFilter {
+        PolicyFilter {
+            cf: self.cf,
+            name: self.name.clone(),
+            policy: self.policy.clone(),
+            db: self.db.0.get().and_then(Weak::upgrade),
+        }
+    }
+    fn name(&self) -> &std::ffi::CStr {
+        &self.name
+    }
+}
+
+fn compression(name: &str) -> DBCompressionType {
+    match name.to_ascii_lowercase().as_str() {
+        "none" | "no" => DBCompressionType::None,
+        "snappy" => DBCompressionType::Snappy,
+        "zstd" => DBCompressionType::Zstd,
+        _ => DBCompressionType::Lz4,
+    }
+}
+
+impl RocksEngine {
+    pub fn open(
+        path: &Path,
+        options: &EngineOptions,
+        policy: Arc<dyn CompactionPolicy>,
+    ) -> EngineResult<Self> {
+        std::fs::create_dir_all(path)?;
+        let cache = Cache::new_lru_cache(options.block_cache_size);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        table.set_bloom_filter(10.0, false);
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        table.set_format_version(5);
+
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(options.max_background_jobs);
+        db_opts.enable_statistics();
+        db_opts.set_statistics_level(StatsLevel::ExceptTimers);
+        db_opts.set_keep_log_file_num(4);
+
+        let late = LateDb::default();
+        let mut descriptors = Vec::new();
+        for cf in Cf::ALL {
+            let mut o = Options::default();
+            o.set_block_based_table_factory(&table);
+            o.set_write_buffer_size(options.write_buffer_size);
+            o.set_max_write_buffer_number(options.max_write_buffer_number);
+            o.set_compression_type(compression(&options.compression));
+            o.set_level_compaction_dynamic_level_bytes(true);
+            if cf == Cf::Meta {
+                o.set_memtable_whole_key_filtering(true);
+                o.set_memtable_prefix_bloom_ratio(0.1);
+            }
+            if policy.applies_to(cf) {
+                o.set_compaction_filter_factory(PolicyFactory {
+                    cf,
+                    name: std::ffi::CString::new(format!("strata-{}", cf.name()))
+                        .expect("no NUL in name"),
+                    policy: policy.clone(),
+                    db: late.clone(),
+                });
+            }
+            descriptors.push(ColumnFamilyDescriptor::new(cf.name(), o));
+        }
+        let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, descriptors)?);
+        let _ = late.0.set(Arc::downgrade(&db));
+        let mut write_opts = WriteOptions::default();
+        write_opts.set_sync(false);
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+            cache,
+            opts: db_opts,
+            write_opts,
+        })
+    }
+
+    fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
+        // Every Cf is created at open, so the handle always exists.
+        self.db
+            .cf_handle(cf.name())
+            .expect("column family created at open")
+    }
+
+    fn int_property(&self, name: &str) -> u64 {
+        Cf::ALL
+            .iter()
+            .filter_map(|cf| {
+                self.db
+                    .property_int_value_cf(self.cf(*cf), name)
+                    .ok()
+                    .flatten()
+            })
+            .sum()
+    }
+}
+
+struct RocksIter<'a> {
+    it: DBRawIteratorWithThreadMode<'a, DB>,
+}
+
+impl EngineIter for RocksIter<'_> {
+    fn seek(&mut self, key: &[u8]) {
+        self.it.seek(key)
+    }
+    fn seek_for_prev(&mut self, key: &[u8]) {
+        self.it.seek_for_prev(key)
+    }
+    fn seek_to_first(&mut self) {
+        self.it.seek_to_first()
+    }
+    fn seek_to_last(&mut self) {
+        self.it.seek_to_last()
+    }
+    fn valid(&self) -> bool {
+        self.it.valid()
+    }
+    fn next(&mut self) {
+        self.it.next()
+    }
+    fn prev(&mut self) {
+        self.it.prev()
+    }
+    fn key(&self) -> &[u8] {
+        self.it.key().unwrap_or_default()
+    }
+    fn value(&self) -> &[u8] {
+        self.it.value().unwrap_or_default()
+    }
+    fn status(&self) -> EngineResult<()> {
+        self.it.status().map_err(Into::into)
+    }
+}
+
+impl Engine for RocksEngine {
+    fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(cf), key)?)
+    }
+
+    fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
+        let handle = self.cf(cf);
+        self.db
+            .batched_multi_get_cf(handle, keys.iter(), false)
+            .into_iter()
+            .map(|r| r.map(|v| v.map(|s| s.to_vec())).map_err(Into::into))
+            .collect()
+    }
+
+    fn write(&self, batch: &Batch) -> EngineResult<()> {
+        let mut wb = WriteBatch::default();
+        for op in batch.ops() {
+            match op {
+                BatchOp::Put { cf, key, value } => wb.put_cf(self.cf(*cf), key, value),
+                BatchOp::Delete { cf, key } => wb.delete_cf(self.cf(*cf), key),
+                BatchOp::DeleteRange { cf, start, end } => {
+                    wb.delete_range_cf(self.cf(*cf), start, end)
+                }
+            }
+        }
+        Ok(self.db.write_opt(wb, &self.write_opts)?)
+    }
+
+    fn sync_wal(&self) -> EngineResult<()> {
+        Ok(self.db.flush_wal(true)?)
+    }
+
+    fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_> {
+        let mut ro = ReadOptions::default();
+        if let Some(l) = lower {
+            ro.set_iterate_lower_bound(l.to_vec());
+        }
+        if let Some(u) = upper {
+            ro.set_iterate_upper_bound(u.to_vec());
+        }
+        let it = self.db.raw_iterator_cf_opt(self.cf(cf), ro);
+        Box::new(RocksIter { it })
+    }
+
+    fn flush(&self) -> EngineResult<()> {
+        for cf in Cf::ALL {
+            self.db.flush_cf(self.cf(cf))?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&self, dir: &Path) -> EngineResult<()> {
+        let cp = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        Ok(cp.create_checkpoint(dir)?)
+    }
+
+    fn compact_range(&self, cf: Cf, start: Option<&[u8]>, end: Option<&[u8]>) {
+        self.db.compact_range_cf(self.cf(cf), start, end);
+    }
+
+    fn stats(&self) -> EngineStats {
+        EngineStats {
+            sst_bytes: self.int_property("rocksdb.total-sst-files-size"),
+            memtable_bytes: self.int_property("rocksdb.cur-size-all-mem-tables"),
+            block_cache_usage: self.cache.get_usage() as u64,
+            block_cache_capacity: self
+                .db
+                .property_int_value("rocksdb.block-cache-capacity")
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+            block_cache_hits: self.opts.get_ticker_count(Ticker::BlockCacheHit),
+            block_cache_misses: self.opts.get_ticker_count(Ticker::BlockCacheMiss),
+            pending_compaction_bytes: self
+                .int_property("rocksdb.estimate-pending-compaction-bytes"),
+            estimated_keys: self.int_property("rocksdb.estimate-num-keys"),
+            write_stalls: self.opts.get_ticker_count(Ticker::StallMicros),
+            num_running_compactions: self
+                .db
+                .property_int_value("rocksdb.num-running-compactions")
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+            num_running_flushes: self
+                .db
+                .property_int_value("rocksdb.num-running-flushes")
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+        }
+    }
+
+    fn disk_usage(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            let Ok(rd) = std::fs::read_dir(p) else {
+                return 0;
+            };
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.path)
+    }
+
+    fn name(&self) -> &'static str {
+        "rocksdb"
+    }
+}

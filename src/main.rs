@@ -1,0 +1,86 @@
+//! `strata-server`: reads the configuration (file plus `--directive value`
+//! overrides, as redis-server does), opens the engine and serves.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use strata::config::{self, ConfigStore};
+use strata::server::Server;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "strata-server",
+    version,
+    about = "Redis-compatible server with data on SSD or persistent memory"
+)]
+struct Args {
+    /// A configuration file in redis.conf syntax (may also be given as the first positional argument).
+    #[arg(long = "config", short = 'c')]
+    config: Option<PathBuf>,
+    /// An optional config file followed by `--directive value ...` overrides, e.g. `--port 6390 --dir ./data`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let mut args = Args::parse();
+    let mut overrides = std::mem::take(&mut args.rest);
+    if args.config.is_none() && overrides.first().is_some_and(|a| !a.starts_with("--")) {
+        args.config = Some(PathBuf::from(overrides.remove(0)));
+    }
+    let mut store = ConfigStore::defaults();
+    if let Some(path) = &args.config {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        store.path = Some(path.clone());
+        if let Err(e) = config::file::load_file(&store, &path) {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if !overrides.is_empty() {
+        let text = config::file::overrides_to_text(&overrides);
+        if let Err(e) = config::file::load_str(&store, &text, std::path::Path::new("command line"))
+        {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    strata::server::logging::init(&store.settings());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("can't start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::open(store) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let listeners = match server.bind().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(
+            "Strata {} started, engine {}, listening on {:?}",
+            env!("CARGO_PKG_VERSION"),
+            server.ks.engine().name(),
+            strata::server::describe(&listeners)
+        );
+        tracing::info!("Ready to accept connections tcp");
+        strata::server::signals::install(server.clone());
+        server.serve(listeners).await;
+        ExitCode::SUCCESS
+    })
+}

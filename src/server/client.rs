@@ -1,0 +1,182 @@
+//! Per-connection state and the registry of connected clients.
+//!
+//! [`ClientState`] is owned by the connection task and mutated by commands
+//! without locks. [`ClientInfo`] is the part other connections may read or
+//! act on (CLIENT LIST, CLIENT KILL), shared through the [`ClientRegistry`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::resp::RespVersion;
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// Set by SKIP, applies to the command after it.
+    SkipNext,
+}
+
+/// What other connections can see of, and do to, a client.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i64,
+    pub created: Instant,
+    pub name: Mutex<Option<Bytes>>,
+    pub db: AtomicUsize,
+    /// Milliseconds since `created` at the last command.
+    pub last_interaction_ms: AtomicU64,
+    /// Full name of the last command run (`client|list`).
+    pub last_cmd: Mutex<String>,
+    pub resp: AtomicU8,
+    pub qbuf: AtomicUsize,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    pub no_evict: AtomicBool,
+    pub authenticated: AtomicBool,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i64) -> ClientInfo {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            fd,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            db: AtomicUsize::new(0),
+            last_interaction_ms: AtomicU64::new(0),
+            last_cmd: Mutex::new("NULL".into()),
+            resp: AtomicU8::new(2),
+            qbuf: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+            no_evict: AtomicBool::new(false),
+            authenticated: AtomicBool::new(false),
+        }
+    }
+
+    /// Asks the connection to close as soon as it can.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill.notify_one();
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order.
+    pub fn list_line(&self) -> String {
+        let name = self.name.lock().clone().unwrap_or_default();
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+             cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            String::from_utf8_lossy(&name),
+            self.created.elapsed().as_secs(),
+            self.idle_secs(),
+            self.db.load(Ordering::Relaxed),
+            self.qbuf.load(Ordering::Relaxed),
+            self.last_cmd.lock(),
+            self.resp.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// State owned by one connection.
+pub struct ClientState {
+    pub info: Arc<ClientInfo>,
+    /// Selected logical database.
+    pub db: usize,
+    pub resp: RespVersion,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    /// Close the connection once pending replies are written (QUIT, protocol errors).
+    pub close_after_reply: bool,
+    /// Sequence number of this client's latest committed write.
+    pub last_commit: u64,
+}
+
+impl ClientState {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> ClientState {
+        info.authenticated.store(authenticated, Ordering::Relaxed);
+        ClientState {
+            info,
+            db: 0,
+            resp: RespVersion::Resp2,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            last_commit: 0,
+        }
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+
+    pub fn set_resp(&mut self, v: RespVersion) {
+        self.resp = v;
+        self.info.resp.store(
+            if v == RespVersion::Resp3 { 3 } else { 2 },
+            Ordering::Relaxed,
+        );
+    }
+
+    pub fn set_authenticated(&mut self, yes: bool) {
+        self.authenticated = yes;
+        self.info.authenticated.store(yes, Ordering::Relaxed);
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+impl ClientRegistry {
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    pub fn register(&self, info: Arc<ClientInfo>) {
+        self.clients.lock().insert(info.id, info);
+    }
+    pub fn unregister(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
+    }
+    pub fn len(&self) -> usize {
+        self.clients.lock().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// A snapshot of all clients, ordered by id.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+}

@@ -1,0 +1,152 @@
+//! Runs one request the way Redis's `processCommand` does: resolve the
+//! command, check arity, authentication and pauses, then call the handler
+//! under the keyspace gate and record statistics.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use super::client::{ClientState, ReplyMode};
+use super::{PauseMode, Server};
+use crate::cmd::{flags, Ctx, LookupError};
+use crate::resp::Reply;
+
+fn unknown_command(argv: &[Bytes]) -> String {
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        args.push_str(&format!("'{s}' "));
+    }
+    let name = String::from_utf8_lossy(&argv[0]);
+    let name: String = name.chars().take(128).collect();
+    format!("ERR unknown command '{name}', with args beginning with: {args}")
+}
+
+fn emit(server: &Server, client: &mut ClientState, reply: Reply, out: &mut BytesMut) {
+    if let Reply::Error(e) = &reply {
+        server.stats.record_error(e);
+    }
+    match client.reply_mode {
+        ReplyMode::On => reply.encode(client.resp, out),
+        ReplyMode::Off => {}
+        ReplyMode::Skip => client.reply_mode = ReplyMode::SkipNext,
+        ReplyMode::SkipNext => client.reply_mode = ReplyMode::On,
+    }
+}
+
+/// Executes one request and appends its reply to `out`.
+pub async fn execute(
+    server: &Server,
+    client: &mut ClientState,
+    argv: Vec<Bytes>,
+    out: &mut BytesMut,
+) {
+    client.info.last_interaction_ms.store(
+        client.info.created.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    if argv[0].eq_ignore_ascii_case(b"host:") || argv[0].eq_ignore_ascii_case(b"post") {
+        // An HTTP request sent to the Redis port (cross-protocol scripting):
+        // Redis closes without replying.
+        tracing::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. Connection aborted.");
+        client.close_after_reply = true;
+        return;
+    }
+    if argv[0].eq_ignore_ascii_case(b"quit") {
+        // Redis answers QUIT before any other check, whatever its arguments.
+        emit(server, client, Reply::Ok, out);
+        client.close_after_reply = true;
+        return;
+    }
+    let cmd = match server.commands.lookup(&argv) {
+        Ok(c) => c,
+        Err(LookupError::Unknown) => {
+            return emit(server, client, Reply::Error(unknown_command(&argv)), out)
+        }
+        Err(LookupError::UnknownSubcommand) => {
+            let sub = String::from_utf8_lossy(&argv[1]);
+            let sub: String = sub.chars().take(128).collect();
+            let msg = format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                sub,
+                String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
+            );
+            return emit(server, client, Reply::Error(msg), out);
+        }
+    };
+    let spec = cmd.spec;
+    if !spec.arity_ok(argv.len()) {
+        server.stats.record_rejected(cmd.id);
+        let msg = format!(
+            "ERR wrong number of arguments for '{}' command",
+            server.commands.fullname(cmd.id)
+        );
+        return emit(server, client, Reply::Error(msg), out);
+    }
+    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+        server.stats.record_rejected(cmd.id);
+        return emit(
+            server,
+            client,
+            Reply::error("NOAUTH Authentication required."),
+            out,
+        );
+    }
+    wait_for_pause(
+        server,
+        spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE),
+    )
+    .await;
+
+    *client.info.last_cmd.lock() = server.commands.fullname(cmd.id).to_string();
+    let Some(handler) = spec.handler else {
+        // A container called with only its name fails the arity check above,
+        // so a handler-less spec is never reached with valid arguments.
+        return emit(server, client, Reply::error("ERR unknown command"), out);
+    };
+    let start = Instant::now();
+    let result = {
+        let ks = server.ks.clone();
+        let _gate_shared;
+        let _gate_excl;
+        if spec.has(flags::EXCLUSIVE) {
+            _gate_excl = ks.exclusive_gate();
+        } else {
+            _gate_shared = ks.shared_gate();
+        }
+        let mut ctx = Ctx {
+            server,
+            client,
+            cmd,
+        };
+        handler(&mut ctx, &argv)
+    };
+    let usec = start.elapsed().as_micros() as u64;
+    let reply = result.unwrap_or_else(Reply::from);
+    server.stats.record_call(cmd.id, usec, reply.is_error());
+    server
+        .stats
+        .total_commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    emit(server, client, reply, out);
+}
+
+/// Holds a command while CLIENT PAUSE applies to it.
+async fn wait_for_pause(server: &Server, may_write: bool) {
+    while let Some((mode, until)) = server.pause.current() {
+        if mode == PauseMode::Write && !may_write {
+            return;
+        }
+        let resumed = server.pause.resumed.notified();
+        tokio::select! {
+            _ = resumed => {}
+            _ = tokio::time::sleep_until(until.into()) => {}
+        }
+    }
+}

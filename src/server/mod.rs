@@ -1,0 +1,272 @@
+//! The network layer: listener, connections, the client registry, cron work
+//! (active expiry) and shutdown.
+
+pub mod client;
+pub mod connection;
+pub mod dispatch;
+pub mod durability;
+pub mod logging;
+pub mod signals;
+pub mod stats;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::cmd::CommandTable;
+use crate::config::{ConfigStore, FsyncPolicy};
+use crate::engine::rocks::RocksEngine;
+use crate::engine::EngineOptions;
+use crate::types::{expire, Keyspace, StalePolicy};
+use client::ClientRegistry;
+use durability::WalSyncer;
+use stats::Stats;
+
+/// CLIENT PAUSE state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseMode {
+    /// Pause every command.
+    All,
+    /// Pause commands that may write.
+    Write,
+}
+
+#[derive(Default)]
+pub struct Pause {
+    state: Mutex<Option<(PauseMode, Instant)>>,
+    pub resumed: Notify,
+}
+
+impl Pause {
+    pub fn set(&self, mode: PauseMode, until: Instant) {
+        let mut s = self.state.lock();
+        // As in Redis, a new pause never shortens or weakens a running one.
+        *s = match *s {
+            Some((m, u)) if u > Instant::now() => {
+                let mode = if m == PauseMode::All || mode == PauseMode::All {
+                    PauseMode::All
+                } else {
+                    PauseMode::Write
+                };
+                Some((mode, u.max(until)))
+            }
+            _ => Some((mode, until)),
+        };
+    }
+    pub fn clear(&self) {
+        *self.state.lock() = None;
+        self.resumed.notify_waiters();
+    }
+    /// The active pause, if any.
+    pub fn current(&self) -> Option<(PauseMode, Instant)> {
+        let s = *self.state.lock();
+        s.filter(|(_, until)| *until > Instant::now())
+    }
+}
+
+pub struct Server {
+    pub config: ConfigStore,
+    pub ks: Arc<Keyspace>,
+    pub commands: CommandTable,
+    pub clients: ClientRegistry,
+    pub stats: Stats,
+    pub syncer: Arc<WalSyncer>,
+    pub pause: Pause,
+    pub run_id: String,
+    pub started: Instant,
+    /// The port actually bound (differs from the config when it is 0).
+    pub port: AtomicU64,
+    pub last_save_unix: AtomicU64,
+    pub shutting_down: AtomicBool,
+    pub shutdown: Notify,
+    pub executable: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("can't open the data directory: {0}")]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("{0}")]
+    Types(#[from] crate::types::TypeError),
+    #[error("can't bind {addr}: {err}")]
+    Bind { addr: String, err: std::io::Error },
+}
+
+fn random_hex(n: usize) -> String {
+    (0..n)
+        .map(|_| format!("{:x}", rand::random::<u8>() & 0xf))
+        .collect()
+}
+
+impl Server {
+    /// Opens the engine under `dir` and builds the server (not yet listening).
+    pub fn open(config: ConfigStore) -> Result<Arc<Server>, StartError> {
+        let s = config.settings();
+        let engine_opts = EngineOptions {
+            block_cache_size: s.block_cache_size,
+            write_buffer_size: s.write_buffer_size,
+            max_write_buffer_number: s.max_write_buffer_number,
+            max_background_jobs: s.max_background_jobs,
+            compression: s.compression.clone(),
+        };
+        let engine = RocksEngine::open(&s.dir.join("db"), &engine_opts, Arc::new(StalePolicy))?;
+        let ks = Arc::new(Keyspace::open(Arc::new(engine), s.databases)?);
+        let commands = CommandTable::default();
+        let stats = Stats::new(commands.ids());
+        let syncer = WalSyncer::new();
+        syncer
+            .periodic
+            .store(s.appendfsync == FsyncPolicy::EverySec, Ordering::Relaxed);
+        syncer.spawn(ks.clone());
+        Ok(Arc::new(Server {
+            config,
+            ks,
+            commands,
+            clients: ClientRegistry::default(),
+            stats,
+            syncer,
+            pause: Pause::default(),
+            run_id: random_hex(40),
+            started: Instant::now(),
+            port: AtomicU64::new(s.port as u64),
+            last_save_unix: AtomicU64::new(crate::types::now_ms() / 1000),
+            shutting_down: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            executable: std::env::current_exe().unwrap_or_default(),
+        }))
+    }
+
+    /// Binds the configured addresses (127.0.0.1 and ::1 style lists, `*`
+    /// for all IPv4, `-` prefix = optional) and returns the listeners.
+    pub async fn bind(&self) -> Result<Vec<TcpListener>, StartError> {
+        let s = self.config.settings();
+        let mut listeners = Vec::new();
+        let mut port = s.port;
+        for raw in &s.bind {
+            let optional = raw.starts_with('-');
+            let host = raw.trim_start_matches('-');
+            let host = match host {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                h => h,
+            };
+            let addr = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
+            match TcpListener::bind(&addr).await {
+                Ok(l) => {
+                    if port == 0 {
+                        // Port 0: the first listener picks, the others follow it.
+                        port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+                    }
+                    listeners.push(l);
+                }
+                Err(e) if optional => tracing::debug!("optional bind {addr} failed: {e}"),
+                Err(err) => return Err(StartError::Bind { addr, err }),
+            }
+        }
+        self.port.store(port as u64, Ordering::Relaxed);
+        Ok(listeners)
+    }
+
+    /// Accepts connections until shutdown, then flushes and returns.
+    pub async fn serve(self: Arc<Self>, listeners: Vec<TcpListener>) {
+        for l in listeners {
+            let me = self.clone();
+            tokio::spawn(async move { me.accept_loop(l).await });
+        }
+        let cron = tokio::spawn(self.clone().cron());
+        self.shutdown.notified().await;
+        cron.abort();
+        self.finish_shutdown();
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let (stream, addr) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            if self.shutting_down.load(Ordering::Acquire) {
+                return;
+            }
+            self.stats
+                .total_connections_received
+                .fetch_add(1, Ordering::Relaxed);
+            let me = self.clone();
+            tokio::spawn(async move { connection::handle(me, stream, addr).await });
+        }
+    }
+
+    /// Periodic work at `hz`: active expiry, client timeouts.
+    async fn cron(self: Arc<Self>) {
+        loop {
+            let hz = self.config.settings().hz.max(1);
+            tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+            let me = self.clone();
+            let res = tokio::task::spawn_blocking(move || {
+                expire::expire_cycle(&me.ks, crate::types::now_ms(), 200)
+            })
+            .await;
+            match res {
+                Ok(Ok(n)) => {
+                    self.stats
+                        .expired_keys
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Ok(Err(e)) => tracing::warn!("active expiry failed: {e}"),
+                Err(e) => tracing::warn!("active expiry task failed: {e}"),
+            }
+        }
+    }
+
+    /// Starts a clean shutdown: stops accepting and closes clients.
+    pub fn request_shutdown(&self) {
+        if !self.shutting_down.swap(true, Ordering::AcqRel) {
+            tracing::info!("User requested shutdown...");
+            for c in self.clients.all() {
+                c.kill();
+            }
+            self.shutdown.notify_one();
+        }
+    }
+
+    fn finish_shutdown(&self) {
+        if let Err(e) = self.ks.engine().flush() {
+            tracing::warn!("flush at shutdown failed: {e}");
+        }
+        self.syncer.stop();
+        if let Err(e) = self.ks.engine().sync_wal() {
+            tracing::warn!("WAL sync at shutdown failed: {e}");
+        }
+        tracing::info!("Strata is now ready to exit, bye bye...");
+    }
+
+    pub fn local_port(&self) -> u16 {
+        self.port.load(Ordering::Relaxed) as u16
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// The listening address strings for logs.
+pub fn describe(listeners: &[TcpListener]) -> Vec<SocketAddr> {
+    listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect()
+}

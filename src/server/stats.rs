@@ -1,0 +1,107 @@
+//! Server-wide counters behind INFO stats / commandstats / errorstats (and,
+//! later, the Prometheus endpoint). Plain atomics: cheap on the hot path.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+#[derive(Default)]
+pub struct CommandStats {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub rejected_calls: AtomicU64,
+    pub failed_calls: AtomicU64,
+}
+
+pub struct Stats {
+    pub total_connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub total_commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub total_error_replies: AtomicU64,
+    /// Indexed by command id (see `CommandTable::fullname`).
+    pub commands: Vec<CommandStats>,
+    /// Error prefix (`ERR`, `WRONGTYPE`, ...) -> count.
+    pub errors: Mutex<BTreeMap<String, u64>>,
+}
+
+fn add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Stats {
+    pub fn new(commands: usize) -> Stats {
+        Stats {
+            total_connections_received: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            total_commands_processed: AtomicU64::new(0),
+            net_input_bytes: AtomicU64::new(0),
+            net_output_bytes: AtomicU64::new(0),
+            expired_keys: AtomicU64::new(0),
+            keyspace_hits: AtomicU64::new(0),
+            keyspace_misses: AtomicU64::new(0),
+            total_error_replies: AtomicU64::new(0),
+            commands: (0..commands).map(|_| CommandStats::default()).collect(),
+            errors: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn hit(&self, hit: bool) {
+        add(
+            if hit {
+                &self.keyspace_hits
+            } else {
+                &self.keyspace_misses
+            },
+            1,
+        );
+    }
+
+    pub fn record_call(&self, id: usize, usec: u64, failed: bool) {
+        let c = &self.commands[id];
+        add(&c.calls, 1);
+        add(&c.usec, usec);
+        if failed {
+            add(&c.failed_calls, 1);
+        }
+    }
+
+    pub fn record_rejected(&self, id: usize) {
+        add(&self.commands[id].rejected_calls, 1);
+    }
+
+    /// Counts an error reply under its prefix, as INFO errorstats does.
+    pub fn record_error(&self, line: &str) {
+        add(&self.total_error_replies, 1);
+        let prefix = line.split(' ').next().unwrap_or("ERR").to_string();
+        *self.errors.lock().entry(prefix).or_insert(0) += 1;
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        for c in [
+            &self.total_connections_received,
+            &self.rejected_connections,
+            &self.total_commands_processed,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.expired_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.total_error_replies,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        for c in &self.commands {
+            for a in [&c.calls, &c.usec, &c.rejected_calls, &c.failed_calls] {
+                a.store(0, Ordering::Relaxed);
+            }
+        }
+        self.errors.lock().clear();
+    }
+}

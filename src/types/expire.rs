@@ -1,0 +1,54 @@
+//! Active expiry: walks each database's expiry index in time order and
+//! deletes keys whose time has come, so expired keys do not linger on disk
+//! when nobody reads them. Work per cycle is bounded.
+
+use super::encoding;
+use super::{Keyspace, TypeResult};
+use crate::engine::Cf;
+
+/// Deletes up to `budget` expired keys across all databases; returns how
+/// many were deleted.
+pub fn expire_cycle(ks: &Keyspace, now_ms: u64, budget: usize) -> TypeResult<usize> {
+    let mut deleted = 0;
+    let mut candidates = Vec::new();
+    for logical in 0..ks.databases() {
+        let db = ks.physical(logical);
+        if ks.expires_count(logical) == 0 {
+            continue;
+        }
+        let lower = vec![db];
+        let upper = encoding::expire_index_key(db, now_ms.saturating_add(1), b"");
+        let mut it = ks.engine().iter(Cf::Expire, Some(&lower), Some(&upper));
+        it.seek_to_first();
+        while it.valid() && candidates.len() < budget {
+            if let Some((d, exp, key)) = encoding::split_expire_index_key(it.key()) {
+                candidates.push((d, exp, key.to_vec()));
+            }
+            it.next();
+        }
+        it.status()?;
+        drop(it);
+        if candidates.len() >= budget {
+            break;
+        }
+    }
+    for (db, exp, key) in candidates {
+        let _g = ks.lock(db, &[&key]);
+        match ks.get_stored(db, &key)? {
+            Some(m) if m.expire_ms == exp => {
+                if ks.delete_if_expired(db, &key, now_ms)? {
+                    deleted += 1;
+                }
+            }
+            _ => {
+                // An index entry that no longer matches its key: drop it so
+                // the cycle cannot spin on it.
+                let mut ws = ks.write_set();
+                ws.batch
+                    .delete(Cf::Expire, encoding::expire_index_key(db, exp, &key));
+                ks.commit(ws)?;
+            }
+        }
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,43 @@
+//! Redis data types over the encoded keyspace. Nothing here knows RESP:
+//! functions take and return plain Rust values and typed errors, and the
+//! command layer turns them into replies.
+
+pub mod encoding;
+pub mod expire;
+pub mod keys;
+pub mod keyspace;
+pub mod string;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use encoding::{KeyType, Metadata};
+pub use keyspace::{KeyGuard, Keyspace, StalePolicy, WriteSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TypeError {
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("{0}")]
+    Corrupt(#[from] encoding::CorruptMetadata),
+    /// A semantic error whose text is the full Redis error line (e.g. `ERR value is not an integer or out of range`).
+    #[error("{0}")]
+    Reply(String),
+}
+
+pub type TypeResult<T> = Result<T, TypeError>;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,466 @@
+//! Test support: start real `strata-server` and `redis-server` processes on
+//! free loopback ports, talk raw RESP to them, and compare their replies.
+//!
+//! Every process is killed when its handle drops; every read has a timeout,
+//! so a hung server fails the test instead of hanging CI.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const STRATA_BIN: &str = env!("CARGO_BIN_EXE_strata-server");
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on {port} within 30 s");
+}
+
+/// A running strata-server with its own data directory.
+pub struct Strata {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub extra: Vec<String>,
+}
+
+impl Strata {
+    pub fn start() -> Strata {
+        Strata::start_with(&[])
+    }
+
+    /// Starts with extra `--directive value` arguments.
+    pub fn start_with(extra: &[&str]) -> Strata {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Strata {
+            child: None,
+            port: free_port(),
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        s.spawn();
+        s
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn spawn(&mut self) {
+        let mut cmd = Command::new(STRATA_BIN);
+        cmd.arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--rocksdb.block-cache-size")
+            .arg("16mb")
+            .arg("--rocksdb.write-buffer-size")
+            .arg("4mb")
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start strata-server");
+        wait_for_port(self.port, &mut child, "strata-server");
+        self.child = Some(child);
+    }
+
+    /// `kill -9`, then start again on the same port and directory.
+    pub fn kill9_and_restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        // SAFETY: sending a signal to our own child process id.
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = c.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        false
+    }
+
+    pub fn restart(&mut self) {
+        self.terminate();
+        self.spawn();
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .and_then(|c| c.get_connection_with_timeout(IO_TIMEOUT))
+            .expect("redis client connection")
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+}
+
+impl Drop for Strata {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A real redis-server 7.0, the behavioural oracle.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        Redis::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Redis {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server (apt install redis-server)");
+        wait_for_port(port, &mut child, "redis-server");
+        Redis {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("run redis-cli (apt install redis-tools)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A raw RESP connection.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    pub resp3: bool,
+}
+
+/// RESP multibulk encoding of a command.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
+        stream.set_nodelay(true).ok();
+        Conn {
+            stream,
+            buf: Vec::new(),
+            resp3: false,
+        }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    pub fn send(&mut self, args: &[&[u8]]) {
+        self.send_raw(&encode(args));
+    }
+
+    /// Reads exactly one reply and returns its raw bytes. Frame boundaries
+    /// come from the `redis-protocol` crate, an independent RESP decoder.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        loop {
+            if !self.buf.is_empty() {
+                let parsed = if self.resp3 {
+                    redis_protocol::resp3::decode::complete::decode(&self.buf)
+                        .map(|o| o.map(|(_, n)| n))
+                } else {
+                    redis_protocol::resp2::decode::decode(&self.buf).map(|o| o.map(|(_, n)| n))
+                };
+                match parsed {
+                    Ok(Some(n)) => return self.buf.drain(..n).collect(),
+                    Ok(None) => {}
+                    Err(e) => panic!(
+                        "undecodable reply {:?}: {e:?}",
+                        String::from_utf8_lossy(&self.buf)
+                    ),
+                }
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .expect("read reply (timed out?)");
+            if n == 0 {
+                panic!(
+                    "connection closed while waiting for a reply; got {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                );
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends a command given as strings and returns the raw reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send(&args);
+        self.read_reply()
+    }
+
+    /// Like [`cmd`](Self::cmd), returning the reply as a lossy string.
+    pub fn cmd_str(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// True when the server closed the connection (reads 0 bytes within the timeout).
+    pub fn is_closed(&mut self) -> bool {
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .ok();
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+/// The same commands against Strata and a real redis-server: replies must
+/// match byte for byte.
+pub struct Diff {
+    pub strata: Strata,
+    pub redis: Redis,
+    pub s: Conn,
+    pub r: Conn,
+}
+
+impl Default for Diff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Diff {
+    pub fn new() -> Diff {
+        let strata = Strata::start();
+        let redis = Redis::start();
+        let s = strata.conn();
+        let r = redis.conn();
+        Diff {
+            strata,
+            redis,
+            s,
+            r,
+        }
+    }
+
+    /// Switches both connections to RESP3 (HELLO 3), checking the switch itself.
+    pub fn resp3(&mut self) {
+        for c in [&mut self.s, &mut self.r] {
+            c.send(&[b"HELLO", b"3"]);
+            c.resp3 = true;
+            let _ = c.read_reply();
+        }
+    }
+
+    /// Both replies, raw.
+    pub fn both(&mut self, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
+        (self.s.cmd(args), self.r.cmd(args))
+    }
+
+    /// Asserts byte-equal replies and returns the reply.
+    #[track_caller]
+    pub fn check(&mut self, args: &[&str]) -> Vec<u8> {
+        let (s, r) = self.both(args);
+        assert_eq!(
+            String::from_utf8_lossy(&s),
+            String::from_utf8_lossy(&r),
+            "reply to {args:?} differs (left: Strata, right: Redis)"
+        );
+        s
+    }
+
+    /// Like [`check`](Self::check) for binary arguments.
+    #[track_caller]
+    pub fn check_bin(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.s.send(args);
+        self.r.send(args);
+        let (s, r) = (self.s.read_reply(), self.r.read_reply());
+        assert_eq!(
+            String::from_utf8_lossy(&s),
+            String::from_utf8_lossy(&r),
+            "reply to binary command differs"
+        );
+        s
+    }
+
+    /// For replies whose element order Redis leaves unspecified (KEYS,
+    /// SMEMBERS, ...): compares the elements of a flat array as a multiset.
+    #[track_caller]
+    pub fn check_unordered(&mut self, args: &[&str]) {
+        let (s, r) = self.both(args);
+        assert_eq!(
+            sorted_elements(&s),
+            sorted_elements(&r),
+            "unordered reply to {args:?} differs"
+        );
+    }
+
+    /// Runs a script of commands, one per line (split like redis-cli), checking each.
+    #[track_caller]
+    pub fn script(&mut self, text: &str) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let words = split_words(line);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            self.check(&args);
+        }
+    }
+}
+
+/// Splits a line into words, honouring "double quotes".
+pub fn split_words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_q = false;
+    let mut had = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                in_q = !in_q;
+                had = true;
+            }
+            ' ' if !in_q => {
+                if had || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                had = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if had || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The raw encodings of a flat array's elements, sorted.
+pub fn sorted_elements(reply: &[u8]) -> Vec<Vec<u8>> {
+    let (frame, _) = redis_protocol::resp2::decode::decode(reply)
+        .ok()
+        .flatten()
+        .expect("RESP2 reply");
+    match frame {
+        redis_protocol::resp2::types::OwnedFrame::Array(items) => {
+            let mut v: Vec<Vec<u8>> = items
+                .iter()
+                .map(|f| format!("{f:?}").into_bytes())
+                .collect();
+            v.sort();
+            v
+        }
+        other => vec![format!("{other:?}").into_bytes()],
+    }
+}
+
+/// A tiny deterministic PRNG for seeded random command sequences.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+pub fn data_dir_of(s: &Strata) -> PathBuf {
+    s.dir.path().to_path_buf()
+}
