@@ -143,7 +143,9 @@ mod tests {
 
     #[test]
     fn redis_glob_semantics() {
-        assert!(m("*", ""));
+        // As in Redis's stringmatchlen, "*" does not match the empty string
+        // (KEYS and SCAN special-case a lone "*").
+        assert!(!m("*", ""));
         assert!(m("*", "abc"));
         assert!(m("h?llo", "hello"));
         assert!(!m("h?llo", "hllo"));

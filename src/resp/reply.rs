@@ -240,7 +240,8 @@ mod tests {
     #[test]
     fn double_formatting_matches_printf() {
         assert_eq!(format_double(3.0), "3");
-        assert_eq!(format_double(1e100), "1.0000000000000000e+100");
+        assert_eq!(format_double(1e100), "1e+100");
+        assert_eq!(format_double(0.1), "0.10000000000000001");
         assert_eq!(format_double(-0.0), "-0");
     }
 }
