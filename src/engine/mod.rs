@@ -5,6 +5,8 @@
 //! backend (the persistent-memory tier) implements the same [`Engine`] trait,
 //! and the types layer cannot tell them apart.
 
+#[cfg(test)]
+pub mod conformance;
 pub mod rocks;
 
 use std::path::Path;

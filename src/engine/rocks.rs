@@ -345,3 +345,50 @@ impl Engine for RocksEngine {
         "rocksdb"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::conformance;
+
+    struct KeepAll;
+    impl CompactionPolicy for KeepAll {
+        fn applies_to(&self, _cf: Cf) -> bool {
+            false
+        }
+        fn decide(&self, _: Cf, _: &[u8], _: &[u8], _: &dyn MetaLookup) -> CompactionDecision {
+            CompactionDecision::Keep
+        }
+    }
+
+    fn small() -> EngineOptions {
+        EngineOptions {
+            block_cache_size: 8 << 20,
+            write_buffer_size: 1 << 20,
+            ..EngineOptions::default()
+        }
+    }
+
+    #[test]
+    fn rocksdb_passes_the_engine_suite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
+        conformance::run_all(&e);
+    }
+
+    #[test]
+    fn data_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
+            let mut b = Batch::new();
+            b.put(Cf::Meta, b"persist".to_vec(), b"yes".to_vec());
+            e.write(&b).expect("write");
+        }
+        let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("reopen");
+        assert_eq!(
+            e.get(Cf::Meta, b"persist").expect("get"),
+            Some(b"yes".to_vec())
+        );
+    }
+}

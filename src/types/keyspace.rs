@@ -381,3 +381,122 @@ impl CompactionPolicy for StalePolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rocks::RocksEngine;
+    use crate::engine::EngineOptions;
+
+    fn open(dir: &std::path::Path) -> Keyspace {
+        let opts = EngineOptions {
+            block_cache_size: 8 << 20,
+            write_buffer_size: 1 << 20,
+            ..EngineOptions::default()
+        };
+        let engine = RocksEngine::open(dir, &opts, Arc::new(StalePolicy)).expect("open engine");
+        Keyspace::open(Arc::new(engine), 16).expect("open keyspace")
+    }
+
+    fn count(ks: &Keyspace, cf: Cf) -> usize {
+        let mut it = ks.engine().iter(cf, None, None);
+        it.seek_to_first();
+        let mut n = 0;
+        while it.valid() {
+            n += 1;
+            it.next();
+        }
+        n
+    }
+
+    /// DEL of a collection deletes one record; compaction then drops the
+    /// orphaned subkeys, and a re-created key's new version is untouched.
+    #[test]
+    fn stale_subkeys_are_dropped_by_compaction() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ks = open(dir.path());
+        let db = 0;
+        let old = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        let mut ws = ks.write_set();
+        ws.put_meta(db, b"big", &old, None);
+        for i in 0..1000u32 {
+            ws.batch.put(
+                Cf::Data,
+                encoding::subkey(db, b"big", old.version, &i.to_be_bytes()),
+                b"v".to_vec(),
+            );
+        }
+        ks.commit(ws).expect("commit");
+        assert_eq!(ks.dbsize(0), 1);
+
+        let stored = ks.get_stored(db, b"big").expect("get").expect("present");
+        let mut ws = ks.write_set();
+        ws.delete_key(db, b"big", &stored);
+        assert_eq!(ws.batch.len(), 1, "DEL is O(1): one metadata delete");
+        ks.commit(ws).expect("commit");
+        assert_eq!(ks.dbsize(0), 0);
+
+        // Re-create the key with a new version and one subkey of its own.
+        let new = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        let mut ws = ks.write_set();
+        ws.put_meta(db, b"big", &new, None);
+        ws.batch.put(
+            Cf::Data,
+            encoding::subkey(db, b"big", new.version, b"f"),
+            b"v".to_vec(),
+        );
+        ks.commit(ws).expect("commit");
+
+        assert_eq!(count(&ks, Cf::Data), 1001);
+        ks.engine().flush().expect("flush");
+        ks.engine().compact_range(Cf::Data, None, None);
+        assert_eq!(
+            count(&ks, Cf::Data),
+            1,
+            "only the live version's subkey remains"
+        );
+    }
+
+    #[test]
+    fn counters_and_expiry_index_stay_exact() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ks = open(dir.path());
+        let mut ws = ks.write_set();
+        ws.put_meta(3, b"a", &Metadata::string(&b"1"[..], 0), None);
+        ws.put_meta(3, b"b", &Metadata::string(&b"2"[..], u64::MAX / 2), None);
+        ks.commit(ws).expect("commit");
+        assert_eq!((ks.dbsize(3), ks.expires_count(3)), (2, 1));
+        assert_eq!(count(&ks, Cf::Expire), 1);
+        // Overwriting b without a TTL removes its index entry.
+        let stored = ks.get_stored(3, b"b").expect("get");
+        let mut ws = ks.write_set();
+        ws.put_meta(3, b"b", &Metadata::string(&b"3"[..], 0), stored.as_ref());
+        ks.commit(ws).expect("commit");
+        assert_eq!((ks.dbsize(3), ks.expires_count(3)), (2, 0));
+        assert_eq!(count(&ks, Cf::Expire), 0);
+        drop(ks);
+        // Counters are persisted with the data.
+        let ks = open(dir.path());
+        assert_eq!((ks.dbsize(3), ks.expires_count(3)), (2, 0));
+        ks.flush_physical(3).expect("flush");
+        assert_eq!(ks.dbsize(3), 0);
+        assert_eq!(ks.get_stored(3, b"a").expect("get"), None);
+    }
+
+    #[test]
+    fn expired_keys_read_as_missing_and_are_reclaimed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ks = open(dir.path());
+        let mut ws = ks.write_set();
+        ws.put_meta(0, b"gone", &Metadata::string(&b"x"[..], 1), None);
+        ws.put_meta(0, b"lazy", &Metadata::string(&b"x"[..], 1), None);
+        ks.commit(ws).expect("commit");
+        assert_eq!(ks.dbsize(0), 2);
+        assert_eq!(ks.get_live(0, b"lazy").expect("get"), None);
+        assert_eq!(ks.dbsize(0), 1, "lazy expiry deleted the key it read");
+        let n =
+            crate::types::expire::expire_cycle(&ks, crate::types::now_ms(), 100).expect("cycle");
+        assert_eq!(n, 1);
+        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (0, 0));
+    }
+}
