@@ -18,6 +18,13 @@ use crate::resp::{ParseLimits, Reply, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Sent to non-loopback clients while `protected-mode` is on and no password
+/// is set; the first sentence is Redis's, so tools recognise it.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled \
+and no password is set for the default user. In this mode connections are only accepted from the loopback \
+interface. To accept other hosts, set a password (requirepass), or bind explicitly and run \
+'CONFIG SET protected-mode no' from the loopback interface, or start the server with '--protected-mode no'.\r\n";
+
 pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     let settings = server.config.settings();
     let laddr = stream.local_addr().unwrap_or(addr);
@@ -30,6 +37,13 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         }
     }
     let (mut rd, mut wr) = stream.into_split();
+    if settings.requirepass.is_none()
+        && !addr.ip().is_loopback()
+        && server.config.get("protected-mode").as_deref() == Some("yes")
+    {
+        let _ = wr.write_all(PROTECTED_MODE_DENIED).await;
+        return;
+    }
     if server.clients.len() >= settings.maxclients {
         server
             .stats
