@@ -36,7 +36,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "set",
         arity: -3,
         flags: WRITE | DENYOOM,
-        summary: "Store a string value, optionally with a TTL, a condition or the old value returned",
+        summary:
+            "Store a string value, optionally with a TTL, a condition or the old value returned",
         handler: Some(set),
         ..STR
     },
@@ -310,7 +311,11 @@ struct StringOptions<'a> {
 /// Parses options from `argv[from..]`; `for_set` selects SET's options
 /// (NX XX GET KEEPTTL) or GETEX's (PERSIST). Any repeat or mix Redis
 /// rejects is `ERR syntax error`.
-fn parse_options(argv: &[Bytes], from: usize, for_set: bool) -> Result<StringOptions<'_>, CmdError> {
+fn parse_options(
+    argv: &[Bytes],
+    from: usize,
+    for_set: bool,
+) -> Result<StringOptions<'_>, CmdError> {
     let mut o = StringOptions::default();
     let mut j = from;
     while j < argv.len() {
@@ -450,7 +455,9 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     for v in &values {
         ctx.server.stats.hit(v.is_some());
     }
-    Ok(Reply::Array(values.into_iter().map(Reply::opt_bulk).collect()))
+    Ok(Reply::Array(
+        values.into_iter().map(Reply::opt_bulk).collect(),
+    ))
 }
 
 fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Result<bool, CmdError> {

@@ -544,7 +544,102 @@ pub fn lcs(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::engine::rocks::RocksEngine;
+    use crate::engine::EngineOptions;
+    use crate::types::StalePolicy;
+
+    fn keyspace(dir: &tempfile::TempDir) -> Keyspace {
+        let opts = EngineOptions {
+            block_cache_size: 1 << 20,
+            write_buffer_size: 1 << 20,
+            ..EngineOptions::default()
+        };
+        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).unwrap();
+        Keyspace::open(Arc::new(engine), 16).unwrap()
+    }
+
+    fn wrong_type<T: std::fmt::Debug>(r: TypeResult<T>) -> bool {
+        matches!(r, Err(TypeError::WrongType))
+    }
+
+    #[test]
+    fn other_types_give_wrongtype_and_set_overwrites_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = keyspace(&dir);
+        let mut ws = ks.write_set();
+        let hash = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        ws.put_meta(0, b"h", &hash, None);
+        ks.commit(ws).unwrap();
+        assert!(wrong_type(get(&ks, 0, b"h")));
+        assert!(wrong_type(strlen(&ks, 0, b"h")));
+        assert!(wrong_type(append(&ks, 0, b"h", b"x", 1 << 20)));
+        assert!(wrong_type(incr_by(&ks, 0, b"h", 1)));
+        assert!(wrong_type(incr_by_float(&ks, 0, b"h", b"1")));
+        assert!(wrong_type(setrange(&ks, 0, b"h", 0, b"x", 1 << 20)));
+        assert!(wrong_type(getdel(&ks, 0, b"h")));
+        assert!(wrong_type(getex(&ks, 0, b"h", GetExChange::Persist)));
+        let get_opts = SetOptions {
+            condition: SetCondition::Always,
+            ttl: TtlChange::Clear,
+            get: true,
+        };
+        assert!(wrong_type(set_with(
+            &ks,
+            0,
+            b"h",
+            Bytes::from_static(b"v"),
+            get_opts
+        )));
+        assert_eq!(mget(&ks, 0, &[b"h"]).unwrap(), vec![None]);
+        // MSETNX sees the hash as an existing key; plain SET replaces it.
+        let pairs = [(Bytes::from_static(b"h"), Bytes::from_static(b"v"))];
+        assert!(!mset(&ks, 0, &pairs, true).unwrap().0);
+        set(&ks, 0, b"h", Bytes::from_static(b"v")).unwrap();
+        assert_eq!(get(&ks, 0, b"h").unwrap().unwrap(), "v");
+        assert_eq!(ks.dbsize(0), 1);
+    }
+
+    #[test]
+    fn counters_stay_exact_over_expired_records_and_duplicate_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = keyspace(&dir);
+        let pairs: Vec<(Bytes, Bytes)> = [("a", "1"), ("b", "2"), ("a", "3")]
+            .iter()
+            .map(|(k, v)| (Bytes::from(*k), Bytes::from(*v)))
+            .collect();
+        mset(&ks, 0, &pairs, false).unwrap();
+        assert_eq!(ks.dbsize(0), 2);
+        assert_eq!(get(&ks, 0, b"a").unwrap().unwrap(), "3");
+        // An already-expired TTL: the record stays until read, then goes.
+        let opts = SetOptions {
+            condition: SetCondition::Always,
+            ttl: TtlChange::At(1),
+            get: false,
+        };
+        set_with(&ks, 0, b"c", Bytes::from_static(b"x"), opts).unwrap();
+        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (3, 1));
+        // INCR on the expired record starts from zero and drops the TTL.
+        assert_eq!(incr_by(&ks, 0, b"c", 5).unwrap().0, 5);
+        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (3, 0));
+        let keep = SetOptions {
+            ttl: TtlChange::At(now_ms() + 60_000),
+            ..opts
+        };
+        set_with(&ks, 0, b"c", Bytes::from_static(b"y"), keep).unwrap();
+        assert_eq!(ks.expires_count(0), 1);
+        assert_eq!(append(&ks, 0, b"c", b"z", 100).unwrap().0, 2);
+        assert_eq!(ks.expires_count(0), 1);
+        assert_eq!(
+            getex(&ks, 0, b"c", GetExChange::At(1)).unwrap().0.unwrap(),
+            "yz"
+        );
+        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (2, 0));
+        assert_eq!(getdel(&ks, 0, b"a").unwrap().0.unwrap(), "3");
+        assert_eq!(ks.dbsize(0), 1);
+    }
 
     #[test]
     fn long_double_addition_matches_redis_formatting() {
@@ -553,10 +648,7 @@ mod tests {
         assert_eq!(long_double_add(b"1", b"-1").unwrap(), "0");
         assert_eq!(long_double_add(b"abc", b"1"), Err(FloatAddError::Invalid));
         assert_eq!(long_double_add(b"1", b" 1"), Err(FloatAddError::Invalid));
-        assert_eq!(
-            long_double_add(b"inf", b"1"),
-            Err(FloatAddError::NotFinite)
-        );
+        assert_eq!(long_double_add(b"inf", b"1"), Err(FloatAddError::NotFinite));
         assert!(long_double_valid(b"1.5e10"));
         assert!(!long_double_valid(b"nan"));
     }
