@@ -452,11 +452,14 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let values = string::mget(ctx.ks(), ctx.db(), &argv[1..])?;
-    for v in &values {
-        ctx.server.stats.hit(v.is_some());
+    for (found, _) in &values {
+        ctx.server.stats.hit(*found);
     }
     Ok(Reply::Array(
-        values.into_iter().map(Reply::opt_bulk).collect(),
+        values
+            .into_iter()
+            .map(|(_, v)| Reply::opt_bulk(v))
+            .collect(),
     ))
 }
 
@@ -494,9 +497,22 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let o = parse_options(argv, 2, false)?;
     let change = match o.expire {
-        Some((unit, arg)) => GetExChange::At(expire_at(ctx, arg, unit)?),
-        None if o.persist => GetExChange::Persist,
-        None => GetExChange::Nothing,
+        Some((unit, arg)) => expire_at(ctx, arg, unit).map(GetExChange::At),
+        None if o.persist => Ok(GetExChange::Persist),
+        None => Ok(GetExChange::Nothing),
+    };
+    let change = match change {
+        Ok(change) => change,
+        // Redis looks the key up before it checks the expire time: a missing
+        // key replies nil and another type WRONGTYPE even then.
+        Err(invalid_expire) => {
+            let r = string::get(ctx.ks(), ctx.db(), &argv[1]);
+            count_lookup(ctx, &r, Option::is_some);
+            return match r? {
+                None => Ok(Reply::Nil),
+                Some(_) => Err(invalid_expire),
+            };
+        }
     };
     let r = string::getex(ctx.ks(), ctx.db(), &argv[1], change);
     count_lookup(ctx, &r, |(v, _)| v.is_some());

@@ -104,14 +104,20 @@ pub fn get(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
     }
 }
 
-/// MGET: `None` for missing keys and keys of other types.
-pub fn mget<K: AsRef<[u8]>>(ks: &Keyspace, db: u8, keys: &[K]) -> TypeResult<Vec<Option<Bytes>>> {
+/// MGET: per key, whether it exists (a hit, whatever its type) and its
+/// value (`None` for missing keys and keys of other types).
+pub fn mget<K: AsRef<[u8]>>(
+    ks: &Keyspace,
+    db: u8,
+    keys: &[K],
+) -> TypeResult<Vec<(bool, Option<Bytes>)>> {
     keys.iter()
         .map(|k| {
-            Ok(ks
-                .get_live(db, k.as_ref())?
-                .filter(|m| m.kind == KeyType::String)
-                .map(|m| m.payload))
+            Ok(match ks.get_live(db, k.as_ref())? {
+                None => (false, None),
+                Some(m) if m.kind != KeyType::String => (true, None),
+                Some(m) => (true, Some(m.payload)),
+            })
         })
         .collect()
 }
@@ -593,7 +599,7 @@ mod tests {
             Bytes::from_static(b"v"),
             get_opts
         )));
-        assert_eq!(mget(&ks, 0, &[b"h"]).unwrap(), vec![None]);
+        assert_eq!(mget(&ks, 0, &[b"h"]).unwrap(), vec![(true, None)]);
         // MSETNX sees the hash as an existing key; plain SET replaces it.
         let pairs = [(Bytes::from_static(b"h"), Bytes::from_static(b"v"))];
         assert!(!mset(&ks, 0, &pairs, true).unwrap().0);

@@ -84,6 +84,18 @@ const BASICS: &str = r#"
     PSETEX pse 0 val
     PSETEX pse abc val
     PSETEX pse 9223372036854775807 val
+    SET k v Px 100000 nX
+    SET ck v kEePtTl xX gEt
+    SET ck v ExAt 99999999999 Get
+    SET ck v pXaT 99999999999999
+    SET ck v EX 10 NX FOO
+    SET ck v EX abc FOO
+    SET nokey v EX abc GET
+    SET nokey v XX EX 0
+    SET nokey v NX PX -1 GET
+    SETEX nokey abc v
+    PSETEX nokey 0 v
+    GET nokey
 "#;
 
 const MULTI: &str = r#"
@@ -132,6 +144,10 @@ const MULTI: &str = r#"
     GETEX a EX abc
     GETEX a EX 9223372036854775
     GETEX a FOO
+    GETEX missing FOO
+    GETEX missing EX abc
+    GETEX missing EX -1
+    GETEX a pErSiSt
     GETEX a EXAT 1
     GET a
     GETEX
@@ -459,6 +475,25 @@ fn expiry_is_set_kept_and_cleared_like_redis() {
 }
 
 #[test]
+fn values_survive_a_restart() {
+    let mut s = crate::common::Strata::start();
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["MSET", "a", "1", "b", "text"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["INCRBY", "a", "41"]), b":42\r\n");
+    assert_eq!(c.cmd(&["APPEND", "b", "!"]), b":5\r\n");
+    assert_eq!(c.cmd(&["SET", "gone", "x", "PX", "1"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "later", "y", "EX", "1000"]), b"+OK\r\n");
+    drop(c);
+    s.restart();
+    let mut c = s.conn();
+    sleep(Duration::from_millis(20));
+    assert_eq!(
+        c.cmd(&["MGET", "a", "b", "gone", "later"]),
+        b"*4\r\n$2\r\n42\r\n$5\r\ntext!\r\n$-1\r\n$1\r\ny\r\n"
+    );
+}
+
+#[test]
 fn wrong_arity_errors_name_the_command() {
     let mut d = Diff::new();
     d.script(
@@ -573,6 +608,9 @@ fn random_string_commands_match_redis() {
             16 => vec!["SETRANGE", k, *rng.pick(&["0", "2", "5"]), v],
             17 => vec!["LCS", k, k2],
             18 => vec!["LCS", k, k2, "IDX", "WITHMATCHLEN"],
+            19 if rng.below(2) == 0 => {
+                vec!["SET", k, v, "EX", "1000", *rng.pick(&["NX", "XX", "GET"])]
+            }
             _ => vec!["GETEX", k, *rng.pick(&["PERSIST", "EX"]), "100"],
         };
         // GETEX k PERSIST 100 is a syntax error in both; keep it, it is cheap.
