@@ -1,0 +1,2 @@
+//! Micro-benchmarks of the hot path (being written).
+fn main() {}

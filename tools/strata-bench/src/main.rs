@@ -1,0 +1,2 @@
+//! Side-by-side load harness (being written).
+fn main() {}
