@@ -621,7 +621,10 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// The key an OBJECT subcommand inspects, counting the hit or miss.
-fn object_lookup(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<crate::types::Metadata>, CmdError> {
+fn object_lookup(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+) -> Result<Option<crate::types::Metadata>, CmdError> {
     let meta = ctx.ks().get_live(ctx.db(), key)?;
     ctx.server.stats.hit(meta.is_some());
     Ok(meta)

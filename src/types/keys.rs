@@ -87,7 +87,9 @@ pub fn copy_value(
 pub enum RenameOutcome {
     NoSuchKey,
     /// RENAMENX onto an existing key, or source and destination are the same.
-    NotRenamed { same: bool },
+    NotRenamed {
+        same: bool,
+    },
     Renamed(u64),
 }
 
