@@ -291,9 +291,10 @@ fn peek(raw: &[u8]) -> Option<(KeyType, u64)> {
     Some((kind, encoding::be_u64(raw, 1)?))
 }
 
-/// The exclusive upper bound of physical db `db` in `Cf::Meta`.
-fn db_end(db: u8) -> Vec<u8> {
-    encoding::prefix_end(&[db]).unwrap_or_else(|| vec![0xff; 64])
+/// The exclusive upper bound of physical db `db` in `Cf::Meta` (`None` for
+/// the last possible db, which runs to the end of the column family).
+fn db_end(db: u8) -> Option<Vec<u8>> {
+    encoding::prefix_end(&[db])
 }
 
 /// What a SCAN step returns: the keys found and the last key examined when
@@ -323,7 +324,7 @@ pub fn scan(
     };
     let upper = db_end(db);
     let now = now_ms();
-    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), Some(&upper));
+    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
     it.seek(&lower);
     let mut keys = Vec::new();
     let mut examined = 0;
@@ -353,55 +354,95 @@ pub fn keys(ks: &Keyspace, db: u8, pattern: &[u8]) -> TypeResult<Vec<Bytes>> {
     Ok(scan(ks, db, None, usize::MAX, (!all).then_some(pattern), None)?.keys)
 }
 
+/// Most seeks one random descent may spend before settling.
+const RANDOM_SEEK_BUDGET: usize = 4096;
+
+/// Picks a stored key of `db` (meta key, with its db byte) by walking down
+/// the implicit trie of the sorted keys: at each depth it lists the bytes
+/// that actually follow the current prefix (one seek each) and picks one at
+/// random, or stops at a key equal to the prefix. Every branch at a level is
+/// equally likely, so the choice spreads over differently shaped keys.
+fn random_descent(ks: &Keyspace, db: u8) -> TypeResult<Option<Vec<u8>>> {
+    let upper = db_end(db);
+    let lower = [db];
+    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    let mut rng = rand::thread_rng();
+    let mut prefix = vec![db];
+    let mut seeks = 0;
+    loop {
+        // `None` stands for the key equal to the prefix itself.
+        let mut choices: Vec<Option<u8>> = Vec::new();
+        let mut probe = prefix.clone();
+        it.seek(&probe);
+        while it.valid() && it.key().starts_with(&prefix) && seeks < RANDOM_SEEK_BUDGET {
+            seeks += 1;
+            probe.truncate(prefix.len());
+            match it.key().get(prefix.len()) {
+                None => {
+                    choices.push(None);
+                    probe.push(0);
+                }
+                Some(&b) => {
+                    choices.push(Some(b));
+                    if b == 0xff {
+                        break;
+                    }
+                    probe.push(b + 1);
+                }
+            }
+            it.seek(&probe);
+        }
+        it.status()?;
+        if choices.is_empty() {
+            return Ok(None);
+        }
+        match choices[rand::Rng::gen_range(&mut rng, 0..choices.len())] {
+            None => return Ok(Some(prefix)),
+            Some(b) => prefix.push(b),
+        }
+        if seeks >= RANDOM_SEEK_BUDGET {
+            // Out of budget: settle for the first key under the prefix.
+            it.seek(&prefix);
+            it.status()?;
+            return Ok(it.valid().then(|| it.key().to_vec()));
+        }
+    }
+}
+
 /// RANDOMKEY: a live key of `db`, or `None` when it has none.
 ///
-/// Keys are sorted on disk, so this seeks to a random point between the
-/// first and the last key and takes the next live key (wrapping around).
-/// The choice is not uniform (keys after large gaps are favoured), which
-/// Redis does not promise either.
+/// Keys are sorted on disk, not hashed, so this descends the sorted keys at
+/// random (see [`random_descent`]); the choice is spread but not uniform,
+/// which Redis does not promise either. Expired keys are skipped: after a
+/// few unlucky draws it walks the database for the first live key.
 pub fn random_key(ks: &Keyspace, db: u8) -> TypeResult<Option<Bytes>> {
-    let lower = vec![db];
-    let upper = db_end(db);
-    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), Some(&upper));
-    it.seek_to_first();
-    if !it.valid() {
-        it.status()?;
-        return Ok(None);
-    }
-    let first = it.key().to_vec();
-    it.seek_to_last();
-    let last = if it.valid() {
-        it.key().to_vec()
-    } else {
-        first.clone()
-    };
-    let common = first.iter().zip(&last).take_while(|(a, b)| a == b).count();
-    let mut target = first[..common].to_vec();
-    if let (Some(&lo), Some(&hi)) = (first.get(common), last.get(common)) {
-        target.push(rand::Rng::gen_range(&mut rand::thread_rng(), lo..=hi));
-        target.extend_from_slice(&rand::random::<[u8; 8]>());
-    }
     let now = now_ms();
-    it.seek(&target);
-    // Bounded walk: a database of nothing but expired keys answers nil.
-    let mut wrapped = false;
+    let alive = |raw: &[u8]| peek(raw).is_some_and(|(_, exp)| exp == 0 || exp > now);
+    for _ in 0..8 {
+        let Some(meta_key) = random_descent(ks, db)? else {
+            return Ok(None);
+        };
+        if let Some(raw) = ks.engine().get(Cf::Meta, &meta_key)? {
+            if alive(&raw) {
+                return Ok(Some(Bytes::copy_from_slice(&meta_key[1..])));
+            }
+        }
+    }
+    let upper = db_end(db);
+    let lower = [db];
+    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    it.seek_to_first();
+    // Bounded: a database of nothing but expired keys answers nil.
     for _ in 0..10_000 {
         if !it.valid() {
-            it.status()?;
-            if wrapped {
-                break;
-            }
-            wrapped = true;
-            it.seek_to_first();
-            continue;
+            break;
         }
-        if let Some((_, exp)) = peek(it.value()) {
-            if exp == 0 || exp > now {
-                return Ok(Some(Bytes::copy_from_slice(&it.key()[1..])));
-            }
+        if alive(it.value()) {
+            return Ok(Some(Bytes::copy_from_slice(&it.key()[1..])));
         }
         it.next();
     }
+    it.status()?;
     Ok(None)
 }
 
@@ -615,6 +656,24 @@ mod tests {
         assert!(random_key(&ks, 2).unwrap().is_none());
         let only_hash = scan(&ks, 1, None, 100, None, Some(Some(KeyType::Hash))).unwrap();
         assert!(only_hash.keys.is_empty());
+    }
+
+    #[test]
+    fn random_key_spreads_and_skips_expired() {
+        let (_dir, ks) = open();
+        for i in 0..100 {
+            put_string(&ks, 0, format!("user:{i}").as_bytes(), b"v", 0);
+        }
+        put_string(&ks, 0, b"", b"empty key", 0);
+        let picks: std::collections::HashSet<Bytes> = (0..200)
+            .map(|_| random_key(&ks, 0).unwrap().unwrap())
+            .collect();
+        assert!(picks.len() >= 40, "{} distinct", picks.len());
+        put_string(&ks, 5, b"dead1", b"v", 1);
+        put_string(&ks, 5, b"dead2", b"v", 1);
+        assert!(random_key(&ks, 5).unwrap().is_none());
+        put_string(&ks, 5, b"live", b"v", 0);
+        assert_eq!(random_key(&ks, 5).unwrap().unwrap(), &b"live"[..]);
     }
 
     #[test]

@@ -37,6 +37,12 @@ const BASIC: &str = r#"
     RENAME a d
     GET a
     GET d
+    SET "" empty
+    EXISTS ""
+    TYPE ""
+    RENAME "" e2
+    GET e2
+    RENAME e2 ""
     RENAMENX d c
     RENAMENX d e
     RENAME e c
@@ -366,6 +372,13 @@ fn keys_and_scan_match_redis_as_sets() {
         let (r, _) = scan_all(&mut d.r, extra);
         assert_eq!(s, r, "SCAN {extra:?}");
     }
+    // RANDOMKEY spreads over the keys.
+    let picks: BTreeSet<Vec<u8>> = (0..60).map(|_| d.s.cmd(&["RANDOMKEY"])).collect();
+    assert!(
+        picks.len() >= 20,
+        "only {} distinct RANDOMKEY replies",
+        picks.len()
+    );
     // COUNT is honoured roughly: about 400 keys 10 at a time.
     let (_, calls) = scan_all(&mut d.s, &[]);
     assert!((35..=45).contains(&calls), "{calls} calls");
@@ -465,7 +478,7 @@ fn random_sequence_matches_redis() {
         let k2 = *rng.pick(&keys);
         let db = rng.below(3).to_string();
         let val = rng.below(100).to_string();
-        let args: Vec<&str> = match rng.below(16) {
+        let args: Vec<&str> = match rng.below(21) {
             0..=2 => vec!["SET", k, &val],
             3 => vec!["DEL", k, k2],
             4 => vec!["EXISTS", k, k2, k],
@@ -479,6 +492,11 @@ fn random_sequence_matches_redis() {
             12 => vec!["EXPIRE", k, "1000", *rng.pick(&["NX", "XX", "GT", "LT"])],
             13 => vec!["PERSIST", k],
             14 => vec!["GET", k],
+            15 => vec!["UNLINK", k],
+            16 => vec!["TOUCH", k, k2],
+            17 => vec!["SWAPDB", &db, "0"],
+            18 => vec!["EXPIREAT", k, "1"],
+            19 if rng.below(10) == 0 => vec!["FLUSHDB"],
             _ => vec!["DBSIZE"],
         };
         d.check(&args);
