@@ -1,1 +1,689 @@
-//! Keyspace-wide operations.
+//! Keyspace-wide operations that work on keys of any type: delete, rename,
+//! move and copy between databases, expiry, and walking a database's keys
+//! (KEYS, SCAN, RANDOMKEY).
+//!
+//! Keys of every type are handled generically: a string lives entirely in
+//! its metadata record, a collection is a metadata record plus subkeys in
+//! `Cf::Data` / `Cf::ZScore` under `subkey_prefix(db, key, version)`.
+//! Renaming, moving or copying a collection therefore copies its subkeys to
+//! the destination under a fresh version, in the same write set as the new
+//! metadata, so the change is atomic. Deleting stays O(1): only the metadata
+//! goes, and compaction drops the orphaned subkeys.
+
+use bytes::Bytes;
+
+use super::encoding::{self, KeyType, Metadata};
+use super::{now_ms, Keyspace, TypeResult, WriteSet};
+use crate::engine::Cf;
+use crate::glob::glob_match;
+
+/// The live metadata of `key` out of a record read under the key lock.
+fn live(stored: Option<Metadata>, now: u64) -> Option<Metadata> {
+    stored.filter(|m| !m.is_expired(now))
+}
+
+/// Deletes the keys that exist; duplicates count once. Returns how many
+/// were deleted and the commit sequence.
+pub fn delete(ks: &Keyspace, db: u8, keys: &[Bytes]) -> TypeResult<(u64, u64)> {
+    let _g = ks.lock(db, keys);
+    let now = now_ms();
+    let mut ws = ks.write_set();
+    let mut done: Vec<&[u8]> = Vec::with_capacity(keys.len());
+    let mut deleted = 0;
+    for key in keys {
+        if done.contains(&key.as_ref()) {
+            continue;
+        }
+        done.push(key);
+        if let Some(m) = ks.get_stored(db, key)? {
+            // An expired key is removed too (as Redis's lazy expiry would) but
+            // does not count as deleted.
+            deleted += !m.is_expired(now) as u64;
+            ws.delete_key(db, key, &m);
+        }
+    }
+    let seq = ks.commit(ws)?;
+    Ok((deleted, seq))
+}
+
+/// Adds to `ws` a copy of the value `src_meta` (of `src_key` in physical db
+/// `src_db`) as `dst_key` in `dst_db`, replacing `dst_stored`, with expiry
+/// `expire_ms`. Collections get their subkeys copied under a fresh version.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_value(
+    ks: &Keyspace,
+    ws: &mut WriteSet,
+    src_db: u8,
+    src_key: &[u8],
+    src_meta: &Metadata,
+    dst_db: u8,
+    dst_key: &[u8],
+    dst_stored: Option<&Metadata>,
+) -> TypeResult<()> {
+    let mut new = src_meta.clone();
+    if src_meta.kind != KeyType::String {
+        new.version = ks.new_version();
+        let from = encoding::subkey_prefix(src_db, src_key, src_meta.version);
+        let to = encoding::subkey_prefix(dst_db, dst_key, new.version);
+        let end = encoding::prefix_end(&from);
+        for cf in [Cf::Data, Cf::ZScore] {
+            let mut it = ks.engine().iter(cf, Some(&from), end.as_deref());
+            it.seek(&from);
+            while it.valid() {
+                let mut k = to.clone();
+                k.extend_from_slice(&it.key()[from.len()..]);
+                ws.batch.put(cf, k, it.value().to_vec());
+                it.next();
+            }
+            it.status()?;
+        }
+    }
+    ws.put_meta(dst_db, dst_key, &new, dst_stored);
+    Ok(())
+}
+
+/// What RENAME / RENAMENX did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RenameOutcome {
+    NoSuchKey,
+    /// RENAMENX onto an existing key, or source and destination are the same.
+    NotRenamed {
+        same: bool,
+    },
+    Renamed(u64),
+}
+
+/// RENAME (`nx` false) and RENAMENX (`nx` true). The value keeps its TTL.
+pub fn rename(
+    ks: &Keyspace,
+    db: u8,
+    src: &[u8],
+    dst: &[u8],
+    nx: bool,
+) -> TypeResult<RenameOutcome> {
+    let _g = ks.lock(db, &[src, dst]);
+    let now = now_ms();
+    let Some(src_meta) = live(ks.get_stored(db, src)?, now) else {
+        return Ok(RenameOutcome::NoSuchKey);
+    };
+    if src == dst {
+        return Ok(RenameOutcome::NotRenamed { same: true });
+    }
+    let dst_stored = ks.get_stored(db, dst)?;
+    if nx && dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) {
+        return Ok(RenameOutcome::NotRenamed { same: false });
+    }
+    let mut ws = ks.write_set();
+    copy_value(
+        ks,
+        &mut ws,
+        db,
+        src,
+        &src_meta,
+        db,
+        dst,
+        dst_stored.as_ref(),
+    )?;
+    ws.delete_key(db, src, &src_meta);
+    Ok(RenameOutcome::Renamed(ks.commit(ws)?))
+}
+
+/// Removes `key` from `db` if it is stored but expired, under its lock.
+/// Cross-db commands call it on the destination before working on the source,
+/// so that they never need locks in two databases at once.
+fn reclaim_if_expired(ks: &Keyspace, db: u8, key: &[u8], now: u64) -> TypeResult<bool> {
+    let _g = ks.lock(db, &[key]);
+    match ks.get_stored(db, key)? {
+        Some(m) if m.is_expired(now) => ks.delete_if_expired(db, key, now),
+        Some(_) => Ok(false),
+        None => Ok(false),
+    }
+}
+
+/// MOVE `key` from physical db `src_db` to `dst_db` (different dbs). Returns
+/// the commit sequence, or `None` when the key is missing or exists in the
+/// destination.
+///
+/// Must run while no other command runs (the command holds the keyspace gate
+/// exclusively): key stripes are shared by all databases, so holding locks in
+/// two databases at once could deadlock. Only active expiry runs alongside,
+/// and it can only delete expired keys; so once the destination holds no
+/// expired record, nothing can create it before we write under the source lock.
+pub fn move_key(ks: &Keyspace, src_db: u8, dst_db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
+    let now = now_ms();
+    reclaim_if_expired(ks, dst_db, key, now)?;
+    let _g = ks.lock(src_db, &[key]);
+    let Some(src_meta) = live(ks.get_stored(src_db, key)?, now) else {
+        return Ok(None);
+    };
+    let dst_stored = ks.get_stored(dst_db, key)?;
+    if dst_stored.is_some() {
+        return Ok(None);
+    }
+    let mut ws = ks.write_set();
+    copy_value(ks, &mut ws, src_db, key, &src_meta, dst_db, key, None)?;
+    ws.delete_key(src_db, key, &src_meta);
+    Ok(Some(ks.commit(ws)?))
+}
+
+/// COPY `src` (in `src_db`) to `dst` (in `dst_db`), keeping the TTL.
+/// Returns the commit sequence, or `None` when the source is missing or the
+/// destination exists and `replace` is false. Same exclusivity requirement
+/// as [`move_key`] when the databases differ.
+pub fn copy(
+    ks: &Keyspace,
+    src_db: u8,
+    dst_db: u8,
+    src: &[u8],
+    dst: &[u8],
+    replace: bool,
+) -> TypeResult<Option<u64>> {
+    let now = now_ms();
+    if src_db != dst_db {
+        // Clear the way in the destination first (see `move_key`): an
+        // expired record always, a live one when replacing a present source.
+        let _g = ks.lock(dst_db, &[dst]);
+        if let Some(m) = ks.get_stored(dst_db, dst)? {
+            let src_present = ks
+                .get_stored(src_db, src)?
+                .is_some_and(|s| !s.is_expired(now));
+            if m.is_expired(now) || (replace && src_present) {
+                let mut ws = ks.write_set();
+                ws.delete_key(dst_db, dst, &m);
+                ks.commit(ws)?;
+            }
+        }
+    }
+    let _g = if src_db == dst_db {
+        ks.lock(src_db, &[src, dst])
+    } else {
+        ks.lock(src_db, &[src])
+    };
+    let Some(src_meta) = live(ks.get_stored(src_db, src)?, now) else {
+        return Ok(None);
+    };
+    let dst_stored = ks.get_stored(dst_db, dst)?;
+    if let Some(m) = &dst_stored {
+        // Across databases the destination is not locked: leave a record
+        // that appeared or expired since the first step alone.
+        if src_db != dst_db || (!replace && !m.is_expired(now)) {
+            return Ok(None);
+        }
+    }
+    let mut ws = ks.write_set();
+    copy_value(
+        ks,
+        &mut ws,
+        src_db,
+        src,
+        &src_meta,
+        dst_db,
+        dst,
+        dst_stored.as_ref(),
+    )?;
+    Ok(Some(ks.commit(ws)?))
+}
+
+/// The conditions of EXPIRE and friends (NX XX GT LT).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ExpireCond {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+}
+
+/// Sets the absolute expiry `when_ms` on `key` if the conditions allow; a
+/// time not after now deletes the key. Returns `None` when nothing was done
+/// (missing key or a condition failed), else the commit sequence.
+pub fn expire(
+    ks: &Keyspace,
+    db: u8,
+    key: &[u8],
+    when_ms: i64,
+    cond: ExpireCond,
+) -> TypeResult<Option<u64>> {
+    let _g = ks.lock(db, &[key]);
+    let now = now_ms();
+    let stored = ks.get_stored(db, key)?;
+    let Some(meta) = live(stored.clone(), now) else {
+        return Ok(None);
+    };
+    // A key without TTL has an infinite one: GT never passes, LT always does.
+    let current = (meta.expire_ms != 0).then_some(meta.expire_ms as i64);
+    let refused = (cond.nx && current.is_some())
+        || (cond.xx && current.is_none())
+        || (cond.gt && current.is_none_or(|c| when_ms <= c))
+        || (cond.lt && current.is_some_and(|c| when_ms >= c));
+    if refused {
+        return Ok(None);
+    }
+    let mut ws = ks.write_set();
+    if when_ms <= now as i64 {
+        ws.delete_key(db, key, &meta);
+    } else {
+        let mut new = meta.clone();
+        new.expire_ms = when_ms as u64;
+        ws.put_meta(db, key, &new, Some(&meta));
+    }
+    Ok(Some(ks.commit(ws)?))
+}
+
+/// PERSIST: removes the TTL. `None` when the key is missing or has none.
+pub fn persist(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
+    let _g = ks.lock(db, &[key]);
+    let Some(meta) = live(ks.get_stored(db, key)?, now_ms()) else {
+        return Ok(None);
+    };
+    if meta.expire_ms == 0 {
+        return Ok(None);
+    }
+    let mut new = meta.clone();
+    new.expire_ms = 0;
+    let mut ws = ks.write_set();
+    ws.put_meta(db, key, &new, Some(&meta));
+    Ok(Some(ks.commit(ws)?))
+}
+
+/// Kind and expiry of a metadata record, without copying a string's value.
+fn peek(raw: &[u8]) -> Option<(KeyType, u64)> {
+    let kind = KeyType::from_code(raw.first()? & 0x0f)?;
+    Some((kind, encoding::be_u64(raw, 1)?))
+}
+
+/// The exclusive upper bound of physical db `db` in `Cf::Meta` (`None` for
+/// the last possible db, which runs to the end of the column family).
+fn db_end(db: u8) -> Option<Vec<u8>> {
+    encoding::prefix_end(&[db])
+}
+
+/// What a SCAN step returns: the keys found and the last key examined when
+/// more remain (`None` = the walk is complete).
+pub struct ScanPage {
+    pub keys: Vec<Bytes>,
+    pub resume_after: Option<Vec<u8>>,
+}
+
+/// Examines up to `count` keys of `db` strictly after `after` (from the start
+/// when `None`) and returns the live ones matching `pattern` and `kind`.
+pub fn scan(
+    ks: &Keyspace,
+    db: u8,
+    after: Option<&[u8]>,
+    count: usize,
+    pattern: Option<&[u8]>,
+    kind: Option<Option<KeyType>>,
+) -> TypeResult<ScanPage> {
+    let lower = match after {
+        Some(k) => {
+            let mut l = encoding::meta_key(db, k);
+            l.push(0);
+            l
+        }
+        None => vec![db],
+    };
+    let upper = db_end(db);
+    let now = now_ms();
+    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    it.seek(&lower);
+    let mut keys = Vec::new();
+    let mut examined = 0;
+    let mut last = None;
+    while it.valid() && examined < count.max(1) {
+        examined += 1;
+        let user_key = &it.key()[1..];
+        if let Some((k, exp)) = peek(it.value()) {
+            let alive = exp == 0 || exp > now;
+            let type_ok = kind.is_none_or(|want| want == Some(k));
+            let name_ok = pattern.is_none_or(|p| glob_match(p, user_key, false));
+            if alive && type_ok && name_ok {
+                keys.push(Bytes::copy_from_slice(user_key));
+            }
+        }
+        last = Some(user_key.to_vec());
+        it.next();
+    }
+    it.status()?;
+    let resume_after = if it.valid() { last } else { None };
+    Ok(ScanPage { keys, resume_after })
+}
+
+/// KEYS: every live key of `db` matching `pattern`, in byte order.
+pub fn keys(ks: &Keyspace, db: u8, pattern: &[u8]) -> TypeResult<Vec<Bytes>> {
+    let all = pattern == b"*";
+    Ok(scan(ks, db, None, usize::MAX, (!all).then_some(pattern), None)?.keys)
+}
+
+/// Most seeks one random descent may spend before settling.
+const RANDOM_SEEK_BUDGET: usize = 4096;
+
+/// Picks a stored key of `db` (meta key, with its db byte) by walking down
+/// the implicit trie of the sorted keys: at each depth it lists the bytes
+/// that actually follow the current prefix (one seek each) and picks one at
+/// random, or stops at a key equal to the prefix. Every branch at a level is
+/// equally likely, so the choice spreads over differently shaped keys.
+fn random_descent(ks: &Keyspace, db: u8) -> TypeResult<Option<Vec<u8>>> {
+    let upper = db_end(db);
+    let lower = [db];
+    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    let mut rng = rand::thread_rng();
+    let mut prefix = vec![db];
+    let mut seeks = 0;
+    loop {
+        // `None` stands for the key equal to the prefix itself.
+        let mut choices: Vec<Option<u8>> = Vec::new();
+        let mut probe = prefix.clone();
+        it.seek(&probe);
+        while it.valid() && it.key().starts_with(&prefix) && seeks < RANDOM_SEEK_BUDGET {
+            seeks += 1;
+            probe.truncate(prefix.len());
+            match it.key().get(prefix.len()) {
+                None => {
+                    choices.push(None);
+                    probe.push(0);
+                }
+                Some(&b) => {
+                    choices.push(Some(b));
+                    if b == 0xff {
+                        break;
+                    }
+                    probe.push(b + 1);
+                }
+            }
+            it.seek(&probe);
+        }
+        it.status()?;
+        if choices.is_empty() {
+            return Ok(None);
+        }
+        match choices[rand::Rng::gen_range(&mut rng, 0..choices.len())] {
+            None => return Ok(Some(prefix)),
+            Some(b) => prefix.push(b),
+        }
+        if seeks >= RANDOM_SEEK_BUDGET {
+            // Out of budget: settle for the first key under the prefix.
+            it.seek(&prefix);
+            it.status()?;
+            return Ok(it.valid().then(|| it.key().to_vec()));
+        }
+    }
+}
+
+/// RANDOMKEY: a live key of `db`, or `None` when it has none.
+///
+/// Keys are sorted on disk, not hashed, so this descends the sorted keys at
+/// random (see [`random_descent`]); the choice is spread but not uniform,
+/// which Redis does not promise either. Expired keys are skipped: after a
+/// few unlucky draws it walks the database for the first live key.
+pub fn random_key(ks: &Keyspace, db: u8) -> TypeResult<Option<Bytes>> {
+    let now = now_ms();
+    let alive = |raw: &[u8]| peek(raw).is_some_and(|(_, exp)| exp == 0 || exp > now);
+    for _ in 0..8 {
+        let Some(meta_key) = random_descent(ks, db)? else {
+            return Ok(None);
+        };
+        if let Some(raw) = ks.engine().get(Cf::Meta, &meta_key)? {
+            if alive(&raw) {
+                return Ok(Some(Bytes::copy_from_slice(&meta_key[1..])));
+            }
+        }
+    }
+    let upper = db_end(db);
+    let lower = [db];
+    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    it.seek_to_first();
+    // Bounded: a database of nothing but expired keys answers nil.
+    for _ in 0..10_000 {
+        if !it.valid() {
+            break;
+        }
+        if alive(it.value()) {
+            return Ok(Some(Bytes::copy_from_slice(&it.key()[1..])));
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(None)
+}
+
+/// The encoding OBJECT ENCODING reports for a string value, as Redis
+/// chooses it: `int` for a canonical integer, `embstr` up to 44 bytes,
+/// else `raw`.
+pub fn string_encoding(value: &[u8]) -> &'static str {
+    if value.len() <= 20 && crate::resp::parse::parse_i64(value).is_some() {
+        "int"
+    } else if value.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// The encoding OBJECT ENCODING reports for any value. Collections are
+/// named after the compact Redis encoding while they are small enough for
+/// it (by element count only; Strata stores them all the same way).
+pub fn encoding_name(meta: &Metadata) -> &'static str {
+    match meta.kind {
+        KeyType::String => string_encoding(&meta.payload),
+        KeyType::Hash if meta.size <= 128 => "listpack",
+        KeyType::Hash => "hashtable",
+        KeyType::List => "quicklist",
+        KeyType::Set => "hashtable",
+        KeyType::ZSet if meta.size <= 128 => "listpack",
+        KeyType::ZSet => "skiplist",
+    }
+}
+
+/// OBJECT REFCOUNT: Redis shares the integers 0..9999 (refcount INT_MAX).
+pub fn refcount(meta: &Metadata) -> i64 {
+    let shared = meta.kind == KeyType::String
+        && string_encoding(&meta.payload) == "int"
+        && crate::resp::parse::parse_i64(&meta.payload).is_some_and(|v| (0..10_000).contains(&v));
+    if shared {
+        i32::MAX as i64
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::rocks::RocksEngine;
+    use crate::engine::EngineOptions;
+    use crate::types::StalePolicy;
+
+    fn open() -> (tempfile::TempDir, Keyspace) {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = EngineOptions {
+            block_cache_size: 1 << 20,
+            ..EngineOptions::default()
+        };
+        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).unwrap();
+        let ks = Keyspace::open(Arc::new(engine), 16).unwrap();
+        (dir, ks)
+    }
+
+    fn put_string(ks: &Keyspace, db: u8, key: &[u8], value: &[u8], expire_ms: u64) {
+        let stored = ks.get_stored(db, key).unwrap();
+        let mut ws = ks.write_set();
+        ws.put_meta(
+            db,
+            key,
+            &Metadata::string(Bytes::copy_from_slice(value), expire_ms),
+            stored.as_ref(),
+        );
+        ks.commit(ws).unwrap();
+    }
+
+    /// A hand-made hash: metadata plus three subkeys in Cf::Data and one
+    /// in Cf::ZScore (to check both families are copied).
+    fn put_collection(ks: &Keyspace, db: u8, key: &[u8]) -> Metadata {
+        let mut meta = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        meta.size = 3;
+        let mut ws = ks.write_set();
+        for (f, v) in [(&b"f1"[..], &b"v1"[..]), (b"f2", b"v2"), (b"f3", b"v3")] {
+            ws.batch
+                .put(Cf::Data, encoding::subkey(db, key, meta.version, f), v);
+        }
+        ws.batch.put(
+            Cf::ZScore,
+            encoding::subkey(db, key, meta.version, b"score"),
+            Vec::new(),
+        );
+        ws.put_meta(db, key, &meta, None);
+        ks.commit(ws).unwrap();
+        meta
+    }
+
+    fn subkeys(ks: &Keyspace, cf: Cf, db: u8, key: &[u8], version: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let prefix = encoding::subkey_prefix(db, key, version);
+        let end = encoding::prefix_end(&prefix);
+        let mut it = ks.engine().iter(cf, Some(&prefix), end.as_deref());
+        it.seek(&prefix);
+        let mut out = Vec::new();
+        while it.valid() {
+            out.push((it.key()[prefix.len()..].to_vec(), it.value().to_vec()));
+            it.next();
+        }
+        out
+    }
+
+    #[test]
+    fn rename_move_copy_carry_collection_subkeys() {
+        let (_dir, ks) = open();
+        let src = put_collection(&ks, 0, b"h");
+        let data = subkeys(&ks, Cf::Data, 0, b"h", src.version);
+        assert_eq!(data.len(), 3);
+
+        assert!(matches!(
+            rename(&ks, 0, b"h", b"h2", false).unwrap(),
+            RenameOutcome::Renamed(_)
+        ));
+        assert!(ks.get_stored(0, b"h").unwrap().is_none());
+        let renamed = ks.get_stored(0, b"h2").unwrap().unwrap();
+        assert_ne!(renamed.version, src.version);
+        assert_eq!(renamed.size, 3);
+        assert_eq!(subkeys(&ks, Cf::Data, 0, b"h2", renamed.version), data);
+        assert_eq!(subkeys(&ks, Cf::ZScore, 0, b"h2", renamed.version).len(), 1);
+
+        assert!(move_key(&ks, 0, 3, b"h2").unwrap().is_some());
+        let moved = ks.get_stored(3, b"h2").unwrap().unwrap();
+        assert_eq!(subkeys(&ks, Cf::Data, 3, b"h2", moved.version), data);
+        assert_eq!(ks.dbsize(0), 0);
+        assert_eq!(ks.dbsize(3), 1);
+
+        assert!(copy(&ks, 3, 3, b"h2", b"h3", false).unwrap().is_some());
+        let copied = ks.get_stored(3, b"h3").unwrap().unwrap();
+        assert_ne!(copied.version, moved.version);
+        assert_eq!(subkeys(&ks, Cf::Data, 3, b"h3", copied.version), data);
+        // The source is untouched by COPY.
+        assert_eq!(subkeys(&ks, Cf::Data, 3, b"h2", moved.version), data);
+        assert_eq!(ks.dbsize(3), 2);
+    }
+
+    #[test]
+    fn delete_counts_live_keys_once() {
+        let (_dir, ks) = open();
+        put_string(&ks, 0, b"a", b"1", 0);
+        put_string(&ks, 0, b"b", b"2", 0);
+        put_string(&ks, 0, b"old", b"x", 1);
+        assert_eq!(ks.dbsize(0), 3);
+        let keys: Vec<Bytes> = ["a", "a", "old", "missing"]
+            .iter()
+            .map(|k| Bytes::copy_from_slice(k.as_bytes()))
+            .collect();
+        assert_eq!(delete(&ks, 0, &keys).unwrap().0, 1);
+        assert_eq!(ks.dbsize(0), 1);
+        assert_eq!(ks.expires_count(0), 0);
+    }
+
+    #[test]
+    fn expire_conditions_and_past_times() {
+        let (_dir, ks) = open();
+        put_string(&ks, 0, b"k", b"v", 0);
+        let far = now_ms() as i64 + 100_000;
+        let gt = ExpireCond {
+            gt: true,
+            ..Default::default()
+        };
+        let lt = ExpireCond {
+            lt: true,
+            ..Default::default()
+        };
+        let xx = ExpireCond {
+            xx: true,
+            ..Default::default()
+        };
+        assert!(expire(&ks, 0, b"k", far, gt).unwrap().is_none());
+        assert!(expire(&ks, 0, b"k", far, xx).unwrap().is_none());
+        assert!(expire(&ks, 0, b"k", far, lt).unwrap().is_some());
+        assert_eq!(ks.expires_count(0), 1);
+        assert!(expire(&ks, 0, b"k", far + 1, lt).unwrap().is_none());
+        assert!(expire(&ks, 0, b"k", far + 1, gt).unwrap().is_some());
+        assert!(persist(&ks, 0, b"k").unwrap().is_some());
+        assert!(persist(&ks, 0, b"k").unwrap().is_none());
+        assert_eq!(ks.expires_count(0), 0);
+        assert!(expire(&ks, 0, b"k", -5, ExpireCond::default())
+            .unwrap()
+            .is_some());
+        assert_eq!(ks.dbsize(0), 0);
+    }
+
+    #[test]
+    fn scan_pages_through_all_live_keys() {
+        let (_dir, ks) = open();
+        for i in 0..25 {
+            put_string(&ks, 1, format!("k{i:02}").as_bytes(), b"v", 0);
+        }
+        put_string(&ks, 1, b"gone", b"v", 1);
+        put_string(&ks, 0, b"other-db", b"v", 0);
+        let mut after: Option<Vec<u8>> = None;
+        let mut seen = Vec::new();
+        loop {
+            let page = scan(&ks, 1, after.as_deref(), 10, None, None).unwrap();
+            seen.extend(page.keys);
+            match page.resume_after {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 25);
+        assert_eq!(keys(&ks, 1, b"k1*").unwrap().len(), 10);
+        assert!(random_key(&ks, 1).unwrap().is_some());
+        assert!(random_key(&ks, 2).unwrap().is_none());
+        let only_hash = scan(&ks, 1, None, 100, None, Some(Some(KeyType::Hash))).unwrap();
+        assert!(only_hash.keys.is_empty());
+    }
+
+    #[test]
+    fn random_key_spreads_and_skips_expired() {
+        let (_dir, ks) = open();
+        for i in 0..100 {
+            put_string(&ks, 0, format!("user:{i}").as_bytes(), b"v", 0);
+        }
+        put_string(&ks, 0, b"", b"empty key", 0);
+        let picks: std::collections::HashSet<Bytes> = (0..200)
+            .map(|_| random_key(&ks, 0).unwrap().unwrap())
+            .collect();
+        assert!(picks.len() >= 40, "{} distinct", picks.len());
+        put_string(&ks, 5, b"dead1", b"v", 1);
+        put_string(&ks, 5, b"dead2", b"v", 1);
+        assert!(random_key(&ks, 5).unwrap().is_none());
+        put_string(&ks, 5, b"live", b"v", 0);
+        assert_eq!(random_key(&ks, 5).unwrap().unwrap(), &b"live"[..]);
+    }
+
+    #[test]
+    fn string_encodings_like_redis() {
+        assert_eq!(string_encoding(b"12345"), "int");
+        assert_eq!(string_encoding(b"-5"), "int");
+        assert_eq!(string_encoding(b"05"), "embstr");
+        assert_eq!(string_encoding(&[b'a'; 44]), "embstr");
+        assert_eq!(string_encoding(&[b'a'; 45]), "raw");
+        assert_eq!(refcount(&Metadata::string(&b"1"[..], 0)), 2147483647);
+        assert_eq!(refcount(&Metadata::string(&b"12345"[..], 0)), 1);
+    }
+}
