@@ -4,9 +4,8 @@
 //! PERSIST). Argument parsing and reply shapes live here; the work is done
 //! in `types::keys`.
 //!
-//! Cross-database commands (MOVE, COPY) carry the EXCLUSIVE flag: key lock
-//! stripes are shared by all databases, so they must never hold locks in two
-//! databases at once, and `types::keys` relies on no other command running.
+//! Cross-database commands (MOVE, COPY DB) lock both keys in one
+//! `Keyspace::lock_multi` call and commit one batch.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -242,7 +241,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "move",
         arity: 3,
-        flags: WRITE | FAST | EXCLUSIVE,
+        flags: WRITE | FAST,
         summary: "Move a key to another database",
         complexity: "O(1) for strings, O(N) in the elements of a collection",
         handler: Some(move_cmd),
@@ -251,7 +250,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "copy",
         arity: -3,
-        flags: WRITE | DENYOOM | EXCLUSIVE,
+        flags: WRITE | DENYOOM,
         keys: SRC_DST,
         since: "6.2.0",
         summary: "Copy the value of a key to another key, maybe in another database",

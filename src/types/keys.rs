@@ -128,48 +128,37 @@ pub fn rename(
     Ok(RenameOutcome::Renamed(ks.commit(ws)?))
 }
 
-/// Removes `key` from `db` if it is stored but expired, under its lock.
-/// Cross-db commands call it on the destination before working on the source,
-/// so that they never need locks in two databases at once.
-fn reclaim_if_expired(ks: &Keyspace, db: u8, key: &[u8], now: u64) -> TypeResult<bool> {
-    let _g = ks.lock(db, &[key]);
-    match ks.get_stored(db, key)? {
-        Some(m) if m.is_expired(now) => ks.delete_if_expired(db, key, now),
-        Some(_) => Ok(false),
-        None => Ok(false),
-    }
-}
-
 /// MOVE `key` from physical db `src_db` to `dst_db` (different dbs). Returns
 /// the commit sequence, or `None` when the key is missing or exists in the
-/// destination.
-///
-/// Must run while no other command runs (the command holds the keyspace gate
-/// exclusively): key stripes are shared by all databases, so holding locks in
-/// two databases at once could deadlock. Only active expiry runs alongside,
-/// and it can only delete expired keys; so once the destination holds no
-/// expired record, nothing can create it before we write under the source lock.
+/// destination. Both keys are locked together and the move is one batch.
 pub fn move_key(ks: &Keyspace, src_db: u8, dst_db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
     let now = now_ms();
-    reclaim_if_expired(ks, dst_db, key, now)?;
-    let _g = ks.lock(src_db, &[key]);
+    let _g = ks.lock_multi(&[(src_db, key), (dst_db, key)]);
     let Some(src_meta) = live(ks.get_stored(src_db, key)?, now) else {
         return Ok(None);
     };
     let dst_stored = ks.get_stored(dst_db, key)?;
-    if dst_stored.is_some() {
+    if dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) {
         return Ok(None);
     }
     let mut ws = ks.write_set();
-    copy_value(ks, &mut ws, src_db, key, &src_meta, dst_db, key, None)?;
+    copy_value(
+        ks,
+        &mut ws,
+        src_db,
+        key,
+        &src_meta,
+        dst_db,
+        key,
+        dst_stored.as_ref(),
+    )?;
     ws.delete_key(src_db, key, &src_meta);
     Ok(Some(ks.commit(ws)?))
 }
 
 /// COPY `src` (in `src_db`) to `dst` (in `dst_db`), keeping the TTL.
 /// Returns the commit sequence, or `None` when the source is missing or the
-/// destination exists and `replace` is false. Same exclusivity requirement
-/// as [`move_key`] when the databases differ.
+/// destination exists and `replace` is false. One batch, both keys locked.
 pub fn copy(
     ks: &Keyspace,
     src_db: u8,
@@ -179,36 +168,13 @@ pub fn copy(
     replace: bool,
 ) -> TypeResult<Option<u64>> {
     let now = now_ms();
-    if src_db != dst_db {
-        // Clear the way in the destination first (see `move_key`): an
-        // expired record always, a live one when replacing a present source.
-        let _g = ks.lock(dst_db, &[dst]);
-        if let Some(m) = ks.get_stored(dst_db, dst)? {
-            let src_present = ks
-                .get_stored(src_db, src)?
-                .is_some_and(|s| !s.is_expired(now));
-            if m.is_expired(now) || (replace && src_present) {
-                let mut ws = ks.write_set();
-                ws.delete_key(dst_db, dst, &m);
-                ks.commit(ws)?;
-            }
-        }
-    }
-    let _g = if src_db == dst_db {
-        ks.lock(src_db, &[src, dst])
-    } else {
-        ks.lock(src_db, &[src])
-    };
+    let _g = ks.lock_multi(&[(src_db, src), (dst_db, dst)]);
     let Some(src_meta) = live(ks.get_stored(src_db, src)?, now) else {
         return Ok(None);
     };
     let dst_stored = ks.get_stored(dst_db, dst)?;
-    if let Some(m) = &dst_stored {
-        // Across databases the destination is not locked: leave a record
-        // that appeared or expired since the first step alone.
-        if src_db != dst_db || (!replace && !m.is_expired(now)) {
-            return Ok(None);
-        }
+    if dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) && !replace {
+        return Ok(None);
     }
     let mut ws = ks.write_set();
     copy_value(
