@@ -270,7 +270,7 @@ fn info_entry(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Reply {
                 .collect(),
         ),
         Reply::Set(vec![]),
-        Reply::Array(key_specs(spec)),
+        Reply::Set(key_specs(spec)),
         Reply::Set(
             spec.subcommands
                 .iter()
