@@ -43,7 +43,8 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "info",
             arity: -2,
             since: "2.8.13",
-            summary: "Get array of specific Redis command details, or all when no argument is given.",
+            summary:
+                "Get array of specific Redis command details, or all when no argument is given.",
             complexity: "O(N) where N is the number of commands to look up",
             handler: Some(info),
             ..SUB
@@ -222,12 +223,7 @@ fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
     vec![map(vec![
         (
             "flags",
-            Reply::Set(
-                key_flags(spec)
-                    .iter()
-                    .map(|f| Reply::status(f))
-                    .collect(),
-            ),
+            Reply::Set(key_flags(spec).iter().map(|f| Reply::status(f)).collect()),
         ),
         (
             "begin_search",
@@ -411,7 +407,9 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
                 Ok(Reply::Array(vec![]))
             } else if super::args::is(&argv[3], "aclcat") {
                 let cat = String::from_utf8_lossy(value).to_ascii_lowercase();
-                Ok(names(&|s, p, _| acl_categories(s, p).contains(&cat.as_str())))
+                Ok(names(&|s, p, _| {
+                    acl_categories(s, p).contains(&cat.as_str())
+                }))
             } else if super::args::is(&argv[3], "pattern") {
                 Ok(names(&|_, _, n| {
                     crate::glob::glob_match(value, n.as_bytes(), true)
@@ -425,10 +423,7 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// The keys of the command in `argv[2..]`, with its spec, or Redis's errors.
-fn keys_of(
-    ctx: &Ctx<'_>,
-    argv: &[Bytes],
-) -> Result<(&'static CommandSpec, Vec<Bytes>), CmdError> {
+fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(&'static CommandSpec, Vec<Bytes>), CmdError> {
     let cmd = &argv[2..];
     let spec = ctx
         .server

@@ -259,7 +259,11 @@ mod tests {
                     l.split_whitespace().next() == Some(name)
                 })
             };
-            assert!(mentioned(d.name), "conf/strata.conf does not mention {}", d.name);
+            assert!(
+                mentioned(d.name),
+                "conf/strata.conf does not mention {}",
+                d.name
+            );
         }
     }
 

@@ -9,7 +9,6 @@
 pub mod directives;
 pub mod file;
 
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -193,10 +192,12 @@ impl ConfigStore {
         let mut canon = canonicalize(d, &value, &current)?;
         // As in Redis, the first `save` line replaces the default and later
         // ones add to it; `save ""` clears.
-        if d.name == "save" && !canon.is_empty() {
-            if self.save_from_file.swap(true, Ordering::Relaxed) && !current.is_empty() {
-                canon = format!("{current} {canon}");
-            }
+        if d.name == "save"
+            && !canon.is_empty()
+            && self.save_from_file.swap(true, Ordering::Relaxed)
+            && !current.is_empty()
+        {
+            canon = format!("{current} {canon}");
         }
         self.store(&[(d, canon)]);
         Ok(())
@@ -390,8 +391,11 @@ pub mod special {
                     ))
                 }
             };
-            let err =
-                || invalid("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            let err = || {
+                invalid(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+                )
+            };
             let hard = parse_memory(group[1]).ok_or_else(err)?;
             let soft = parse_memory(group[2]).ok_or_else(err)?;
             let secs = parse_i64(group[3].as_bytes())
@@ -548,7 +552,8 @@ mod tests {
     #[test]
     fn special_values_canonical() {
         let c = ConfigStore::defaults();
-        c.set("client-output-buffer-limit", "normal 1mb 2 3").unwrap();
+        c.set("client-output-buffer-limit", "normal 1mb 2 3")
+            .unwrap();
         assert_eq!(
             c.get("client-output-buffer-limit").as_deref(),
             Some("normal 1048576 2 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60")
@@ -557,7 +562,8 @@ mod tests {
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
         c.set("notify-keyspace-events", "Kgl").unwrap();
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("glK"));
-        c.set("latency-tracking-info-percentiles", "50.5 1e1").unwrap();
+        c.set("latency-tracking-info-percentiles", "50.5 1e1")
+            .unwrap();
         assert_eq!(
             c.get("latency-tracking-info-percentiles").as_deref(),
             Some("50.5 10")

@@ -58,8 +58,16 @@ fn command_info_shape_for_a_container() {
     let info = c.cmd_str(&["COMMAND", "INFO", "config"]);
     // name, arity, flags, first, last, step, categories, tips, key specs, subcommands
     assert!(info.starts_with("*1\r\n*10\r\n$6\r\nconfig\r\n:-2\r\n*0\r\n:0\r\n:0\r\n:0\r\n*1\r\n+@slow\r\n*0\r\n*0\r\n"), "{info}");
-    assert!(info.contains("$10\r\nconfig|get\r\n:-3\r\n*4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n"), "{info}");
-    assert!(info.contains("+@admin\r\n+@slow\r\n+@dangerous\r\n"), "{info}");
+    assert!(
+        info.contains(
+            "$10\r\nconfig|get\r\n:-3\r\n*4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n"
+        ),
+        "{info}"
+    );
+    assert!(
+        info.contains("+@admin\r\n+@slow\r\n+@dangerous\r\n"),
+        "{info}"
+    );
 }
 
 #[test]
@@ -83,8 +91,13 @@ fn redis_cli_works_against_strata() {
     let s = Strata::start();
     assert_eq!(s.cli(&["SET", "greeting", "hello"]).trim(), "OK");
     assert_eq!(s.cli(&["GET", "greeting"]).trim(), "hello");
-    assert_eq!(s.cli(&["CONFIG", "GET", "maxclients"]), "maxclients\n10000\n");
-    assert!(s.cli(&["COMMAND", "DOCS", "get"]).contains("Get the value of a key"));
+    assert_eq!(
+        s.cli(&["CONFIG", "GET", "maxclients"]),
+        "maxclients\n10000\n"
+    );
+    assert!(s
+        .cli(&["COMMAND", "DOCS", "get"])
+        .contains("Get the value of a key"));
 }
 
 /// RESP3 COMMAND INFO, compared as raw bytes read until both servers go quiet.
@@ -96,7 +109,8 @@ fn command_info_resp3_matches_redis_raw() {
     let redis = crate::common::Redis::start();
     let raw = |port: u16| {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         s.write_all(b"HELLO 3\r\n").unwrap();
         std::thread::sleep(Duration::from_millis(200));
         let mut junk = [0u8; 4096];
@@ -115,4 +129,32 @@ fn command_info_resp3_matches_redis_raw() {
     let (s, r) = (raw(strata.port), raw(redis.port));
     assert!(r.starts_with("*1\r\n*10\r\n$3\r\nget"), "{r}");
     assert_eq!(s, r);
+}
+
+/// Interactive redis-cli (which calls COMMAND DOCS at start-up for its
+/// hints) driven through a pseudo-terminal with `script`.
+#[test]
+fn interactive_redis_cli_starts_against_strata() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) not installed");
+        return;
+    }
+    let s = Strata::start();
+    let shell = format!(
+        "(sleep 1; printf 'set a 1\\r\\n'; sleep 0.5; printf 'get a\\r\\n'; sleep 0.5; printf 'quit\\r\\n') \
+         | TERM=dumb timeout 10 script -qc 'redis-cli -p {}' /dev/null",
+        s.port
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &shell])
+        .output()
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("OK"), "{text}");
+    assert!(text.contains("\"1\""), "{text}");
+    assert_eq!(s.cli(&["PING"]).trim(), "PONG");
 }

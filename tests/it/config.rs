@@ -32,7 +32,14 @@ fn pairs(reply: &[u8]) -> BTreeMap<String, String> {
 /// servers with different ports, directories and persistence options, and
 /// Strata's defaults differ on purpose where documented.
 const DIFFERENT_BY_DESIGN: &[&str] = &[
-    "port", "dir", "bind", "save", "appendonly", "pidfile", "logfile", "daemonize",
+    "port",
+    "dir",
+    "bind",
+    "save",
+    "appendonly",
+    "pidfile",
+    "logfile",
+    "daemonize",
 ];
 
 const STRATA_ONLY: &[&str] = &[
@@ -252,23 +259,49 @@ fn rewrite_updates_the_file_and_survives_restart() {
     let data = tmp.path().join("data");
     let server = FileServer::start(&conf, &data, free_port(), &[]);
     let mut c = Conn::connect(server.port);
-    assert_eq!(c.cmd_str(&["CONFIG", "GET", "timeout"]), "*2\r\n$7\r\ntimeout\r\n$2\r\n10\r\n");
     assert_eq!(
-        c.cmd_str(&["CONFIG", "SET", "timeout", "123", "maxmemory", "2mb", "notify-keyspace-events", "KEA"]),
+        c.cmd_str(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$2\r\n10\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&[
+            "CONFIG",
+            "SET",
+            "timeout",
+            "123",
+            "maxmemory",
+            "2mb",
+            "notify-keyspace-events",
+            "KEA"
+        ]),
         "+OK\r\n"
     );
     assert_eq!(c.cmd_str(&["CONFIG", "REWRITE"]), "+OK\r\n");
     let text = std::fs::read_to_string(&conf).unwrap();
-    assert!(text.starts_with("# my precious comment\ntimeout 123\n\n# another\nrename-command FOO BAR\nhz 15\n"), "{text}");
+    assert!(
+        text.starts_with(
+            "# my precious comment\ntimeout 123\n\n# another\nrename-command FOO BAR\nhz 15\n"
+        ),
+        "{text}"
+    );
     assert!(text.contains("\nmaxmemory 2097152\n"), "{text}");
     assert!(text.contains("\nnotify-keyspace-events AKE\n"), "{text}");
     assert_eq!(text.matches("timeout").count(), 1, "{text}");
 
     let server = server.restart();
     let mut c = Conn::connect(server.port);
-    assert_eq!(c.cmd_str(&["CONFIG", "GET", "timeout"]), "*2\r\n$7\r\ntimeout\r\n$3\r\n123\r\n");
-    assert_eq!(c.cmd_str(&["CONFIG", "GET", "maxmemory"]), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n2097152\r\n");
-    assert_eq!(c.cmd_str(&["CONFIG", "GET", "hz"]), "*2\r\n$2\r\nhz\r\n$2\r\n15\r\n");
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$3\r\n123\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "maxmemory"]),
+        "*2\r\n$9\r\nmaxmemory\r\n$7\r\n2097152\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "hz"]),
+        "*2\r\n$2\r\nhz\r\n$2\r\n15\r\n"
+    );
 }
 
 #[test]
@@ -314,7 +347,10 @@ fn bad_config_file_value_stops_startup_with_redis_message() {
         .expect("run strata-server");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Reading the configuration file, at line 2"), "{err}");
+    assert!(
+        err.contains("Reading the configuration file, at line 2"),
+        "{err}"
+    );
     assert!(err.contains(">>> 'maxmemory lots'"), "{err}");
     assert!(err.contains("argument must be a memory value"), "{err}");
 }
