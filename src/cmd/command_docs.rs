@@ -4,9 +4,11 @@
 //! libraries, cluster proxies) call these at start-up.
 //!
 //! Differences from Redis 7.0: COMMAND DOCS has no `arguments`/`history`
-//! (the table does not describe arguments), key specs are one simple
-//! `range` spec derived from first/last/step with flags guessed from the
-//! command's read/write flag, and there are no command tips.
+//! (the table does not describe arguments); key specs are one simple
+//! `range` spec derived from first/last/step (commands Redis describes with
+//! several specs, e.g. SMOVE or ZUNIONSTORE, get one). Key-spec flags, notes
+//! and command tips are Redis 7.0.15's own, copied as data from its
+//! COMMAND INFO output, for the commands Strata implements.
 
 use bytes::Bytes;
 
@@ -204,8 +206,16 @@ fn map(pairs: Vec<(&'static str, Reply)>) -> Reply {
     )
 }
 
-/// Access flags of a command's keys, guessed from its read/write flag.
-fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
+fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// Access flags of a command's keys: Redis's own for the commands it
+/// describes with one key spec, otherwise guessed from the read/write flag.
+fn key_flags(spec: &CommandSpec, parent: Option<&CommandSpec>) -> &'static [&'static str] {
+    if let Some(flags) = lookup(KEY_FLAGS, &fullname(spec, parent)) {
+        return flags;
+    }
     if spec.has(WRITE) {
         &["RW", "update"]
     } else {
@@ -214,16 +224,25 @@ fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
 }
 
 /// One Redis 7.0 key spec for a first/last/step key range.
-fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
+fn key_specs(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<Reply> {
     let k = spec.keys;
     if k.first <= 0 {
         return vec![];
     }
     let lastkey = if k.last < 0 { k.last } else { k.last - k.first };
-    vec![map(vec![
+    let mut fields = Vec::with_capacity(4);
+    if let Some(notes) = lookup(KEY_NOTES, &fullname(spec, parent)) {
+        fields.push(("notes", Reply::bulk_str(notes)));
+    }
+    fields.extend([
         (
             "flags",
-            Reply::Set(key_flags(spec).iter().map(|f| Reply::status(f)).collect()),
+            Reply::Set(
+                key_flags(spec, parent)
+                    .iter()
+                    .map(|f| Reply::status(f))
+                    .collect(),
+            ),
         ),
         (
             "begin_search",
@@ -246,7 +265,8 @@ fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
                 ),
             ]),
         ),
-    ])]
+    ]);
+    vec![map(fields)]
 }
 
 /// A COMMAND INFO entry in Redis 7.0's shape.
@@ -265,8 +285,14 @@ fn info_entry(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Reply {
                 .map(|c| Reply::Status(Bytes::from(format!("@{c}"))))
                 .collect(),
         ),
-        Reply::Set(vec![]),
-        Reply::Set(key_specs(spec)),
+        Reply::Set(
+            lookup(TIPS, &fullname(spec, parent))
+                .unwrap_or_default()
+                .iter()
+                .map(|t| Reply::bulk_str(t))
+                .collect(),
+        ),
+        Reply::Set(key_specs(spec, parent)),
         Reply::Set(
             spec.subcommands
                 .iter()
@@ -277,7 +303,7 @@ fn info_entry(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Reply {
 }
 
 /// A COMMAND DOCS entry (without arguments).
-fn docs_entry(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Reply {
+fn docs_entry(spec: &CommandSpec) -> Reply {
     let mut fields = vec![
         ("summary", Reply::bulk_str(spec.summary)),
         ("since", Reply::bulk_str(spec.since)),
@@ -290,17 +316,11 @@ fn docs_entry(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Reply {
             Reply::Map(
                 spec.subcommands
                     .iter()
-                    .map(|s| {
-                        (
-                            Reply::bulk_str(&fullname(s, Some(spec))),
-                            docs_entry(s, Some(spec)),
-                        )
-                    })
+                    .map(|s| (Reply::bulk_str(&fullname(s, Some(spec))), docs_entry(s)))
                     .collect(),
             ),
         ));
     }
-    let _ = parent;
     map(fields)
 }
 
@@ -359,17 +379,14 @@ fn docs(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ctx.server
             .commands
             .all()
-            .map(|s| (Reply::bulk_str(s.name), docs_entry(s, None)))
+            .map(|s| (Reply::bulk_str(s.name), docs_entry(s)))
             .collect()
     } else {
         argv[2..]
             .iter()
             .filter_map(|name| {
                 find(ctx, name).map(|(spec, parent)| {
-                    (
-                        Reply::bulk_str(&fullname(spec, parent)),
-                        docs_entry(spec, parent),
-                    )
+                    (Reply::bulk_str(&fullname(spec, parent)), docs_entry(spec))
                 })
             })
             .collect()
@@ -423,14 +440,16 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// The keys of the command in `argv[2..]`, with its spec, or Redis's errors.
-fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(&'static CommandSpec, Vec<Bytes>), CmdError> {
+type Found = (&'static CommandSpec, Option<&'static CommandSpec>);
+
+fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(Found, Vec<Bytes>), CmdError> {
     let cmd = &argv[2..];
-    let spec = ctx
+    let resolved = ctx
         .server
         .commands
         .lookup(cmd)
-        .map_err(|_| CmdError::msg("ERR Invalid command specified"))?
-        .spec;
+        .map_err(|_| CmdError::msg("ERR Invalid command specified"))?;
+    let spec = resolved.spec;
     if !spec.arity_ok(cmd.len()) {
         return Err(CmdError::msg(
             "ERR Invalid number of arguments specified for command",
@@ -452,7 +471,7 @@ fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(&'static CommandSpec, Vec<B
     if keys.is_empty() {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
-    Ok((spec, keys))
+    Ok(((spec, resolved.parent), keys))
 }
 
 fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
@@ -461,8 +480,21 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn getkeysandflags(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (spec, keys) = keys_of(ctx, argv)?;
-    let flags = key_flags(spec);
+    let ((spec, parent), keys) = keys_of(ctx, argv)?;
+    let mut flags = key_flags(spec, parent);
+    // `variable_flags`: Redis works out the real flags from the arguments.
+    // SET is the only such command in 7.0: with GET it also reads the old
+    // value, without it it only overwrites.
+    if flags.contains(&"variable_flags") && spec.name == "set" {
+        let with_get = argv
+            .get(5..)
+            .is_some_and(|opts| opts.iter().any(|a| super::args::is(a, "get")));
+        flags = if with_get {
+            &["RW", "access", "update"]
+        } else {
+            &["OW", "update"]
+        };
+    }
     Ok(Reply::Array(
         keys.into_iter()
             .map(|k| {
@@ -502,3 +534,285 @@ const HELP: &[&str] = &[
 fn help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     Ok(super::config::help_reply(HELP))
 }
+
+/// Command tips Redis 7.0.15 reports (COMMAND INFO element 8), by full name.
+#[rustfmt::skip]
+const TIPS: &[(&str, &[&str])] = &[
+    ("client|info", &["nondeterministic_output"]),
+    ("client|list", &["nondeterministic_output"]),
+    ("cluster|bumpepoch", &["nondeterministic_output"]),
+    ("cluster|count-failure-reports", &["nondeterministic_output"]),
+    ("cluster|getkeysinslot", &["nondeterministic_output"]),
+    ("cluster|info", &["nondeterministic_output"]),
+    ("cluster|links", &["nondeterministic_output"]),
+    ("cluster|nodes", &["nondeterministic_output"]),
+    ("cluster|replicas", &["nondeterministic_output"]),
+    ("cluster|shards", &["nondeterministic_output"]),
+    ("cluster|slaves", &["nondeterministic_output"]),
+    ("cluster|slots", &["nondeterministic_output"]),
+    ("command", &["nondeterministic_output_order"]),
+    ("command|docs", &["nondeterministic_output_order"]),
+    ("command|info", &["nondeterministic_output_order"]),
+    ("command|list", &["nondeterministic_output_order"]),
+    ("config|set", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    ("dbsize", &["request_policy:all_shards", "response_policy:agg_sum"]),
+    ("del", &["request_policy:multi_shard", "response_policy:agg_sum"]),
+    ("dump", &["nondeterministic_output"]),
+    ("exists", &["request_policy:multi_shard", "response_policy:agg_sum"]),
+    ("flushall", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("flushdb", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("function|delete", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("function|flush", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("function|kill", &["request_policy:all_shards", "response_policy:one_succeeded"]),
+    ("function|list", &["nondeterministic_output_order"]),
+    ("function|load", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("function|restore", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("function|stats", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    ("hgetall", &["nondeterministic_output_order"]),
+    ("hkeys", &["nondeterministic_output_order"]),
+    ("hrandfield", &["nondeterministic_output"]),
+    ("hscan", &["nondeterministic_output"]),
+    ("hvals", &["nondeterministic_output_order"]),
+    ("info", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    ("keys", &["request_policy:all_shards", "nondeterministic_output_order"]),
+    ("lastsave", &["nondeterministic_output"]),
+    ("latency|doctor", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    ("latency|graph", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    ("latency|histogram", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    ("latency|history", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    ("latency|latest", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    ("latency|reset", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    ("memory|doctor", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    ("memory|malloc-stats", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    ("memory|purge", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("memory|stats", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    ("mget", &["request_policy:multi_shard"]),
+    ("migrate", &["nondeterministic_output"]),
+    ("module|list", &["nondeterministic_output_order"]),
+    ("mset", &["request_policy:multi_shard", "response_policy:all_succeeded"]),
+    ("msetnx", &["request_policy:multi_shard", "response_policy:agg_min"]),
+    ("object|encoding", &["nondeterministic_output"]),
+    ("object|freq", &["nondeterministic_output"]),
+    ("object|idletime", &["nondeterministic_output"]),
+    ("object|refcount", &["nondeterministic_output"]),
+    ("ping", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    ("pttl", &["nondeterministic_output"]),
+    ("randomkey", &["request_policy:all_shards", "nondeterministic_output"]),
+    ("scan", &["nondeterministic_output", "request_policy:special"]),
+    ("script|exists", &["request_policy:all_shards", "response_policy:agg_logical_and"]),
+    ("script|flush", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    ("script|kill", &["request_policy:all_shards", "response_policy:one_succeeded"]),
+    ("script|load", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    ("sdiff", &["nondeterministic_output_order"]),
+    ("sinter", &["nondeterministic_output_order"]),
+    ("slowlog|get", &["request_policy:all_nodes", "nondeterministic_output"]),
+    ("slowlog|len", &["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"]),
+    ("slowlog|reset", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    ("smembers", &["nondeterministic_output_order"]),
+    ("spop", &["nondeterministic_output"]),
+    ("srandmember", &["nondeterministic_output"]),
+    ("sscan", &["nondeterministic_output"]),
+    ("sunion", &["nondeterministic_output_order"]),
+    ("time", &["nondeterministic_output"]),
+    ("touch", &["request_policy:multi_shard", "response_policy:agg_sum"]),
+    ("ttl", &["nondeterministic_output"]),
+    ("unlink", &["request_policy:multi_shard", "response_policy:agg_sum"]),
+    ("wait", &["request_policy:all_shards", "response_policy:agg_min"]),
+    ("xadd", &["nondeterministic_output"]),
+    ("xautoclaim", &["nondeterministic_output"]),
+    ("xclaim", &["nondeterministic_output"]),
+    ("xinfo|consumers", &["nondeterministic_output"]),
+    ("xpending", &["nondeterministic_output"]),
+    ("xtrim", &["nondeterministic_output"]),
+    ("zrandmember", &["nondeterministic_output"]),
+    ("zscan", &["nondeterministic_output"]),
+];
+
+/// Key-spec flags Redis 7.0.15 reports for commands with a single key spec.
+#[rustfmt::skip]
+const KEY_FLAGS: &[(&str, &[&str])] = &[
+    ("append", &["RW", "insert"]),
+    ("bitcount", &["RO", "access"]),
+    ("bitfield", &["RW", "access", "update", "variable_flags"]),
+    ("bitfield_ro", &["RO", "access"]),
+    ("bitpos", &["RO", "access"]),
+    ("blmpop", &["RW", "access", "delete"]),
+    ("blpop", &["RW", "access", "delete"]),
+    ("brpop", &["RW", "access", "delete"]),
+    ("bzmpop", &["RW", "access", "delete"]),
+    ("bzpopmax", &["RW", "access", "delete"]),
+    ("bzpopmin", &["RW", "access", "delete"]),
+    ("decr", &["RW", "access", "update"]),
+    ("decrby", &["RW", "access", "update"]),
+    ("del", &["RM", "delete"]),
+    ("dump", &["RO", "access"]),
+    ("eval", &["RW", "access", "update"]),
+    ("eval_ro", &["RO", "access"]),
+    ("evalsha", &["RW", "access", "update"]),
+    ("evalsha_ro", &["RO", "access"]),
+    ("exists", &["RO"]),
+    ("expire", &["RW", "update"]),
+    ("expireat", &["RW", "update"]),
+    ("expiretime", &["RO", "access"]),
+    ("fcall", &["RW", "access", "update"]),
+    ("fcall_ro", &["RO", "access"]),
+    ("geoadd", &["RW", "update"]),
+    ("geodist", &["RO", "access"]),
+    ("geohash", &["RO", "access"]),
+    ("geopos", &["RO", "access"]),
+    ("georadius_ro", &["RO", "access"]),
+    ("georadiusbymember_ro", &["RO", "access"]),
+    ("geosearch", &["RO", "access"]),
+    ("get", &["RO", "access"]),
+    ("getbit", &["RO", "access"]),
+    ("getdel", &["RW", "access", "delete"]),
+    ("getex", &["RW", "access", "update"]),
+    ("getrange", &["RO", "access"]),
+    ("getset", &["RW", "access", "update"]),
+    ("hdel", &["RW", "delete"]),
+    ("hexists", &["RO"]),
+    ("hget", &["RO", "access"]),
+    ("hgetall", &["RO", "access"]),
+    ("hincrby", &["RW", "access", "update"]),
+    ("hincrbyfloat", &["RW", "access", "update"]),
+    ("hkeys", &["RO", "access"]),
+    ("hlen", &["RO"]),
+    ("hmget", &["RO", "access"]),
+    ("hmset", &["RW", "update"]),
+    ("hrandfield", &["RO", "access"]),
+    ("hscan", &["RO", "access"]),
+    ("hset", &["RW", "update"]),
+    ("hsetnx", &["RW", "insert"]),
+    ("hstrlen", &["RO"]),
+    ("hvals", &["RO", "access"]),
+    ("incr", &["RW", "access", "update"]),
+    ("incrby", &["RW", "access", "update"]),
+    ("incrbyfloat", &["RW", "access", "update"]),
+    ("lcs", &["RO", "access"]),
+    ("lindex", &["RO", "access"]),
+    ("linsert", &["RW", "insert"]),
+    ("llen", &["RO"]),
+    ("lmpop", &["RW", "access", "delete"]),
+    ("lpop", &["RW", "access", "delete"]),
+    ("lpos", &["RO", "access"]),
+    ("lpush", &["RW", "insert"]),
+    ("lpushx", &["RW", "insert"]),
+    ("lrange", &["RO", "access"]),
+    ("lrem", &["RW", "delete"]),
+    ("lset", &["RW", "update"]),
+    ("ltrim", &["RW", "delete"]),
+    ("memory|usage", &["RO"]),
+    ("mget", &["RO", "access"]),
+    ("move", &["RW", "access", "update"]),
+    ("mset", &["OW", "update"]),
+    ("msetnx", &["OW", "insert"]),
+    ("object|encoding", &["RO"]),
+    ("object|freq", &["RO"]),
+    ("object|idletime", &["RO"]),
+    ("object|refcount", &["RO"]),
+    ("persist", &["RW", "update"]),
+    ("pexpire", &["RW", "update"]),
+    ("pexpireat", &["RW", "update"]),
+    ("pexpiretime", &["RO", "access"]),
+    ("pfadd", &["RW", "insert"]),
+    ("pfcount", &["RW", "access"]),
+    ("pfdebug", &["RW", "access"]),
+    ("psetex", &["OW", "update"]),
+    ("pttl", &["RO", "access"]),
+    ("restore", &["OW", "update"]),
+    ("restore-asking", &["OW", "update"]),
+    ("rpop", &["RW", "access", "delete"]),
+    ("rpush", &["RW", "insert"]),
+    ("rpushx", &["RW", "insert"]),
+    ("sadd", &["RW", "insert"]),
+    ("scard", &["RO"]),
+    ("sdiff", &["RO", "access"]),
+    ("set", &["RW", "access", "update", "variable_flags"]),
+    ("setbit", &["RW", "access", "update"]),
+    ("setex", &["OW", "update"]),
+    ("setnx", &["OW", "insert"]),
+    ("setrange", &["RW", "update"]),
+    ("sinter", &["RO", "access"]),
+    ("sintercard", &["RO", "access"]),
+    ("sismember", &["RO"]),
+    ("smembers", &["RO", "access"]),
+    ("smismember", &["RO", "access"]),
+    ("spop", &["RW", "access", "delete"]),
+    ("spublish", &["not_key"]),
+    ("srandmember", &["RO", "access"]),
+    ("srem", &["RW", "delete"]),
+    ("sscan", &["RO", "access"]),
+    ("ssubscribe", &["not_key"]),
+    ("strlen", &["RO"]),
+    ("substr", &["RO", "access"]),
+    ("sunion", &["RO", "access"]),
+    ("sunsubscribe", &["not_key"]),
+    ("touch", &["RO"]),
+    ("ttl", &["RO", "access"]),
+    ("type", &["RO"]),
+    ("unlink", &["RM", "delete"]),
+    ("watch", &["RO"]),
+    ("xack", &["RW", "update"]),
+    ("xadd", &["RW", "update"]),
+    ("xautoclaim", &["RW", "delete"]),
+    ("xclaim", &["RW", "update"]),
+    ("xdel", &["RW", "delete"]),
+    ("xgroup|create", &["RW", "insert"]),
+    ("xgroup|createconsumer", &["RW", "insert"]),
+    ("xgroup|delconsumer", &["RW", "delete"]),
+    ("xgroup|destroy", &["RW", "delete"]),
+    ("xgroup|setid", &["RW", "update"]),
+    ("xinfo|consumers", &["RO", "access"]),
+    ("xinfo|groups", &["RO", "access"]),
+    ("xinfo|stream", &["RO", "access"]),
+    ("xlen", &["RO"]),
+    ("xpending", &["RO", "access"]),
+    ("xrange", &["RO", "access"]),
+    ("xread", &["RO", "access"]),
+    ("xreadgroup", &["RO", "access"]),
+    ("xrevrange", &["RO", "access"]),
+    ("xsetid", &["RW", "update"]),
+    ("xtrim", &["RW", "delete"]),
+    ("zadd", &["RW", "update"]),
+    ("zcard", &["RO"]),
+    ("zcount", &["RO", "access"]),
+    ("zdiff", &["RO", "access"]),
+    ("zincrby", &["RW", "access", "update"]),
+    ("zinter", &["RO", "access"]),
+    ("zintercard", &["RO", "access"]),
+    ("zlexcount", &["RO", "access"]),
+    ("zmpop", &["RW", "access", "delete"]),
+    ("zmscore", &["RO", "access"]),
+    ("zpopmax", &["RW", "access", "delete"]),
+    ("zpopmin", &["RW", "access", "delete"]),
+    ("zrandmember", &["RO", "access"]),
+    ("zrange", &["RO", "access"]),
+    ("zrangebylex", &["RO", "access"]),
+    ("zrangebyscore", &["RO", "access"]),
+    ("zrank", &["RO", "access"]),
+    ("zrem", &["RW", "delete"]),
+    ("zremrangebylex", &["RW", "delete"]),
+    ("zremrangebyrank", &["RW", "delete"]),
+    ("zremrangebyscore", &["RW", "delete"]),
+    ("zrevrange", &["RO", "access"]),
+    ("zrevrangebylex", &["RO", "access"]),
+    ("zrevrangebyscore", &["RO", "access"]),
+    ("zrevrank", &["RO", "access"]),
+    ("zscan", &["RO", "access"]),
+    ("zscore", &["RO", "access"]),
+    ("zunion", &["RO", "access"]),
+];
+
+/// Key-spec notes Redis 7.0.15 reports for commands with a single key spec.
+#[rustfmt::skip]
+const KEY_NOTES: &[(&str, &str)] = &[
+    ("bitfield", "This command allows both access and modification of the key"),
+    ("eval", "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+    ("eval_ro", "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
+    ("fcall", "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+    ("fcall_ro", "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
+    ("getex", "RW and UPDATE because it changes the TTL"),
+    ("pfcount", "RW because it may change the internal representation of the key, and propagate to replicas"),
+    ("set", "RW and ACCESS due to the optional `GET` argument"),
+    ("xadd", "UPDATE instead of INSERT because of the optional trimming feature"),
+];

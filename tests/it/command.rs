@@ -29,6 +29,8 @@ fn command_info_and_getkeys_match_redis() {
         COMMAND INFO get
         COMMAND INFO GET nosuch
         COMMAND INFO config|get
+        COMMAND INFO ping config|set command|info
+        COMMAND GETKEYSANDFLAGS set a b
         COMMAND GETKEYS get a
         COMMAND GETKEYS GET a
         COMMAND GETKEYS get
