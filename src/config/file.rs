@@ -229,6 +229,18 @@ mod tests {
         assert!(err
             .to_string()
             .contains("Bad directive or wrong number of arguments"));
+        let err = load_str(&store, "timeout 1 2\n", Path::new("x.conf")).unwrap_err();
+        assert_eq!(err.reason, "wrong number of arguments");
+        let err = load_str(
+            &store,
+            "client-output-buffer-limit normal 0 0\n",
+            Path::new("x.conf"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.reason,
+            "Wrong number of arguments in buffer limit configuration."
+        );
         let err = load_str(&store, "\n\ntimeout abc\n", Path::new("x.conf")).unwrap_err();
         assert_eq!(err.line, 3);
         assert_eq!(err.reason, "argument couldn't be parsed into an integer");

@@ -186,7 +186,7 @@ impl ConfigStore {
         let value = match d.kind {
             Kind::Special if !args.is_empty() => args.join(" "),
             _ if args.len() == 1 => args[0].clone(),
-            _ => return Err(ConfigError::BadDirective),
+            _ => return Err(invalid("wrong number of arguments")),
         };
         let current = self.values.read().get(d.name).cloned().unwrap_or_default();
         let mut canon = canonicalize(d, &value, &current)?;
@@ -515,7 +515,7 @@ pub mod special {
                 Ok(format!("{host} {port}"))
             }
             [] => Ok(String::new()),
-            _ => Err(ConfigError::BadDirective),
+            _ => Err(invalid("wrong number of arguments")),
         }
     }
 }

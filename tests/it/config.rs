@@ -354,3 +354,46 @@ fn bad_config_file_value_stops_startup_with_redis_message() {
     assert!(err.contains(">>> 'maxmemory lots'"), "{err}");
     assert!(err.contains("argument must be a memory value"), "{err}");
 }
+
+/// The last three lines of a FATAL CONFIG FILE ERROR report (line number,
+/// offending line, reason), which must be Redis's own.
+fn startup_error(program: &str, conf: &Path) -> String {
+    let out = Command::new(program)
+        .arg(conf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run server");
+    assert!(!out.status.success(), "{program} accepted a bad file");
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(3)..].join("\n")
+}
+
+#[test]
+fn config_file_errors_match_redis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("bad.conf");
+    for bad in [
+        "timeout 1 2",
+        "nosuch 1",
+        "save 1 2 3",
+        "maxmemory lots",
+        "appendfsync sometimes",
+        "loglevel loud",
+        "client-output-buffer-limit normal 0 0",
+        "client-output-buffer-limit foo 0 0 0",
+        "notify-keyspace-events X",
+        "oom-score-adj-values 1 2",
+        "activerehashing maybe",
+        "port 70000",
+    ] {
+        std::fs::write(&conf, format!("# comment\n{bad}\n")).unwrap();
+        assert_eq!(
+            startup_error(STRATA_BIN, &conf),
+            startup_error("redis-server", &conf),
+            "start-up error for {bad:?} (left: Strata, right: Redis)"
+        );
+    }
+}
