@@ -130,7 +130,7 @@ fn group_category(group: &str) -> Option<&'static str> {
         "string" => "string",
         "list" => "list",
         "set" => "set",
-        "sorted_set" => "sortedset",
+        "sorted_set" | "sorted-set" => "sortedset",
         "hash" => "hash",
         "bitmap" => "bitmap",
         "hyperloglog" => "hyperloglog",
@@ -146,7 +146,7 @@ fn group_category(group: &str) -> Option<&'static str> {
 
 /// ACL categories as Redis derives them: the group's own category plus
 /// the implicit ones from flags (write, read, admin+dangerous, fast or slow,
-/// blocking, pubsub).
+/// blocking, pubsub), corrected by the commands Redis declares differently.
 pub fn acl_categories(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<&'static str> {
     let mut set: Vec<&'static str> = Vec::new();
     // Container specs carry no flags of their own; only their subcommands
@@ -174,6 +174,14 @@ pub fn acl_categories(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<&
         set.push("fast");
     } else {
         set.push("slow");
+    }
+    if let Some((added, removed)) = CATEGORY_EXCEPTIONS
+        .iter()
+        .find(|(n, _, _)| *n == fullname(spec, parent))
+        .map(|(_, a, r)| (*a, *r))
+    {
+        set.extend_from_slice(added);
+        set.retain(|c| !removed.contains(c));
     }
     CATEGORIES
         .iter()
@@ -816,3 +824,63 @@ const KEY_NOTES: &[(&str, &str)] = &[
     ("set", "RW and ACCESS due to the optional `GET` argument"),
     ("xadd", "UPDATE instead of INSERT because of the optional trimming feature"),
 ];
+
+/// ACL categories Redis 7.0.15 declares beyond (or against) what the group
+/// and flags imply: `(name, added, removed)`.
+#[rustfmt::skip]
+const CATEGORY_EXCEPTIONS: &[(&str, &[&str], &[&str])] = &[
+    ("asking", &["connection"], &[]),
+    ("dbsize", &["keyspace"], &[]),
+    ("eval_ro", &[], &["read"]),
+    ("evalsha_ro", &[], &["read"]),
+    ("fcall_ro", &[], &["read"]),
+    ("flushall", &["dangerous", "keyspace"], &[]),
+    ("flushdb", &["dangerous", "keyspace"], &[]),
+    ("info", &["dangerous"], &[]),
+    ("keys", &["dangerous"], &[]),
+    ("lastsave", &["admin", "dangerous"], &[]),
+    ("migrate", &["dangerous"], &[]),
+    ("pubsub|help", &[], &["pubsub"]),
+    ("readonly", &["connection"], &[]),
+    ("readwrite", &["connection"], &[]),
+    ("restore", &["dangerous"], &[]),
+    ("restore-asking", &["dangerous", "keyspace"], &[]),
+    ("role", &["admin", "dangerous"], &[]),
+    ("sort", &["dangerous", "list", "set", "sortedset"], &["keyspace"]),
+    ("sort_ro", &["dangerous", "list", "set", "sortedset"], &["keyspace"]),
+    ("swapdb", &["dangerous", "keyspace"], &[]),
+    ("wait", &["connection"], &["keyspace"]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cats(spec: &CommandSpec) -> Vec<&'static str> {
+        acl_categories(spec, None)
+    }
+
+    #[test]
+    fn acl_categories_follow_redis() {
+        let zadd = CommandSpec {
+            name: "zadd",
+            flags: WRITE | DENYOOM | FAST,
+            group: "sorted_set",
+            ..CommandSpec::BASE
+        };
+        assert_eq!(cats(&zadd), ["write", "sortedset", "fast"]);
+        // FLUSHALL: group server, but Redis files it under keyspace and dangerous.
+        let flushall = CommandSpec {
+            name: "flushall",
+            flags: WRITE,
+            group: "server",
+            ..CommandSpec::BASE
+        };
+        assert_eq!(cats(&flushall), ["keyspace", "write", "slow", "dangerous"]);
+        let config_get = &crate::cmd::config::COMMANDS[0].subcommands[0];
+        assert_eq!(
+            acl_categories(config_get, Some(&crate::cmd::config::COMMANDS[0])),
+            ["admin", "slow", "dangerous"]
+        );
+    }
+}
