@@ -226,7 +226,7 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 6] {
+pub fn families() -> [&'static [CommandSpec]; 7] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -234,6 +234,7 @@ pub fn families() -> [&'static [CommandSpec]; 6] {
         server::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,
+        command_docs::COMMANDS,
     ]
 }
 

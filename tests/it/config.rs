@@ -1,1 +1,399 @@
-//! Tests: config.
+//! CONFIG GET/SET/REWRITE/RESETSTAT against a real redis-server, and start-up
+//! from configuration files (including Debian's stock redis.conf).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{free_port, Conn, Diff, Redis, Strata, STRATA_BIN};
+
+/// Decodes a RESP2 flat array of bulk strings (CONFIG GET's reply) into pairs.
+fn pairs(reply: &[u8]) -> BTreeMap<String, String> {
+    let text = String::from_utf8_lossy(reply);
+    let mut lines = text.split("\r\n");
+    let header = lines.next().unwrap_or_default();
+    assert!(header.starts_with('*'), "not an array: {text:?}");
+    let mut items = Vec::new();
+    while let Some(len) = lines.next() {
+        if len.is_empty() {
+            break;
+        }
+        assert!(len.starts_with('$'), "not a bulk: {len:?}");
+        items.push(lines.next().unwrap_or_default().to_string());
+    }
+    items
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect()
+}
+
+/// Directives whose values differ by design: the test harness starts both
+/// servers with different ports, directories and persistence options, and
+/// Strata's defaults differ on purpose where documented.
+const DIFFERENT_BY_DESIGN: &[&str] = &[
+    "port",
+    "dir",
+    "bind",
+    "save",
+    "appendonly",
+    "pidfile",
+    "logfile",
+    "daemonize",
+];
+
+const STRATA_ONLY: &[&str] = &[
+    "engine",
+    "rocksdb.block-cache-size",
+    "rocksdb.write-buffer-size",
+    "rocksdb.max-write-buffer-number",
+    "rocksdb.max-background-jobs",
+    "rocksdb.compression",
+    "metrics-port",
+];
+
+#[test]
+fn config_get_star_lists_every_redis_directive_with_its_value() {
+    let mut d = Diff::new();
+    let (s, r) = d.both(&["CONFIG", "GET", "*"]);
+    let (s, r) = (pairs(&s), pairs(&r));
+    assert_eq!(r.len(), 192, "Redis 7.0.15 lists 192 names");
+    let strata_names: Vec<&String> = s
+        .keys()
+        .filter(|k| !STRATA_ONLY.contains(&k.as_str()))
+        .collect();
+    let redis_names: Vec<&String> = r.keys().collect();
+    assert_eq!(strata_names, redis_names);
+    for (name, value) in &r {
+        if DIFFERENT_BY_DESIGN.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(&s[name], value, "CONFIG GET {name}");
+    }
+}
+
+#[test]
+fn config_get_patterns_aliases_and_resp3_map() {
+    let mut d = Diff::new();
+    d.check_unordered(&["CONFIG", "GET", "slave*"]);
+    d.check_unordered(&["CONFIG", "GET", "*maxmemory*"]);
+    d.check_unordered(&["CONFIG", "GET", "*-max-*"]);
+    d.check_unordered(&["CONFIG", "GET", "timeout", "hz", "TIME*"]);
+    d.check_unordered(&["CONFIG", "GET", "hash-max-ziplist-*"]);
+    d.script(
+        "CONFIG GET nosuch\n\
+         CONFIG GET maxmemory\n\
+         CONFIG GET rdb-key-save-delay\n\
+         CONFIG GET rdb-key-save-*\n\
+         CONFIG GET\n",
+    );
+    d.resp3();
+    d.check(&["CONFIG", "GET", "maxmemory"]);
+    d.check(&["CONFIG", "GET", "nosuch"]);
+}
+
+#[test]
+fn config_set_errors_match_redis() {
+    let mut d = Diff::new();
+    d.script(
+        r#"
+        CONFIG SET nosuch 1
+        CONFIG SET timeout abc
+        CONFIG SET timeout -1
+        CONFIG SET timeout 1 TIMEOUT 2
+        CONFIG SET timeout 1 foo
+        CONFIG SET timeout
+        CONFIG SET databases 4
+        CONFIG SET daemonize no
+        CONFIG SET slaveof "127.0.0.1 6379"
+        CONFIG SET dir /tmp
+        CONFIG SET dbfilename x.rdb
+        CONFIG SET appendfsync sometimes
+        CONFIG SET loglevel loud
+        CONFIG SET maxmemory abc
+        CONFIG SET maxmemory -1
+        CONFIG SET proto-max-bulk-len 1000
+        CONFIG SET hz 99999999999
+        CONFIG SET port 99999999
+        CONFIG SET activerehashing maybe
+        CONFIG SET save "1 2 3"
+        CONFIG SET save "a b"
+        CONFIG SET client-output-buffer-limit "foo 1 2 3"
+        CONFIG SET client-output-buffer-limit "normal a 2 3"
+        CONFIG SET client-output-buffer-limit "normal 1 2"
+        CONFIG SET notify-keyspace-events X
+        CONFIG SET oom-score-adj-values "1 2"
+        CONFIG SET oom-score-adj-values "1 2 5000"
+        CONFIG SET latency-tracking-info-percentiles "abc"
+        CONFIG SET latency-tracking-info-percentiles "101"
+        CONFIG SET maxmemory-clients abc
+        CONFIG SET timeout 5 hz abc
+        CONFIG GET timeout
+        CONFIG SET timeout 5 nosuch 1
+        CONFIG GET timeout
+        CONFIG NOSUCH
+        CONFIG
+        CONFIG HELP
+        CONFIG HELP extra
+        CONFIG RESETSTAT
+        "#,
+    );
+}
+
+#[test]
+fn config_set_then_get_roundtrips_like_redis() {
+    let mut d = Diff::new();
+    d.script(
+        r#"
+        CONFIG SET maxmemory 1gb timeout 30 hz 20
+        CONFIG GET maxmemory
+        CONFIG GET timeout
+        CONFIG GET hz
+        CONFIG SET notify-keyspace-events KEA
+        CONFIG GET notify-keyspace-events
+        CONFIG SET notify-keyspace-events Kgl
+        CONFIG GET notify-keyspace-events
+        CONFIG SET notify-keyspace-events ""
+        CONFIG SET client-output-buffer-limit "normal 1mb 2 3"
+        CONFIG GET client-output-buffer-limit
+        CONFIG SET client-output-buffer-limit "replica 1kb 2kb 3 pubsub 0 0 0"
+        CONFIG GET client-output-buffer-limit
+        CONFIG SET latency-tracking-info-percentiles "50.5 1e1"
+        CONFIG GET latency-tracking-info-percentiles
+        CONFIG SET save "100 10 50 5"
+        CONFIG GET save
+        CONFIG SET save ""
+        CONFIG GET save
+        CONFIG SET appendfsync ALWAYS
+        CONFIG GET appendfsync
+        CONFIG SET appendfsync everysec
+        CONFIG SET slave-read-only no
+        CONFIG GET replica-read-only
+        CONFIG SET hash-max-ziplist-entries 100
+        CONFIG GET hash-max-listpack-entries
+        CONFIG SET maxmemory-clients 10%
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients 5mb
+        CONFIG GET maxmemory-clients
+        CONFIG SET loglevel WARNING
+        CONFIG GET loglevel
+        CONFIG SET oom-score-adj-values "-100 0 2000"
+        CONFIG GET oom-score-adj-values
+        CONFIG SET slowlog-log-slower-than -1 list-max-listpack-size -5
+        CONFIG GET slowlog-log-slower-than
+        CONFIG GET list-max-ziplist-size
+        CONFIG SET requirepass ""
+        "#,
+    );
+}
+
+/// A strata-server started with a config file (plus test overrides), killed on drop.
+struct FileServer {
+    child: Child,
+    port: u16,
+    conf: PathBuf,
+    data: PathBuf,
+}
+
+impl FileServer {
+    fn start(conf: &Path, data: &Path, port: u16, extra: &[&str]) -> FileServer {
+        let mut child = Command::new(STRATA_BIN)
+            .arg(conf)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(data)
+            .args([
+                "--daemonize",
+                "no",
+                "--logfile",
+                "",
+                "--rocksdb.block-cache-size",
+                "16mb",
+                "--rocksdb.write-buffer-size",
+                "4mb",
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start strata-server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!("strata-server exited early with {st}");
+            }
+            assert!(Instant::now() < deadline, "strata-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        FileServer {
+            child,
+            port,
+            conf: conf.to_path_buf(),
+            data: data.to_path_buf(),
+        }
+    }
+
+    fn restart(mut self) -> FileServer {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        FileServer::start(&self.conf, &self.data, self.port, &[])
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn rewrite_updates_the_file_and_survives_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("strata.conf");
+    std::fs::write(
+        &conf,
+        "# my precious comment\ntimeout 10\n\n# another\nrename-command FOO BAR\nhz 15\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let server = FileServer::start(&conf, &data, free_port(), &[]);
+    let mut c = Conn::connect(server.port);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$2\r\n10\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&[
+            "CONFIG",
+            "SET",
+            "timeout",
+            "123",
+            "maxmemory",
+            "2mb",
+            "notify-keyspace-events",
+            "KEA"
+        ]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd_str(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.starts_with(
+            "# my precious comment\ntimeout 123\n\n# another\nrename-command FOO BAR\nhz 15\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\nmaxmemory 2097152\n"), "{text}");
+    assert!(text.contains("\nnotify-keyspace-events AKE\n"), "{text}");
+    assert_eq!(text.matches("timeout").count(), 1, "{text}");
+
+    let server = server.restart();
+    let mut c = Conn::connect(server.port);
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$3\r\n123\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "maxmemory"]),
+        "*2\r\n$9\r\nmaxmemory\r\n$7\r\n2097152\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "hz"]),
+        "*2\r\n$2\r\nhz\r\n$2\r\n15\r\n"
+    );
+}
+
+#[test]
+fn rewrite_without_a_config_file_fails_like_redis() {
+    let strata = Strata::start();
+    let redis = Redis::start();
+    let (mut s, mut r) = (strata.conn(), redis.conn());
+    let expected = "-ERR The server is running without a config file\r\n";
+    assert_eq!(s.cmd_str(&["CONFIG", "REWRITE"]), expected);
+    assert_eq!(r.cmd_str(&["CONFIG", "REWRITE"]), expected);
+}
+
+#[test]
+fn debian_redis_conf_starts_strata_unchanged() {
+    let stock = Path::new("/etc/redis/redis.conf");
+    if !stock.exists() {
+        eprintln!("skipped: {} not installed", stock.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("redis.conf");
+    std::fs::copy(stock, &conf).unwrap();
+    let server = FileServer::start(&conf, &tmp.path().join("data"), free_port(), &[]);
+    let mut c = Conn::connect(server.port);
+    assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
+    // Values from the stock file are in force (it sets these explicitly).
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "tcp-keepalive"]),
+        "*2\r\n$13\r\ntcp-keepalive\r\n$3\r\n300\r\n"
+    );
+    assert_eq!(c.cmd_str(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn bad_config_file_value_stops_startup_with_redis_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("bad.conf");
+    std::fs::write(&conf, "port 7000\nmaxmemory lots\n").unwrap();
+    let out = Command::new(STRATA_BIN)
+        .arg(&conf)
+        .output()
+        .expect("run strata-server");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Reading the configuration file, at line 2"),
+        "{err}"
+    );
+    assert!(err.contains(">>> 'maxmemory lots'"), "{err}");
+    assert!(err.contains("argument must be a memory value"), "{err}");
+}
+
+/// The last three lines of a FATAL CONFIG FILE ERROR report (line number,
+/// offending line, reason), which must be Redis's own.
+fn startup_error(program: &str, conf: &Path) -> String {
+    let out = Command::new(program)
+        .arg(conf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run server");
+    assert!(!out.status.success(), "{program} accepted a bad file");
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(3)..].join("\n")
+}
+
+#[test]
+fn config_file_errors_match_redis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("bad.conf");
+    for bad in [
+        "timeout 1 2",
+        "nosuch 1",
+        "save 1 2 3",
+        "maxmemory lots",
+        "appendfsync sometimes",
+        "loglevel loud",
+        "client-output-buffer-limit normal 0 0",
+        "client-output-buffer-limit foo 0 0 0",
+        "notify-keyspace-events X",
+        "oom-score-adj-values 1 2",
+        "activerehashing maybe",
+        "port 70000",
+    ] {
+        std::fs::write(&conf, format!("# comment\n{bad}\n")).unwrap();
+        assert_eq!(
+            startup_error(STRATA_BIN, &conf),
+            startup_error("redis-server", &conf),
+            "start-up error for {bad:?} (left: Strata, right: Redis)"
+        );
+    }
+}
