@@ -79,7 +79,7 @@ fn command_docs_describe_commands() {
     let docs = c.cmd_str(&["COMMAND", "DOCS", "get", "nosuch"]);
     assert_eq!(
         docs,
-        "*2\r\n$3\r\nget\r\n*8\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
+        "*2\r\n$3\r\nget\r\n*8\r\n$7\r\nsummary\r\n$32\r\nReturn the string value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
     );
     let config = c.cmd_str(&["COMMAND", "DOCS", "config"]);
     assert!(config.contains("$11\r\nsubcommands\r\n"), "{config}");
@@ -99,7 +99,7 @@ fn redis_cli_works_against_strata() {
     );
     assert!(s
         .cli(&["COMMAND", "DOCS", "get"])
-        .contains("Get the value of a key"));
+        .contains("Return the string value of a key"));
 }
 
 /// RESP3 COMMAND INFO, compared as raw bytes read until both servers go quiet.
