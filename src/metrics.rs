@@ -10,11 +10,11 @@
 //!
 //! [`Stats`]: crate::server::stats::Stats
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus::{Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts};
+use prometheus::{proto, Encoder, Gauge, IntCounter, IntCounterVec, Opts};
 use prometheus::{IntGauge, IntGaugeVec, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -33,40 +33,152 @@ const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// How long a client may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One latency histogram per command id, created once at startup.
+/// The bucket bounds in nanoseconds, for the integer comparison on the hot path.
+const LATENCY_BUCKET_NANOS: [u64; 16] = [
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+];
+
+/// A fixed-bucket latency histogram made of atomics: recording is a binary
+/// search over 16 integers and two relaxed additions, and, unlike the
+/// prometheus crate's `Histogram`, it can be reset with CONFIG RESETSTAT so
+/// its count keeps matching INFO commandstats `calls`.
+struct LatencyHistogram {
+    /// Non-cumulative counts; the last slot counts observations above 1 s.
+    buckets: [AtomicU64; LATENCY_BUCKET_NANOS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl LatencyHistogram {
+    fn new() -> Self {
+        LatencyHistogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        // Bounds are inclusive (`le`): the first bound >= the value.
+        let slot = LATENCY_BUCKET_NANOS.partition_point(|&b| b < nanos);
+        self.buckets[slot].fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    fn reset(&self) {
+        for b in &self.buckets {
+            b.store(0, Ordering::Relaxed);
+        }
+        self.sum_nanos.store(0, Ordering::Relaxed);
+    }
+
+    /// The exposition form, cumulative as Prometheus wants it.
+    fn proto(&self) -> proto::Histogram {
+        let mut cumulative = 0;
+        let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len());
+        for (upper, slot) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
+            cumulative += slot.load(Ordering::Relaxed);
+            let mut b = proto::Bucket::default();
+            b.set_upper_bound(*upper);
+            b.set_cumulative_count(cumulative);
+            buckets.push(b);
+        }
+        let overflow = self.buckets[LATENCY_BUCKET_NANOS.len()].load(Ordering::Relaxed);
+        let mut h = proto::Histogram::default();
+        h.set_bucket(buckets);
+        h.set_sample_count(cumulative + overflow);
+        h.set_sample_sum(self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9);
+        h
+    }
+}
+
+/// One latency histogram per command id, created once at startup and
+/// indexed by id on the hot path (no label lookups per call).
 pub struct CommandLatency {
-    by_id: Vec<Histogram>,
+    by_id: Vec<LatencyHistogram>,
 }
 
 impl CommandLatency {
     pub fn new(commands: &CommandTable) -> CommandLatency {
-        let by_id = (0..commands.ids())
-            .map(|id| {
-                let opts = HistogramOpts::new(
-                    "strata_command_duration_seconds",
-                    "Time spent executing commands (handler only, as INFO commandstats usec).",
-                )
-                .const_label("cmd", commands.fullname(id))
-                .buckets(LATENCY_BUCKETS.to_vec());
-                // The options are constants and command names from the static
-                // table; they can only be invalid through a programming error.
-                Histogram::with_opts(opts).expect("valid constant histogram options")
-            })
-            .collect();
-        CommandLatency { by_id }
-    }
-
-    /// Records one executed command. Called on the hot path: an index and
-    /// a few atomic additions.
-    pub fn observe(&self, id: usize, elapsed: Duration) {
-        if let Some(h) = self.by_id.get(id) {
-            h.observe(elapsed.as_secs_f64());
+        CommandLatency {
+            by_id: (0..commands.ids())
+                .map(|_| LatencyHistogram::new())
+                .collect(),
         }
     }
 
-    /// The histogram of command `id` (for tests and scraping).
-    pub fn histogram(&self, id: usize) -> Option<&Histogram> {
-        self.by_id.get(id)
+    /// Records one executed command: called by dispatch next to
+    /// `Stats::record_call`, so both count the same calls.
+    pub fn observe(&self, id: usize, elapsed: Duration) {
+        if let Some(h) = self.by_id.get(id) {
+            h.observe(elapsed);
+        }
+    }
+
+    /// Observations recorded for command `id`.
+    pub fn count(&self, id: usize) -> u64 {
+        self.by_id.get(id).map_or(0, LatencyHistogram::count)
+    }
+
+    /// Sum of the observations of command `id`, in seconds.
+    pub fn sum_seconds(&self, id: usize) -> f64 {
+        self.by_id
+            .get(id)
+            .map_or(0.0, |h| h.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9)
+    }
+
+    /// CONFIG RESETSTAT: zeroes every histogram, as `Stats::reset` zeroes
+    /// the commandstats counters.
+    pub fn reset(&self) {
+        for h in &self.by_id {
+            h.reset();
+        }
+    }
+
+    /// The `strata_command_duration_seconds` family: commands that were
+    /// called since the last reset, as INFO commandstats lists them.
+    fn family(&self, commands: &CommandTable) -> proto::MetricFamily {
+        let metrics = self
+            .by_id
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.count() > 0)
+            .map(|(id, h)| {
+                let mut label = proto::LabelPair::default();
+                label.set_name("cmd".to_string());
+                label.set_value(commands.fullname(id).to_string());
+                let mut m = proto::Metric::default();
+                m.set_label(vec![label]);
+                m.set_histogram(h.proto());
+                m
+            })
+            .collect();
+        let mut family = proto::MetricFamily::default();
+        family.set_name("strata_command_duration_seconds".to_string());
+        family.set_help(
+            "Time spent executing commands (the handler, as INFO commandstats usec).".to_string(),
+        );
+        family.set_field_type(proto::MetricType::HISTOGRAM);
+        family.set_metric(metrics);
+        family
     }
 }
 
@@ -164,11 +276,6 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
         "cmd",
         per_cmd(|c| c.failed_calls.load(Ordering::Relaxed)),
     )?;
-    for h in server.metrics.by_id.iter() {
-        if h.get_sample_count() > 0 {
-            s.registry.register(Box::new(h.clone()))?;
-        }
-    }
     s.counter(
         "strata_commands_processed_total",
         "Commands processed (INFO total_commands_processed).",
@@ -324,8 +431,14 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
     // Replication metrics (role, connected replicas, replication lag) go
     // here once replication exists; none are exported before then.
 
+    let mut families = s.registry.gather();
+    let latency = server.metrics.family(&server.commands);
+    if !latency.get_metric().is_empty() {
+        families.push(latency);
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+    }
     let mut out = Vec::new();
-    TextEncoder::new().encode(&s.registry.gather(), &mut out)?;
+    TextEncoder::new().encode(&families, &mut out)?;
     String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
 }
 
@@ -584,15 +697,52 @@ mod tests {
         lat.observe(get, Duration::from_micros(30));
         lat.observe(get, Duration::from_millis(2));
         lat.observe(usize::MAX, Duration::from_millis(2));
-        let h = lat.histogram(get).expect("histogram");
-        assert_eq!(h.get_sample_count(), 2);
-        assert!((h.get_sample_sum() - 0.00203).abs() < 1e-9);
+        assert_eq!(lat.count(get), 2);
+        assert!((lat.sum_seconds(get) - 0.00203).abs() < 1e-12);
         let others: u64 = (0..table.ids())
             .filter(|&id| id != get)
-            .filter_map(|id| lat.histogram(id))
-            .map(|h| h.get_sample_count())
+            .map(|id| lat.count(id))
             .sum();
         assert_eq!(others, 0);
+        let family = lat.family(&table);
+        assert_eq!(family.get_metric().len(), 1);
+        assert_eq!(family.get_metric()[0].get_label()[0].value(), "get");
+        lat.reset();
+        assert_eq!(lat.count(get), 0);
+        assert_eq!(lat.sum_seconds(get), 0.0);
+        assert!(lat.family(&table).get_metric().is_empty());
+    }
+
+    #[test]
+    fn histogram_buckets_are_inclusive_and_cumulative() {
+        let h = LatencyHistogram::new();
+        for d in [
+            Duration::from_nanos(0),
+            Duration::from_micros(10),
+            Duration::from_nanos(10_001),
+            Duration::from_millis(1),
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+            Duration::from_secs(3600),
+        ] {
+            h.observe(d);
+        }
+        let p = h.proto();
+        let cumulative: Vec<u64> = p
+            .get_bucket()
+            .iter()
+            .map(|b| b.cumulative_count())
+            .collect();
+        // <=10us: 0 and 10us; <=25us: +10.001us; <=1ms: +1ms; <=1s: +1s.
+        assert_eq!(&cumulative[..3], &[2, 3, 3]);
+        assert_eq!(cumulative[6], 4);
+        assert_eq!(cumulative[15], 5);
+        assert_eq!(p.get_sample_count(), 7);
+        let bounds: Vec<f64> = p.get_bucket().iter().map(|b| b.upper_bound()).collect();
+        assert_eq!(bounds, LATENCY_BUCKETS.to_vec());
+        for (ns, secs) in LATENCY_BUCKET_NANOS.iter().zip(LATENCY_BUCKETS) {
+            assert!((*ns as f64 / 1e9 - secs).abs() < 1e-15);
+        }
     }
 
     #[test]
