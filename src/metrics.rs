@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus::{proto, Encoder, Gauge, IntCounter, IntCounterVec, Opts};
+use prometheus::{proto, Counter, Encoder, Gauge, IntCounter, IntCounterVec, Opts};
 use prometheus::{IntGauge, IntGaugeVec, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -198,6 +198,12 @@ impl Scrape {
         let g = IntGauge::new(name, help)?;
         g.set(value);
         self.registry.register(Box::new(g))
+    }
+
+    fn float_counter(&self, name: &str, help: &str, value: f64) -> prometheus::Result<()> {
+        let c = Counter::new(name, help)?;
+        c.inc_by(value);
+        self.registry.register(Box::new(c))
     }
 
     fn float_gauge(&self, name: &str, help: &str, value: f64) -> prometheus::Result<()> {
@@ -403,7 +409,7 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
         "Total size of live SST files.",
         clamp_i64(e.sst_bytes),
     )?;
-    s.float_gauge(
+    s.float_counter(
         "strata_engine_write_stall_seconds_total",
         "Time writes were stalled by RocksDB (STALL_MICROS ticker).",
         e.write_stalls as f64 / 1e6,

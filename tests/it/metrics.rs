@@ -289,6 +289,16 @@ fn counts_commands_keys_and_latency() {
     ] {
         assert!(m.get(name, &[]).is_some(), "{name} missing");
     }
+    assert_eq!(
+        m.types
+            .get("strata_engine_write_stall_seconds_total")
+            .map(String::as_str),
+        Some("counter")
+    );
+    assert_eq!(
+        m.types.get("strata_keys").map(String::as_str),
+        Some("gauge")
+    );
     assert!(m.value("strata_engine_memtable_bytes", &[]) > 0.0);
     assert!(m.value("strata_disk_usage_bytes", &[]) > 0.0);
 
