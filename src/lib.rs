@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod glob;
+pub mod metrics;
 pub mod resp;
 pub mod server;
 pub mod types;

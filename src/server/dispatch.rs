@@ -127,9 +127,12 @@ pub async fn execute(
         };
         handler(&mut ctx, &argv)
     };
-    let usec = start.elapsed().as_micros() as u64;
+    let elapsed = start.elapsed();
     let reply = result.unwrap_or_else(Reply::from);
-    server.stats.record_call(cmd.id, usec, reply.is_error());
+    server
+        .stats
+        .record_call(cmd.id, elapsed.as_micros() as u64, reply.is_error());
+    server.metrics.observe(cmd.id, elapsed);
     server
         .stats
         .total_commands_processed

@@ -76,6 +76,8 @@ pub struct Server {
     pub commands: CommandTable,
     pub clients: ClientRegistry,
     pub stats: Stats,
+    /// Per-command latency histograms for the Prometheus endpoint.
+    pub metrics: crate::metrics::CommandLatency,
     pub syncer: Arc<WalSyncer>,
     pub pause: Pause,
     pub run_id: String,
@@ -119,6 +121,7 @@ impl Server {
         let ks = Arc::new(Keyspace::open(Arc::new(engine), s.databases)?);
         let commands = CommandTable::default();
         let stats = Stats::new(commands.ids());
+        let metrics = crate::metrics::CommandLatency::new(&commands);
         let syncer = WalSyncer::new();
         syncer
             .periodic
@@ -130,6 +133,7 @@ impl Server {
             commands,
             clients: ClientRegistry::default(),
             stats,
+            metrics,
             syncer,
             pause: Pause::default(),
             run_id: random_hex(40),
@@ -183,6 +187,7 @@ impl Server {
             let me = self.clone();
             tokio::spawn(async move { me.accept_loop(l).await });
         }
+        crate::metrics::spawn(self.clone());
         let cron = tokio::spawn(self.clone().cron());
         self.shutdown.notified().await;
         cron.abort();

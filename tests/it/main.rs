@@ -10,6 +10,7 @@ mod connection;
 mod differential;
 mod durability;
 mod keys;
+mod metrics;
 mod protocol;
 mod server;
 mod strings;
