@@ -135,6 +135,7 @@ fn apply_runtime_effects(ctx: &Ctx<'_>) {
 
 fn resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.server.stats.reset();
+    ctx.server.metrics.reset();
     Ok(Reply::Ok)
 }
 

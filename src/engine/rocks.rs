@@ -30,6 +30,7 @@ pub struct RocksEngine {
     db: Arc<DB>,
     path: PathBuf,
     cache: Cache,
+    cache_capacity: u64,
     opts: Options,
     write_opts: WriteOptions,
 }
@@ -138,6 +139,9 @@ impl RocksEngine {
         db_opts.enable_statistics();
         db_opts.set_statistics_level(StatsLevel::ExceptTimers);
         db_opts.set_keep_log_file_num(4);
+        // The unused `default` family shares the configured cache too, so no
+        // memory is reserved outside the configured bounds.
+        db_opts.set_block_based_table_factory(&table);
 
         let late = LateDb::default();
         let mut descriptors = Vec::new();
@@ -171,6 +175,7 @@ impl RocksEngine {
             db,
             path: path.to_path_buf(),
             cache,
+            cache_capacity: options.block_cache_size as u64,
             opts: db_opts,
             write_opts,
         })
@@ -298,12 +303,7 @@ impl Engine for RocksEngine {
             sst_bytes: self.int_property("rocksdb.total-sst-files-size"),
             memtable_bytes: self.int_property("rocksdb.cur-size-all-mem-tables"),
             block_cache_usage: self.cache.get_usage() as u64,
-            block_cache_capacity: self
-                .db
-                .property_int_value("rocksdb.block-cache-capacity")
-                .ok()
-                .flatten()
-                .unwrap_or(0),
+            block_cache_capacity: self.cache_capacity,
             block_cache_hits: self.opts.get_ticker_count(Ticker::BlockCacheHit),
             block_cache_misses: self.opts.get_ticker_count(Ticker::BlockCacheMiss),
             pending_compaction_bytes: self
