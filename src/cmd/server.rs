@@ -298,6 +298,11 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
              configuration file, and then restart the server.",
         ));
     }
+    debug_subcommand(ctx, argv)
+}
+
+/// DEBUG once `enable-debug-command` allowed it.
+fn debug_subcommand(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let sub = &argv[1];
     match argv.len() {
         2 if args::is(sub, "help") => Ok(super::client::help_reply(DEBUG_HELP)),
@@ -345,6 +350,7 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::client::{ClientInfo, ClientState};
 
     #[test]
     fn c_number_prefixes() {
@@ -354,6 +360,85 @@ mod tests {
         assert_eq!(atoi(b"1"), 1);
         assert_eq!(atoi(b"abc"), 0);
         assert_eq!(atoi(b"-3z"), -3);
+    }
+
+    fn run(server: &Server, client: &mut ClientState, args: &[&str]) -> CmdResult {
+        let argv: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let Ok(cmd) = server.commands.lookup(&argv) else {
+            panic!("unknown command {args:?}");
+        };
+        let mut ctx = Ctx {
+            server,
+            client,
+            cmd,
+        };
+        debug_subcommand(&mut ctx, &argv)
+    }
+
+    #[test]
+    fn debug_subcommands_once_enabled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::ConfigStore::defaults();
+        config
+            .load_directive("dir", &[dir.path().display().to_string()])
+            .expect("dir");
+        let server = Server::open(config).expect("open");
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
+        let info = Arc::new(ClientInfo::new(1, addr, addr, -1));
+        let mut client = ClientState::new(info, true);
+        crate::types::string::set(&server.ks, 0, b"k", Bytes::from_static(b"hello")).expect("set");
+
+        let line = match run(&server, &mut client, &["debug", "object", "k"]) {
+            Ok(Reply::Status(s)) => String::from_utf8_lossy(&s).into_owned(),
+            other => panic!("{other:?}"),
+        };
+        assert!(line.starts_with("Value at:0x"), "{line}");
+        assert!(
+            line.contains(" refcount:1 encoding:embstr serializedlength:5 lru:"),
+            "{line}"
+        );
+        assert!(line.ends_with(" lru_seconds_idle:0"), "{line}");
+        assert!(matches!(
+            run(&server, &mut client, &["debug", "object", "nokey"]),
+            Err(CmdError::NoSuchKey)
+        ));
+
+        assert_eq!(
+            run(&server, &mut client, &["debug", "set-active-expire", "0"]).ok(),
+            Some(Reply::Ok)
+        );
+        assert!(!server.ks.active_expire.load(Ordering::Relaxed));
+        assert_eq!(
+            run(&server, &mut client, &["debug", "set-active-expire", "1"]).ok(),
+            Some(Reply::Ok)
+        );
+        assert!(server.ks.active_expire.load(Ordering::Relaxed));
+
+        let t = Instant::now();
+        assert_eq!(
+            run(&server, &mut client, &["debug", "sleep", "0.05"]).ok(),
+            Some(Reply::Ok)
+        );
+        assert!(t.elapsed() >= Duration::from_millis(50));
+        assert_eq!(
+            run(&server, &mut client, &["debug", "sleep", "junk"]).ok(),
+            Some(Reply::Ok)
+        );
+
+        assert!(matches!(
+            run(&server, &mut client, &["debug", "help"]),
+            Ok(Reply::Array(lines)) if lines.len() == DEBUG_HELP.len()
+        ));
+        match run(&server, &mut client, &["debug", "Sleep"]) {
+            Err(CmdError::Msg(m)) => assert_eq!(
+                m,
+                "ERR unknown subcommand or wrong number of arguments for 'Sleep'. Try DEBUG HELP."
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
