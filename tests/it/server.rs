@@ -326,6 +326,20 @@ fn info_keyspace_commandstats_errorstats_and_stats_count() {
     assert_eq!(field(&f, "keyspace_hits"), "1");
     assert_eq!(field(&f, "keyspace_misses"), "1");
     assert_eq!(field(&f, "total_error_replies"), "1");
+    // Rates are measured between INFO stats calls: a burst shows up.
+    std::thread::sleep(Duration::from_millis(150));
+    for _ in 0..300 {
+        c.send(&[b"PING"]);
+    }
+    for _ in 0..300 {
+        assert_eq!(text(&c.read_reply()), "+PONG\r\n");
+    }
+    let g = info_fields(&bulk_body(&c.cmd(&["INFO", "stats"])));
+    let ops: u64 = field(&g, "instantaneous_ops_per_sec").parse().unwrap_or(0);
+    assert!(ops > 0, "instantaneous_ops_per_sec stayed 0 after a burst");
+    field(&g, "instantaneous_input_kbps")
+        .parse::<f64>()
+        .expect("kbps");
     assert!(
         field(&f, "total_commands_processed")
             .parse::<u64>()
