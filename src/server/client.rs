@@ -83,8 +83,14 @@ impl ClientInfo {
     /// One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order.
     pub fn list_line(&self) -> String {
         let name = self.name.lock().clone().unwrap_or_default();
+        // Redis prints one letter per flag, or N when none is set.
+        let flags = if self.no_evict.load(Ordering::Relaxed) {
+            "e"
+        } else {
+            "N"
+        };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={}",
             self.id,
@@ -94,6 +100,7 @@ impl ClientInfo {
             String::from_utf8_lossy(&name),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
+            flags,
             self.db.load(Ordering::Relaxed),
             self.qbuf.load(Ordering::Relaxed),
             self.last_cmd.lock(),

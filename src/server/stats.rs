@@ -2,7 +2,9 @@
 //! later, the Prometheus endpoint). Plain atomics: cheap on the hot path.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -28,6 +30,34 @@ pub struct Stats {
     pub commands: Vec<CommandStats>,
     /// Error prefix (`ERR`, `WRONGTYPE`, ...) -> count.
     pub errors: Mutex<BTreeMap<String, u64>>,
+    /// SAVE / BGSAVE bookkeeping; an `Arc` so a BGSAVE thread can update it.
+    pub save: Arc<SaveState>,
+    /// The previous sample behind INFO's `instantaneous_*` rates.
+    pub rate_sample: Mutex<Option<RateSample>>,
+    /// Highest RSS seen by INFO memory (`used_memory_peak`).
+    pub peak_memory: AtomicU64,
+}
+
+/// What INFO persistence and LASTSAVE report about SAVE / BGSAVE.
+pub struct SaveState {
+    pub in_progress: AtomicBool,
+    pub saves: AtomicU64,
+    pub last_ok: AtomicBool,
+    /// Unix seconds of the last successful save (starts at server start, as in Redis).
+    pub last_save_unix: AtomicU64,
+    /// Keyspace commit sequence covered by the last successful save.
+    pub last_save_seq: AtomicU64,
+    /// Duration of the last BGSAVE in seconds, -1 if none ran.
+    pub last_bgsave_secs: AtomicI64,
+}
+
+/// Counters at one moment, to compute per-second rates between two INFO calls.
+#[derive(Debug, Clone, Copy)]
+pub struct RateSample {
+    pub at: Instant,
+    pub commands: u64,
+    pub net_input: u64,
+    pub net_output: u64,
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -48,6 +78,16 @@ impl Stats {
             total_error_replies: AtomicU64::new(0),
             commands: (0..commands).map(|_| CommandStats::default()).collect(),
             errors: Mutex::new(BTreeMap::new()),
+            save: Arc::new(SaveState {
+                in_progress: AtomicBool::new(false),
+                saves: AtomicU64::new(0),
+                last_ok: AtomicBool::new(true),
+                last_save_unix: AtomicU64::new(crate::types::now_ms() / 1000),
+                last_save_seq: AtomicU64::new(0),
+                last_bgsave_secs: AtomicI64::new(-1),
+            }),
+            rate_sample: Mutex::new(None),
+            peak_memory: AtomicU64::new(0),
         }
     }
 
