@@ -193,7 +193,7 @@ fn getname(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 }
 
 fn info(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    let mut line = ctx.client.info.list_line();
+    let mut line = ctx.client.info.list_line(&ctx.server.commands);
     line.push('\n');
     Ok(text_reply(line))
 }
@@ -251,7 +251,7 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let mut out = String::new();
     for c in chosen {
-        out.push_str(&c.list_line());
+        out.push_str(&c.list_line(&ctx.server.commands));
         out.push('\n');
     }
     Ok(text_reply(out))

@@ -38,8 +38,9 @@ pub struct ClientInfo {
     pub db: AtomicUsize,
     /// Milliseconds since `created` at the last command.
     pub last_interaction_ms: AtomicU64,
-    /// Full name of the last command run (`client|list`).
-    pub last_cmd: Mutex<String>,
+    /// Id of the last command run (see `CommandTable::fullname`); `usize::MAX` = none yet.
+    /// An id rather than a name keeps the per-command path free of allocation.
+    pub last_cmd: AtomicUsize,
     pub resp: AtomicU8,
     pub qbuf: AtomicUsize,
     pub killed: AtomicBool,
@@ -59,7 +60,7 @@ impl ClientInfo {
             name: Mutex::new(None),
             db: AtomicUsize::new(0),
             last_interaction_ms: AtomicU64::new(0),
-            last_cmd: Mutex::new("NULL".into()),
+            last_cmd: AtomicUsize::new(usize::MAX),
             resp: AtomicU8::new(2),
             qbuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
@@ -81,7 +82,13 @@ impl ClientInfo {
     }
 
     /// One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order.
-    pub fn list_line(&self) -> String {
+    pub fn list_line(&self, commands: &crate::cmd::CommandTable) -> String {
+        let last = self.last_cmd.load(Ordering::Relaxed);
+        let cmd = if last == usize::MAX {
+            "NULL"
+        } else {
+            commands.fullname(last)
+        };
         let name = self.name.lock().clone().unwrap_or_default();
         // Redis prints one letter per flag, or N when none is set.
         let flags = if self.no_evict.load(Ordering::Relaxed) {
@@ -103,7 +110,7 @@ impl ClientInfo {
             flags,
             self.db.load(Ordering::Relaxed),
             self.qbuf.load(Ordering::Relaxed),
-            self.last_cmd.lock(),
+            cmd,
             self.resp.load(Ordering::Relaxed),
         )
     }

@@ -104,7 +104,7 @@ pub async fn execute(
     )
     .await;
 
-    *client.info.last_cmd.lock() = server.commands.fullname(cmd.id).to_string();
+    client.info.last_cmd.store(cmd.id, Ordering::Relaxed);
     let Some(handler) = spec.handler else {
         // A container called with only its name fails the arity check above,
         // so a handler-less spec is never reached with valid arguments.
