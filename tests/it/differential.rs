@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use redis_protocol::resp2::types::OwnedFrame;
+
 use crate::common::{sorted_elements, Conn, Diff, Redis, Rng};
 
 /// Small key space so commands collide: the same keys are read, written,
@@ -514,8 +516,95 @@ fn run_sequence(
                 .insert(String::from_utf8_lossy(&cmd[0]).to_ascii_uppercase());
         }
         cov.steps += 1;
+        if step % 50 == 49 {
+            check_iteration(left, right, &mut rng, seed, step, label);
+        }
     }
     cov
+}
+
+/// SCAN cursors and RANDOMKEY's choice legitimately differ between servers
+/// (Strata walks sorted keys, Redis its hash table), so they are compared by
+/// meaning: a full SCAN (with a random MATCH / TYPE / COUNT) must return the
+/// same set of keys, and RANDOMKEY must return a key that exists, or nil
+/// exactly when the database is empty.
+fn check_iteration(
+    left: &mut Conn,
+    right: &mut Conn,
+    rng: &mut Rng,
+    seed: u64,
+    step: usize,
+    label: &str,
+) {
+    let mut opts: Vec<&str> = Vec::new();
+    if rng.below(2) == 0 {
+        opts.extend(["MATCH", pick_str(rng, &["*", "k*", "n?", "*x*"])]);
+    }
+    if rng.below(3) == 0 {
+        opts.extend(["TYPE", pick_str(rng, &["string", "list", "STRING"])]);
+    }
+    if rng.below(2) == 0 {
+        opts.extend(["COUNT", pick_str(rng, &["1", "3", "100"])]);
+    }
+    let (l, r) = (scan_all(left, &opts), scan_all(right, &opts));
+    assert_eq!(l, r, "{label}: seed {seed} after step {step}: SCAN {opts:?} returned different keys (left: Strata)");
+    for conn in [left, right] {
+        let all = scan_all(conn, &[]);
+        let reply = conn.cmd(&["RANDOMKEY"]);
+        match frame(&reply) {
+            OwnedFrame::BulkString(k) => assert!(
+                all.contains(&k),
+                "{label}: seed {seed} after step {step}: RANDOMKEY returned a missing key {k:?}"
+            ),
+            OwnedFrame::Null => assert!(
+                all.is_empty(),
+                "{label}: seed {seed} after step {step}: RANDOMKEY nil in a non-empty db"
+            ),
+            other => panic!("{label}: RANDOMKEY replied {other:?}"),
+        }
+    }
+}
+
+/// Decodes a reply; RESP3's null (`_`) becomes RESP2's.
+fn frame(reply: &[u8]) -> OwnedFrame {
+    if reply == b"_\r\n" {
+        return OwnedFrame::Null;
+    }
+    match redis_protocol::resp2::decode::decode(reply) {
+        Ok(Some((f, _))) => f,
+        other => panic!(
+            "undecodable reply {:?}: {other:?}",
+            String::from_utf8_lossy(reply)
+        ),
+    }
+}
+
+/// Every key a complete SCAN iteration returns (RESP2 and RESP3 encode the
+/// SCAN reply identically).
+fn scan_all(conn: &mut Conn, opts: &[&str]) -> BTreeSet<Vec<u8>> {
+    let mut keys = BTreeSet::new();
+    let mut cursor = "0".to_string();
+    for _ in 0..10_000 {
+        let mut args = vec!["SCAN", cursor.as_str()];
+        args.extend_from_slice(opts);
+        let reply = conn.cmd(&args);
+        let OwnedFrame::Array(parts) = frame(&reply) else {
+            panic!("SCAN replied {:?}", String::from_utf8_lossy(&reply));
+        };
+        let [OwnedFrame::BulkString(next), OwnedFrame::Array(batch)] = parts.as_slice() else {
+            panic!("SCAN replied {:?}", String::from_utf8_lossy(&reply));
+        };
+        for k in batch {
+            if let OwnedFrame::BulkString(k) = k {
+                keys.insert(k.clone());
+            }
+        }
+        cursor = String::from_utf8_lossy(next).into_owned();
+        if cursor == "0" {
+            return keys;
+        }
+    }
+    panic!("SCAN did not finish within 10000 calls");
 }
 
 /// What a sequence exercised, so a generator that drifts into producing
