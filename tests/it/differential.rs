@@ -516,7 +516,7 @@ fn run_sequence(
                 .insert(String::from_utf8_lossy(&cmd[0]).to_ascii_uppercase());
         }
         cov.steps += 1;
-        if step % 50 == 49 {
+        if full && step % 50 == 49 {
             check_iteration(left, right, &mut rng, seed, step, label);
         }
     }
