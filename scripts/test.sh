@@ -18,9 +18,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}" >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || exit 1
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || exit 1
+    # The Debian package starts a redis-server service on port 6379, which
+    # would keep ./scripts/run.sh from binding it. The tests start their own
+    # servers on free ports, so a service this script just installed is stopped.
+    if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+        as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+    fi
 fi
-# The Debian package starts a redis-server on 6379; the tests do not need
-# it (they start their own on free ports), so it is left alone.
 if ! command -v cargo >/dev/null 2>&1; then
     [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 fi
