@@ -464,3 +464,14 @@ impl Rng {
 pub fn data_dir_of(s: &Strata) -> PathBuf {
     s.dir.path().to_path_buf()
 }
+
+impl Strata {
+    /// Starts the server again on the same port and directory after
+    /// [`kill9`](Self::kill9) or [`terminate`](Self::terminate), so a test
+    /// can check the exit status before restarting.
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+}

@@ -1,1 +1,381 @@
-//! Tests: protocol.
+//! Protocol tests against real Redis: the same raw bytes go to both servers
+//! and the raw replies, plus whether the connection was closed afterwards,
+//! must be identical. Covers inline commands, pipelining, every protocol
+//! error, split writes, NOAUTH limits, the query-buffer limit and binary
+//! safety; one test drives Strata with the `redis` crate like an app would.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::common::{encode, Redis, Strata};
+
+/// What a server did with some bytes: everything it sent back, and whether
+/// it closed the connection.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    reply: String,
+    closed: bool,
+}
+
+fn open(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_nodelay(true).ok();
+    s
+}
+
+/// Reads until the server closes the connection or stays silent for
+/// `idle` (once it has sent at least `min_len` bytes, or after 3 s).
+fn collect(stream: &mut TcpStream, idle: Duration, min_len: usize) -> Outcome {
+    let mut out = Vec::new();
+    let mut closed = false;
+    let hard = Instant::now() + Duration::from_secs(3);
+    stream.set_read_timeout(Some(idle)).ok();
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if out.len() >= min_len || Instant::now() > hard {
+                    break;
+                }
+            }
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    Outcome {
+        reply: String::from_utf8_lossy(&out).into_owned(),
+        closed,
+    }
+}
+
+/// Sends `bytes` in one write (ignoring a reset from a server that closed
+/// early) and collects the outcome.
+fn exchange(port: u16, bytes: &[u8], expect_len: usize) -> Outcome {
+    let mut s = open(port);
+    let _ = s.write_all(bytes);
+    collect(&mut s, Duration::from_millis(400), expect_len)
+}
+
+/// At most 300 bytes of a request or reply, for failure messages.
+fn short(bytes: &[u8]) -> String {
+    let cut = bytes.len().min(300);
+    let more = if bytes.len() > cut { "..." } else { "" };
+    format!("{:?}{more}", String::from_utf8_lossy(&bytes[..cut]))
+}
+
+/// Both servers, plus helpers that compare them.
+struct Pair {
+    strata: Strata,
+    redis: Redis,
+}
+
+impl Pair {
+    fn start() -> Pair {
+        Pair::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Pair {
+        Pair {
+            strata: Strata::start_with(extra),
+            redis: Redis::start_with(extra),
+        }
+    }
+
+    /// Same bytes to both; outcomes must be identical. Returns Redis's.
+    #[track_caller]
+    fn same(&self, bytes: &[u8]) -> Outcome {
+        let r = exchange(self.redis.port, bytes, 1);
+        let s = exchange(self.strata.port, bytes, r.reply.len());
+        assert!(
+            s == r,
+            "outcome of {:?} differs\n  Strata: {} closed={}\n  Redis:  {} closed={}",
+            short(bytes),
+            short(s.reply.as_bytes()),
+            s.closed,
+            short(r.reply.as_bytes()),
+            r.closed
+        );
+        r
+    }
+}
+
+#[test]
+fn inline_commands_match_redis() {
+    let p = Pair::start();
+    p.same(b"PING\r\n");
+    p.same(b"PING\n");
+    p.same(b"ping hello\r\n");
+    p.same(b"\r\n\r\nPING\r\n");
+    p.same(b"   PING   \r\n");
+    p.same(b"ECHO \"hello world\"\r\n");
+    p.same(b"ECHO 'single quoted'\r\n");
+    p.same(b"ECHO \"esc\\x41\\n\\t\\\"q\\\"\"\r\n");
+    p.same(b"ECHO 'it\\'s'\r\n");
+    p.same(b"SET inl \"a b\"\r\nGET inl\r\n");
+    p.same(b"ECHO \"\"\r\n");
+    // Unbalanced quotes: protocol error and the connection is closed.
+    p.same(b"ECHO \"abc\r\n");
+    p.same(b"ECHO 'abc\r\n");
+    p.same(b"ECHO \"abc\"def\r\n");
+    // Unknown command through the inline path.
+    p.same(b"FOO bar baz\r\n");
+}
+
+#[test]
+fn protocol_errors_match_redis() {
+    let p = Pair::start();
+    let cases: &[&[u8]] = &[
+        b"*x\r\n",
+        b"*1\r\nfoo\r\n",
+        b"*1\r\n$-5\r\n",
+        b"*1\r\n$x\r\n",
+        b"*1\r\n$600000000\r\n",
+        b"*3000000000\r\n",
+        b"*-1\r\nPING\r\n",
+        b"*0\r\nPING\r\n",
+        b"*1\r\n$4\r\nPINGxx\r\n",
+        b"*2\r\n$4\r\nECHO\r\n:1\r\n",
+    ];
+    for case in cases {
+        p.same(case);
+    }
+    // An inline request over 64 KiB with no newline.
+    let mut big = vec![b'a'; 70 * 1024];
+    p.same(&big);
+    // A multibulk count / bulk length line over 64 KiB.
+    big[0] = b'*';
+    p.same(&big);
+    let mut bulk_len = b"*1\r\n$".to_vec();
+    bulk_len.extend(std::iter::repeat_n(b'1', 70 * 1024));
+    p.same(&bulk_len);
+}
+
+#[test]
+fn command_before_protocol_error_still_runs() {
+    let p = Pair::start();
+    let mut bytes = encode(&[b"SET", b"before", b"yes"]);
+    bytes.extend_from_slice(b"*x\r\n");
+    p.same(&bytes);
+    let check = encode(&[b"GET", b"before"]);
+    let out = p.same(&check);
+    assert_eq!(out.reply, "$3\r\nyes\r\n");
+}
+
+#[test]
+fn pipelined_replies_arrive_in_order() {
+    let p = Pair::start();
+    let mut bytes = Vec::new();
+    for i in 0..2000 {
+        let k = format!("pipe{}", i % 50);
+        let v = format!("value-{i}");
+        bytes.extend(encode(&[b"SET", k.as_bytes(), v.as_bytes()]));
+        bytes.extend(encode(&[b"GET", k.as_bytes()]));
+        bytes.extend(encode(&[b"ECHO", v.as_bytes()]));
+    }
+    let out = p.same(&bytes);
+    assert!(out.reply.ends_with("$10\r\nvalue-1999\r\n"));
+    assert!(!out.closed);
+}
+
+#[test]
+fn requests_split_byte_by_byte() {
+    let p = Pair::start();
+    let mut bytes = encode(&[b"SET", b"split", b"a\r\nb"]);
+    bytes.extend(encode(&[b"GET", b"split"]));
+    bytes.extend_from_slice(b"ECHO inline\r\n");
+    let mut outcomes = Vec::new();
+    for port in [p.strata.port, p.redis.port] {
+        let mut s = open(port);
+        for b in &bytes {
+            s.write_all(&[*b]).expect("write");
+            s.flush().ok();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        outcomes.push(collect(&mut s, Duration::from_millis(400), 1));
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+    assert_eq!(outcomes[1].reply, "+OK\r\n$4\r\na\r\nb\r\n$6\r\ninline\r\n");
+}
+
+#[test]
+fn protocol_error_does_not_disturb_other_clients() {
+    let strata = Strata::start();
+    let mut good = open(strata.port);
+    good.write_all(&encode(&[b"SET", b"g", b"1"]))
+        .expect("write");
+    assert_eq!(
+        collect(&mut good, Duration::from_millis(300), 5).reply,
+        "+OK\r\n"
+    );
+    let bad = exchange(strata.port, b"*1\r\n$-5\r\n", 1);
+    assert!(bad.closed);
+    assert!(bad.reply.starts_with("-ERR Protocol error"));
+    good.write_all(&encode(&[b"GET", b"g"])).expect("write");
+    let out = collect(&mut good, Duration::from_millis(300), 7);
+    assert_eq!(out.reply, "$1\r\n1\r\n");
+    assert!(!out.closed);
+}
+
+#[test]
+fn unknown_command_and_wrong_arity_texts() {
+    let p = Pair::start();
+    p.same(&encode(&[b"NOSUCH"]));
+    p.same(&encode(&[b"nosuch", b"a", b"b c"]));
+    let long = vec![b'x'; 300];
+    p.same(&encode(&[b"nosuch", &long]));
+    p.same(&encode(&[b"GET"]));
+    p.same(&encode(&[b"get", b"a", b"b"]));
+    p.same(&encode(&[b"SET", b"a"]));
+    p.same(&encode(&[b"PING", b"a", b"b"]));
+    p.same(&encode(&[b"ECHO"]));
+    p.same(&encode(&[b"SELECT"]));
+    p.same(&encode(&[b""]));
+}
+
+#[test]
+fn noauth_and_unauthenticated_limits() {
+    let p = Pair::start_with(&["--requirepass", "secret"]);
+    p.same(&encode(&[b"GET", b"k"]));
+    p.same(&encode(&[b"PING"]));
+    p.same(b"PING\r\n");
+    p.same(&encode(&[b"AUTH", b"wrong"]));
+    p.same(&encode(&[b"AUTH", b"default", b"wrong"]));
+    p.same(&encode(&[b"NOSUCH"]));
+    // Unauthenticated clients may not declare more than 10 arguments or
+    // bulks over 16 KiB (Redis 7.0 protects itself from unauthenticated floods).
+    p.same(b"*11\r\n");
+    p.same(b"*10\r\n$4\r\nPING\r\n");
+    p.same(b"*2\r\n$4\r\nECHO\r\n$16385\r\n");
+    let mut ok_bulk = b"*2\r\n$4\r\nECHO\r\n$16384\r\n".to_vec();
+    ok_bulk.extend(vec![b'a'; 16384]);
+    ok_bulk.extend_from_slice(b"\r\n");
+    p.same(&ok_bulk);
+    // After AUTH (in its own write) both limits are gone.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", p.strata.port)).expect("connect");
+    let mut r = std::net::TcpStream::connect(("127.0.0.1", p.redis.port)).expect("connect");
+    let auth = encode(&[b"AUTH", b"secret"]);
+    let args: Vec<&[u8]> = std::iter::once(&b"PING"[..])
+        .chain(std::iter::repeat_n(&b"a"[..], 11))
+        .collect();
+    let many = encode(&args);
+    let mut outs = Vec::new();
+    for c in [&mut s, &mut r] {
+        c.write_all(&auth).expect("write");
+        let first = collect(c, Duration::from_millis(300), 5);
+        c.write_all(&many).expect("write");
+        outs.push((first, collect(c, Duration::from_millis(300), 10)));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(
+        outs[1].1.reply,
+        "-ERR wrong number of arguments for 'ping' command\r\n"
+    );
+}
+
+/// AUTH followed, in the same write, by a command with more than 10
+/// arguments: Redis parses and runs one command at a time, so the limit is
+/// already lifted when the second command is parsed.
+#[test]
+fn auth_lifts_limits_within_one_pipeline() {
+    let p = Pair::start_with(&["--requirepass", "secret"]);
+    let mut bytes = encode(&[b"AUTH", b"secret"]);
+    let args: Vec<&[u8]> = std::iter::once(&b"PING"[..])
+        .chain(std::iter::repeat_n(&b"a"[..], 11))
+        .collect();
+    bytes.extend(encode(&args));
+    let mut big = b"*2\r\n$4\r\nECHO\r\n$20000\r\n".to_vec();
+    big.extend(vec![b'e'; 20000]);
+    big.extend_from_slice(b"\r\n");
+    bytes.extend(big);
+    p.same(&bytes);
+}
+
+#[test]
+fn query_buffer_limit_disconnects_only_the_offender() {
+    let p = Pair::start_with(&["--client-query-buffer-limit", "1mb"]);
+    for port in [p.strata.port, p.redis.port] {
+        let mut other = open(port);
+        other
+            .write_all(&encode(&[b"SET", b"other", b"ok"]))
+            .expect("write");
+        assert_eq!(
+            collect(&mut other, Duration::from_millis(300), 5).reply,
+            "+OK\r\n"
+        );
+
+        // A 2 MB bulk argument sent in pieces: the server must close the
+        // connection once the buffered query passes 1 MB.
+        let mut hog = open(port);
+        let _ = hog.write_all(b"*3\r\n$3\r\nSET\r\n$3\r\nhog\r\n$2000000\r\n");
+        let chunk = vec![b'z'; 64 * 1024];
+        let mut closed_early = false;
+        for _ in 0..40 {
+            if hog.write_all(&chunk).is_err() {
+                closed_early = true;
+                break;
+            }
+        }
+        let out = collect(&mut hog, Duration::from_millis(500), 0);
+        assert!(
+            closed_early || out.closed,
+            "port {port}: query over the limit did not close the connection: {out:?}"
+        );
+
+        other
+            .write_all(&encode(&[b"GET", b"other"]))
+            .expect("write");
+        let out = collect(&mut other, Duration::from_millis(300), 8);
+        assert_eq!(out.reply, "$2\r\nok\r\n", "port {port}");
+        other.write_all(&encode(&[b"GET", b"hog"])).expect("write");
+        let out = collect(&mut other, Duration::from_millis(300), 5);
+        assert_eq!(out.reply, "$-1\r\n", "port {port}");
+    }
+}
+
+#[test]
+fn binary_safe_values() {
+    let p = Pair::start();
+    let value: &[u8] = b"\r\n\x00*1\r\n$3\r\nfoo\r\n\x00\xff";
+    let mut bytes = encode(&[b"SET", b"bin\r\nkey\x00", value]);
+    bytes.extend(encode(&[b"GET", b"bin\r\nkey\x00"]));
+    bytes.extend(encode(&[b"ECHO", value]));
+    let out = p.same(&bytes);
+    assert!(out.reply.starts_with("+OK\r\n$18\r\n"));
+}
+
+/// Typical application use through the `redis` crate: commands and a pipeline.
+#[test]
+fn redis_crate_client_works() {
+    use redis::Commands;
+    let strata = Strata::start();
+    let mut con = strata.client();
+    let () = con.set("user:1", "alice").expect("set");
+    let name: String = con.get("user:1").expect("get");
+    assert_eq!(name, "alice");
+    let missing: Option<String> = con.get("user:2").expect("get missing");
+    assert_eq!(missing, None);
+    let bytes: Vec<u8> = vec![0, 1, 2, 255, b'\r', b'\n'];
+    let () = con.set("blob", bytes.as_slice()).expect("set blob");
+    let back: Vec<u8> = con.get("blob").expect("get blob");
+    assert_eq!(back, bytes);
+    let (a, b): (String, String) = redis::pipe()
+        .set("p1", "one")
+        .ignore()
+        .set("p2", "two")
+        .ignore()
+        .get("p1")
+        .get("p2")
+        .query(&mut con)
+        .expect("pipeline");
+    assert_eq!((a.as_str(), b.as_str()), ("one", "two"));
+    let pong: String = redis::cmd("PING").query(&mut con).expect("ping");
+    assert_eq!(pong, "PONG");
+}

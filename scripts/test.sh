@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs Strata's whole test suite: unit tests, then the integration tests,
+# which start real strata-server processes and compare them with a real
+# redis-server. Installs what it needs with apt-get when missing.
+# Extra arguments are passed to both `cargo test` runs (e.g. a test filter).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in clang libclang-dev redis-server redis-tools redis-sentinel; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "test.sh: installing ${missing[*]}" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || exit 1
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || exit 1
+    # The Debian package starts a redis-server service on port 6379, which
+    # would keep ./scripts/run.sh from binding it. The tests start their own
+    # servers on free ports, so a service this script just installed is stopped.
+    if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+        as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+    fi
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "test.sh: cargo not found; install Rust (https://rustup.rs) and retry" >&2
+    exit 1
+fi
+
+# Outside the clone, so later CI runs build incrementally; one profile
+# (release) for tests, runs and benches, so RocksDB is compiled once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata-target}"
+color=auto
+[ "${CI:-}" = "true" ] && color=never
+
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+
+echo "== build (cargo test --release --no-run)"
+if ! cargo test --release --color "$color" --no-run; then
+    echo "SUMMARY: FAILED: the build did not succeed"
+    exit 1
+fi
+
+status=0
+run() {
+    local name=$1
+    shift
+    echo "== $name"
+    cargo test --release --color "$color" "$@" 2>&1 | tee "$log_dir/$name.log"
+    local rc=${PIPESTATUS[0]}
+    [ "$rc" -ne 0 ] && status=1
+    return 0
+}
+run unit --lib --bins "$@"
+run integration --test it "$@"
+
+# "test result: ok. 12 passed; 0 failed; ..." lines, summed per run.
+count() {
+    grep -h '^test result:' "$log_dir/$1.log" 2>/dev/null |
+        sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed; ([0-9]+) ignored.*/\1 \2 \3/' |
+        awk '{p+=$1; f+=$2; i+=$3} END {printf "%d passed, %d failed, %d ignored", p, f, i}'
+}
+verdict=ok
+[ "$status" -ne 0 ] && verdict=FAILED
+echo "SUMMARY: $verdict: unit tests: $(count unit); integration tests: $(count integration)"
+exit "$status"
