@@ -98,11 +98,13 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             break;
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        let limits = ParseLimits {
-            max_bulk_len: settings.proto_max_bulk_len,
-            unauthenticated: !client.authenticated,
-        };
         loop {
+            // Recomputed per request: an AUTH earlier in the same read lifts
+            // the unauthenticated limits for the requests after it, as in Redis.
+            let limits = ParseLimits {
+                max_bulk_len: settings.proto_max_bulk_len,
+                unauthenticated: !client.authenticated,
+            };
             match parser.next(&mut inbuf, &limits) {
                 Ok(Some(argv)) => {
                     if argv.is_empty() {
