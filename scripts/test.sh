@@ -42,8 +42,8 @@ color=auto
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
 
-echo "== build (cargo test --release --no-run)"
-if ! cargo test --release --color "$color" --no-run; then
+echo "== build (cargo test --release --workspace --no-run)"
+if ! cargo test --release --workspace --color "$color" --no-run; then
     echo "SUMMARY: FAILED: the build did not succeed"
     exit 1
 fi
@@ -58,7 +58,7 @@ run() {
     [ "$rc" -ne 0 ] && status=1
     return 0
 }
-run unit --lib --bins "$@"
+run unit --workspace --lib --bins "$@"
 run integration --test it "$@"
 
 # "test result: ok. 12 passed; 0 failed; ..." lines, summed per run.
