@@ -556,6 +556,28 @@ fn debug_is_refused_unless_enabled() {
 }
 
 #[test]
+fn debug_works_when_enabled() {
+    let s = Strata::start_with(&["--enable-debug-command", "yes"]);
+    let r = crate::common::Redis::start_with(&["--enable-debug-command", "yes"]);
+    let (mut sc, mut rc) = (s.conn(), r.conn());
+    for args in [
+        &["DEBUG", "SLEEP", "0"][..],
+        &["DEBUG", "SLEEP", "abc"],
+        &["DEBUG", "NOSUCH"],
+        &["DEBUG", "OBJECT", "missing"],
+    ] {
+        assert_eq!(sc.cmd_str(args), rc.cmd_str(args), "{args:?}");
+    }
+    let start = Instant::now();
+    assert_eq!(sc.cmd_str(&["DEBUG", "SLEEP", "0.2"]), "+OK\r\n");
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    sc.cmd(&["SET", "k", "12345"]);
+    assert!(sc
+        .cmd_str(&["DEBUG", "OBJECT", "k"])
+        .starts_with("+Value at:"));
+}
+
+#[test]
 fn redis_cli_reads_info_and_role() {
     let s = Strata::start();
     let out = redis_cli(s.port, &["info", "server"]);
