@@ -17,7 +17,12 @@ pub fn init(s: &Settings) {
         .with_env_filter(filter)
         .with_target(false);
     if s.logfile.is_empty() {
-        let _ = builder.with_writer(std::io::stdout).try_init();
+        use std::io::IsTerminal;
+        let ansi = std::io::stdout().is_terminal();
+        let _ = builder
+            .with_ansi(ansi)
+            .with_writer(std::io::stdout)
+            .try_init();
     } else {
         match std::fs::OpenOptions::new()
             .create(true)
