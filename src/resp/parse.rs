@@ -71,12 +71,11 @@ pub struct RequestParser {
     partial: Option<Partial>,
 }
 
+/// The '\r' ending a header line, found the way Redis finds it (strchr,
+/// which stops at a NUL byte): a NUL before the '\r' means "incomplete".
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    memchr_cr(&buf[from..]).map(|i| from + i)
-}
-
-fn memchr_cr(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\r')
+    let i = from + buf[from..].iter().position(|&b| b == b'\r' || b == 0)?;
+    (buf[i] == b'\r').then_some(i)
 }
 
 /// Redis's `string2ll`: strict decimal, optional '-', no '+', no spaces, no leading zeros.
@@ -215,7 +214,14 @@ impl RequestParser {
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+    // Redis finds the newline with strchr(), which stops at a NUL byte: a
+    // NUL before the newline means "no complete line yet", so the request
+    // waits for more bytes until the inline limit is exceeded.
+    let nl = match buf.iter().position(|&b| b == b'\n' || b == 0) {
+        Some(i) if buf[i] == b'\n' => Some(i),
+        _ => None,
+    };
+    let Some(nl) = nl else {
         if buf.len() > INLINE_MAX_SIZE {
             return Err(ParseError::TooBigInline);
         }
@@ -387,6 +393,22 @@ mod tests {
             split_args(b"'it\\'s' x").unwrap(),
             vec![b"it's".to_vec(), b"x".to_vec()]
         );
+    }
+
+    #[test]
+    fn nul_before_newline_stalls_inline_request_like_redis() {
+        let (reqs, err) = parse_all(b"PING\r\n\0PING\r\nPING\r\n");
+        assert!(err.is_none());
+        assert_eq!(reqs.len(), 1, "only the request before the NUL completes");
+        let (reqs, err) = parse_all(b"*2\r\n$3\r\nGET\r\n\0$1\r\nk\r\n");
+        assert!(
+            err.is_none() && reqs.is_empty(),
+            "a NUL in a header stalls it too"
+        );
+        let mut big = b"\0".to_vec();
+        big.extend(std::iter::repeat_n(b'a', INLINE_MAX_SIZE + 10));
+        big.extend_from_slice(b"\r\n");
+        assert_eq!(parse_all(&big).1, Some(ParseError::TooBigInline));
     }
 
     #[test]
