@@ -1,0 +1,407 @@
+//! The tool's own load generator: raw RESP over TCP on a single-threaded
+//! tokio runtime (like redis-benchmark, so both tools cost the servers the
+//! same CPU), latencies in an HDR histogram.
+//!
+//! Two modes:
+//! - closed loop: each connection sends `pipeline` requests, waits for the
+//!   replies, repeats; latency = reply time - send time;
+//! - open loop (fixed rate): requests are due on a fixed schedule whatever
+//!   the server does, and latency is measured from the *scheduled* send
+//!   time, so a stalled server is charged for the requests it delayed
+//!   (coordinated omission corrected).
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::figures::{new_histogram, Sample};
+use crate::zipf::Zipf;
+
+/// How keys are chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KeyDist {
+    Uniform,
+    /// Zipfian with this exponent.
+    Zipf(f64),
+}
+
+/// One workload for the generator.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub keys: u64,
+    pub value_size: usize,
+    /// Fraction of requests that are GET (the rest are SET).
+    pub get_ratio: f64,
+    pub dist: KeyDist,
+    pub conns: usize,
+    pub pipeline: usize,
+    /// Some(total ops/s) for open-loop mode.
+    pub rate: Option<f64>,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// The key name for index `i` (fixed width, like redis-benchmark's).
+pub fn key_name(i: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("sb:{i:012}").as_bytes());
+}
+
+fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
+    out.push(b'$');
+    out.extend_from_slice(data.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_get(out: &mut Vec<u8>, key: u64, scratch: &mut Vec<u8>) {
+    scratch.clear();
+    key_name(key, scratch);
+    out.extend_from_slice(b"*2\r\n$3\r\nGET\r\n");
+    push_bulk(out, scratch);
+}
+
+fn push_set(out: &mut Vec<u8>, key: u64, value: &[u8], scratch: &mut Vec<u8>) {
+    scratch.clear();
+    key_name(key, scratch);
+    out.extend_from_slice(b"*3\r\n$3\r\nSET\r\n");
+    push_bulk(out, scratch);
+    push_bulk(out, value);
+}
+
+/// Reads and discards one complete reply; Ok(true) if it was an error.
+pub async fn skip_reply<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    line: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> io::Result<bool> {
+    let mut pending: u64 = 1;
+    let mut error = false;
+    while pending > 0 {
+        pending -= 1;
+        line.clear();
+        if r.read_until(b'\n', line).await? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "server closed",
+            ));
+        }
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed reply");
+        let head = *line.first().ok_or_else(bad)?;
+        let num = || -> io::Result<i64> {
+            std::str::from_utf8(&line[1..])
+                .ok()
+                .and_then(|s| s.trim_end().parse::<i64>().ok())
+                .ok_or_else(bad)
+        };
+        match head {
+            b'-' => error = true,
+            b'$' => {
+                let len = num()?;
+                if len >= 0 {
+                    scratch.resize(len as usize + 2, 0);
+                    r.read_exact(scratch).await?;
+                }
+            }
+            b'*' => {
+                let n = num()?;
+                if n > 0 {
+                    pending += n as u64;
+                }
+            }
+            b'+' | b':' => {}
+            _ => return Err(bad()),
+        }
+    }
+    Ok(error)
+}
+
+/// What a run measured.
+pub struct LoadResult {
+    pub hist: Histogram<u64>,
+    pub ops: u64,
+    pub errors: u64,
+    pub secs: f64,
+}
+
+impl LoadResult {
+    pub fn sample(&self) -> Sample {
+        Sample::from_histogram(&self.hist, self.ops, self.secs, self.errors)
+    }
+}
+
+/// Picks keys and builds requests for one connection.
+struct RequestMaker {
+    rng: rand::rngs::StdRng,
+    zipf: Option<Arc<Zipf>>,
+    spec: LoadSpec,
+    value: Arc<Vec<u8>>,
+    scratch: Vec<u8>,
+}
+
+impl RequestMaker {
+    fn push(&mut self, out: &mut Vec<u8>) {
+        let key = match &self.zipf {
+            Some(z) => z.rank(self.rng.gen::<f64>()) as u64,
+            None => self.rng.gen_range(0..self.spec.keys.max(1)),
+        };
+        if self.spec.get_ratio >= 1.0 || self.rng.gen::<f64>() < self.spec.get_ratio {
+            push_get(out, key, &mut self.scratch);
+        } else {
+            push_set(out, key, &self.value, &mut self.scratch);
+        }
+    }
+}
+
+/// Random incompressible bytes for values.
+pub fn random_value(size: usize, seed: u64) -> Vec<u8> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..size).map(|_| rng.gen::<u8>()).collect()
+}
+
+/// Runs `spec` against 127.0.0.1:`port`.
+pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult> {
+    let zipf = match spec.dist {
+        KeyDist::Zipf(s) => Some(Arc::new(Zipf::new(spec.keys as usize, s))),
+        KeyDist::Uniform => None,
+    };
+    let value = Arc::new(random_value(spec.value_size, seed ^ 0x5eed));
+    let start = Instant::now();
+    let measure_from = start + spec.warmup;
+    let until = measure_from + spec.duration;
+    let mut tasks = Vec::new();
+    for c in 0..spec.conns {
+        let maker = RequestMaker {
+            rng: rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(c as u64)),
+            zipf: zipf.clone(),
+            spec: spec.clone(),
+            value: value.clone(),
+            scratch: Vec::new(),
+        };
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
+        let task = match spec.rate {
+            None => tokio::spawn(closed_loop(stream, maker, measure_from, until)),
+            Some(rate) => {
+                let per_conn = rate / spec.conns as f64;
+                let interval = Duration::from_secs_f64(1.0 / per_conn.max(1e-3));
+                let first = start + interval.mul_f64(c as f64 / spec.conns as f64);
+                tokio::spawn(open_loop(
+                    stream,
+                    maker,
+                    first,
+                    interval,
+                    measure_from,
+                    until,
+                ))
+            }
+        };
+        tasks.push(task);
+    }
+    let mut total = LoadResult {
+        hist: new_histogram(),
+        ops: 0,
+        errors: 0,
+        secs: spec.duration.as_secs_f64(),
+    };
+    for t in tasks {
+        let r = t.await.map_err(io::Error::other)??;
+        total.hist.add(&r.hist).map_err(io::Error::other)?;
+        total.ops += r.ops;
+        total.errors += r.errors;
+    }
+    Ok(total)
+}
+
+async fn closed_loop(
+    stream: TcpStream,
+    mut maker: RequestMaker,
+    measure_from: Instant,
+    until: Instant,
+) -> io::Result<LoadResult> {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut res = LoadResult {
+        hist: new_histogram(),
+        ops: 0,
+        errors: 0,
+        secs: 0.0,
+    };
+    let (mut out, mut line, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+    let depth = maker.spec.pipeline.max(1);
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        out.clear();
+        for _ in 0..depth {
+            maker.push(&mut out);
+        }
+        let sent = Instant::now();
+        wr.write_all(&out).await?;
+        for _ in 0..depth {
+            let err = skip_reply(&mut rd, &mut line, &mut scratch).await?;
+            let done = Instant::now();
+            if sent >= measure_from && done <= until {
+                res.ops += 1;
+                res.errors += err as u64;
+                let _ = res.hist.record((done - sent).as_nanos().max(1) as u64);
+            }
+        }
+    }
+    Ok(res)
+}
+
+async fn open_loop(
+    stream: TcpStream,
+    mut maker: RequestMaker,
+    first: Instant,
+    interval: Duration,
+    measure_from: Instant,
+    until: Instant,
+) -> io::Result<LoadResult> {
+    let (rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Instant>>();
+    let sender = tokio::spawn(async move {
+        let mut next = first;
+        let mut out = Vec::new();
+        while next < until {
+            tokio::time::sleep_until(next.into()).await;
+            let now = Instant::now();
+            out.clear();
+            let mut due = Vec::new();
+            // Everything due by now goes out at once: a late sender still
+            // charges each request from its scheduled time.
+            while next <= now && next < until {
+                maker.push(&mut out);
+                due.push(next);
+                next += interval;
+            }
+            if tx.send(due).is_err() {
+                break;
+            }
+            wr.write_all(&out).await?;
+        }
+        Ok::<_, io::Error>(())
+    });
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut res = LoadResult {
+        hist: new_histogram(),
+        ops: 0,
+        errors: 0,
+        secs: 0.0,
+    };
+    let (mut line, mut scratch) = (Vec::new(), Vec::new());
+    let mut queue: VecDeque<Instant> = VecDeque::new();
+    // Replies still missing this long after the end count as failures.
+    let give_up = until + Duration::from_secs(10);
+    loop {
+        if queue.is_empty() {
+            match rx.recv().await {
+                Some(batch) => queue.extend(batch),
+                None => break,
+            }
+            continue;
+        }
+        let read =
+            tokio::time::timeout_at(give_up.into(), skip_reply(&mut rd, &mut line, &mut scratch));
+        let err = match read.await {
+            Ok(r) => r?,
+            Err(_) => {
+                res.errors += queue.len() as u64;
+                break;
+            }
+        };
+        let done = Instant::now();
+        if let Some(scheduled) = queue.pop_front() {
+            if scheduled >= measure_from {
+                res.ops += 1;
+                res.errors += err as u64;
+                let _ = res.hist.record((done - scheduled).as_nanos().max(1) as u64);
+            }
+        }
+        while let Ok(batch) = rx.try_recv() {
+            queue.extend(batch);
+        }
+    }
+    sender.await.map_err(io::Error::other)??;
+    Ok(res)
+}
+
+/// Loads keys `0..keys` with `value_size`-byte values (pipelined SETs over
+/// a few connections). Returns the elapsed seconds.
+pub async fn preload(port: u16, keys: u64, value_size: usize, seed: u64) -> io::Result<f64> {
+    let start = Instant::now();
+    let conns = 8u64;
+    let value = Arc::new(random_value(value_size, seed));
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let value = value.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+            let (rd, mut wr) = stream.into_split();
+            let mut rd = BufReader::new(rd);
+            let (mut out, mut line, mut scratch, mut kbuf) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            // Batches of ~1 MB or 256 keys, whichever is smaller.
+            let batch = (1_048_576 / value.len().max(1)).clamp(1, 256) as u64;
+            let mut i = c;
+            while i < keys {
+                out.clear();
+                let mut n = 0;
+                while n < batch && i < keys {
+                    push_set(&mut out, i, &value, &mut kbuf);
+                    i += conns;
+                    n += 1;
+                }
+                wr.write_all(&out).await?;
+                for _ in 0..n {
+                    if skip_reply(&mut rd, &mut line, &mut scratch).await? {
+                        return Err(io::Error::other("SET failed during preload"));
+                    }
+                }
+            }
+            Ok::<_, io::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(io::Error::other)??;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn skips_nested_replies() {
+        let data: &[u8] = b"+OK\r\n$3\r\nabc\r\n$-1\r\n*2\r\n:1\r\n$1\r\nx\r\n-ERR no\r\n";
+        let mut r = BufReader::new(data);
+        let (mut l, mut s) = (Vec::new(), Vec::new());
+        assert!(!skip_reply(&mut r, &mut l, &mut s).await.unwrap());
+        assert!(!skip_reply(&mut r, &mut l, &mut s).await.unwrap());
+        assert!(!skip_reply(&mut r, &mut l, &mut s).await.unwrap());
+        assert!(!skip_reply(&mut r, &mut l, &mut s).await.unwrap());
+        assert!(skip_reply(&mut r, &mut l, &mut s).await.unwrap());
+        assert!(skip_reply(&mut r, &mut l, &mut s).await.is_err());
+    }
+
+    #[test]
+    fn builds_resp_requests() {
+        let (mut out, mut s) = (Vec::new(), Vec::new());
+        push_set(&mut out, 7, b"vv", &mut s);
+        push_get(&mut out, 7, &mut s);
+        assert_eq!(
+            out,
+            b"*3\r\n$3\r\nSET\r\n$15\r\nsb:000000000007\r\n$2\r\nvv\r\n*2\r\n$3\r\nGET\r\n$15\r\nsb:000000000007\r\n"
+        );
+    }
+}
