@@ -12,6 +12,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 for tool in redis-server redis-benchmark; do
     command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found (apt install redis-server redis-tools)" >&2; exit 1; }
 done
-cargo build --release ${CARGO_OFFLINE:+--offline} --bin strata-server -p strata -p strata-bench
+cargo build --release ${CARGO_OFFLINE:+--offline} --bin strata-server
+cargo build --release ${CARGO_OFFLINE:+--offline} -p strata-bench
 exec "$CARGO_TARGET_DIR/release/strata-bench" \
     --strata-server "$CARGO_TARGET_DIR/release/strata-server" "$@"

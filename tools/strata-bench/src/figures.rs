@@ -14,6 +14,10 @@ pub struct Sample {
     /// None when the tool measuring it cannot tell (redis-benchmark).
     pub p999_ms: Option<f64>,
     pub errors: u64,
+    /// Open loop only: p99 of how late the generator itself sent requests
+    /// after their scheduled time (timer resolution); part of the latency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_lag_p99_ms: Option<f64>,
 }
 
 impl Sample {
@@ -26,6 +30,7 @@ impl Sample {
             p99_ms: ms(0.99),
             p999_ms: Some(ms(0.999)),
             errors,
+            send_lag_p99_ms: None,
         }
     }
 }
@@ -56,6 +61,7 @@ pub fn median_sample(rounds: &[Sample]) -> Option<Sample> {
         p99_ms: pick(&|s| Some(s.p99_ms))?,
         p999_ms: pick(&|s| s.p999_ms),
         errors: rounds.iter().map(|s| s.errors).sum(),
+        send_lag_p99_ms: pick(&|s| s.send_lag_p99_ms),
     })
 }
 
@@ -105,6 +111,7 @@ mod tests {
             p99_ms: p99,
             p999_ms: p999,
             errors: 0,
+            send_lag_p99_ms: None,
         }
     }
 

@@ -47,9 +47,26 @@ pub struct LoadSpec {
     pub duration: Duration,
 }
 
+/// Key prefix of the generator's workloads.
+pub const GEN_PREFIX: &str = "sb:";
+/// Key prefix redis-benchmark uses with `-r` ("key:" + 12 digits).
+pub const RB_PREFIX: &str = "key:";
+
 /// The key name for index `i` (fixed width, like redis-benchmark's).
-pub fn key_name(i: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("sb:{i:012}").as_bytes());
+pub fn key_name(prefix: &str, i: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("{prefix}{i:012}").as_bytes());
+}
+
+/// Fills `buf` with pseudo-random bytes (xorshift64*): every value written
+/// is different, so neither server can compress a dataset of repeats.
+pub fn fill_random(buf: &mut [u8], state: &mut u64) {
+    for chunk in buf.chunks_mut(8) {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        let v = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
 }
 
 fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
@@ -62,14 +79,14 @@ fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
 
 fn push_get(out: &mut Vec<u8>, key: u64, scratch: &mut Vec<u8>) {
     scratch.clear();
-    key_name(key, scratch);
+    key_name(GEN_PREFIX, key, scratch);
     out.extend_from_slice(b"*2\r\n$3\r\nGET\r\n");
     push_bulk(out, scratch);
 }
 
-fn push_set(out: &mut Vec<u8>, key: u64, value: &[u8], scratch: &mut Vec<u8>) {
+fn push_set(out: &mut Vec<u8>, prefix: &str, key: u64, value: &[u8], scratch: &mut Vec<u8>) {
     scratch.clear();
-    key_name(key, scratch);
+    key_name(prefix, key, scratch);
     out.extend_from_slice(b"*3\r\n$3\r\nSET\r\n");
     push_bulk(out, scratch);
     push_bulk(out, value);
@@ -125,6 +142,8 @@ pub async fn skip_reply<R: AsyncBufRead + Unpin>(
 /// What a run measured.
 pub struct LoadResult {
     pub hist: Histogram<u64>,
+    /// Open loop: send time minus scheduled time, per request.
+    pub lag: Option<Histogram<u64>>,
     pub ops: u64,
     pub errors: u64,
     pub secs: f64,
@@ -132,7 +151,12 @@ pub struct LoadResult {
 
 impl LoadResult {
     pub fn sample(&self) -> Sample {
-        Sample::from_histogram(&self.hist, self.ops, self.secs, self.errors)
+        let mut s = Sample::from_histogram(&self.hist, self.ops, self.secs, self.errors);
+        s.send_lag_p99_ms = self
+            .lag
+            .as_ref()
+            .map(|h| h.value_at_quantile(0.99) as f64 / 1e6);
+        s
     }
 }
 
@@ -141,7 +165,8 @@ struct RequestMaker {
     rng: rand::rngs::StdRng,
     zipf: Option<Arc<Zipf>>,
     spec: LoadSpec,
-    value: Arc<Vec<u8>>,
+    value: Vec<u8>,
+    value_rng: u64,
     scratch: Vec<u8>,
 }
 
@@ -154,15 +179,10 @@ impl RequestMaker {
         if self.spec.get_ratio >= 1.0 || self.rng.gen::<f64>() < self.spec.get_ratio {
             push_get(out, key, &mut self.scratch);
         } else {
-            push_set(out, key, &self.value, &mut self.scratch);
+            fill_random(&mut self.value, &mut self.value_rng);
+            push_set(out, GEN_PREFIX, key, &self.value, &mut self.scratch);
         }
     }
-}
-
-/// Random incompressible bytes for values.
-pub fn random_value(size: usize, seed: u64) -> Vec<u8> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..size).map(|_| rng.gen::<u8>()).collect()
 }
 
 /// Runs `spec` against 127.0.0.1:`port`.
@@ -171,7 +191,6 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
         KeyDist::Zipf(s) => Some(Arc::new(Zipf::new(spec.keys as usize, s))),
         KeyDist::Uniform => None,
     };
-    let value = Arc::new(random_value(spec.value_size, seed ^ 0x5eed));
     let start = Instant::now();
     let measure_from = start + spec.warmup;
     let until = measure_from + spec.duration;
@@ -181,7 +200,8 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
             rng: rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(c as u64)),
             zipf: zipf.clone(),
             spec: spec.clone(),
-            value: value.clone(),
+            value: vec![0; spec.value_size],
+            value_rng: (seed << 20) ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
             scratch: Vec::new(),
         };
         let stream = TcpStream::connect(("127.0.0.1", port)).await?;
@@ -206,6 +226,7 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
     }
     let mut total = LoadResult {
         hist: new_histogram(),
+        lag: None,
         ops: 0,
         errors: 0,
         secs: spec.duration.as_secs_f64(),
@@ -213,6 +234,13 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
     for t in tasks {
         let r = t.await.map_err(io::Error::other)??;
         total.hist.add(&r.hist).map_err(io::Error::other)?;
+        if let Some(lag) = &r.lag {
+            total
+                .lag
+                .get_or_insert_with(new_histogram)
+                .add(lag)
+                .map_err(io::Error::other)?;
+        }
         total.ops += r.ops;
         total.errors += r.errors;
     }
@@ -229,6 +257,7 @@ async fn closed_loop(
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let mut res = LoadResult {
         hist: new_histogram(),
+        lag: None,
         ops: 0,
         errors: 0,
         secs: 0.0,
@@ -272,6 +301,7 @@ async fn open_loop(
     let sender = tokio::spawn(async move {
         let mut next = first;
         let mut out = Vec::new();
+        let mut lag = new_histogram();
         while next < until {
             tokio::time::sleep_until(next.into()).await;
             let now = Instant::now();
@@ -284,16 +314,21 @@ async fn open_loop(
                 due.push(next);
                 next += interval;
             }
-            if tx.send(due).is_err() {
+            if tx.send(due.clone()).is_err() {
                 break;
             }
             wr.write_all(&out).await?;
+            let sent = Instant::now();
+            for &d in due.iter().filter(|&&d| d >= measure_from) {
+                let _ = lag.record((sent - d).as_nanos().max(1) as u64);
+            }
         }
-        Ok::<_, io::Error>(())
+        Ok::<_, io::Error>(lag)
     });
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let mut res = LoadResult {
         hist: new_histogram(),
+        lag: None,
         ops: 0,
         errors: 0,
         secs: 0.0,
@@ -331,19 +366,25 @@ async fn open_loop(
             queue.extend(batch);
         }
     }
-    sender.await.map_err(io::Error::other)??;
+    res.lag = Some(sender.await.map_err(io::Error::other)??);
     Ok(res)
 }
 
 /// Loads keys `0..keys` with `value_size`-byte values (pipelined SETs over
 /// a few connections). Returns the elapsed seconds.
-pub async fn preload(port: u16, keys: u64, value_size: usize, seed: u64) -> io::Result<f64> {
+pub async fn preload(
+    port: u16,
+    prefix: &'static str,
+    keys: u64,
+    value_size: usize,
+    seed: u64,
+) -> io::Result<f64> {
     let start = Instant::now();
     let conns = 8u64;
-    let value = Arc::new(random_value(value_size, seed));
     let mut tasks = Vec::new();
     for c in 0..conns {
-        let value = value.clone();
+        let mut value = vec![0u8; value_size];
+        let mut rng = (seed << 8) ^ (c + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         tasks.push(tokio::spawn(async move {
             let stream = TcpStream::connect(("127.0.0.1", port)).await?;
             let (rd, mut wr) = stream.into_split();
@@ -357,7 +398,8 @@ pub async fn preload(port: u16, keys: u64, value_size: usize, seed: u64) -> io::
                 out.clear();
                 let mut n = 0;
                 while n < batch && i < keys {
-                    push_set(&mut out, i, &value, &mut kbuf);
+                    fill_random(&mut value, &mut rng);
+                    push_set(&mut out, prefix, i, &value, &mut kbuf);
                     i += conns;
                     n += 1;
                 }
@@ -395,9 +437,21 @@ mod tests {
     }
 
     #[test]
+    fn random_values_differ() {
+        let (mut a, mut b, mut st) = (vec![0u8; 13], vec![0u8; 13], 99u64);
+        fill_random(&mut a, &mut st);
+        fill_random(&mut b, &mut st);
+        assert_ne!(a, b);
+        assert!(a.iter().any(|&x| x != 0));
+        let mut k = Vec::new();
+        key_name(RB_PREFIX, 42, &mut k);
+        assert_eq!(k, b"key:000000000042");
+    }
+
+    #[test]
     fn builds_resp_requests() {
         let (mut out, mut s) = (Vec::new(), Vec::new());
-        push_set(&mut out, 7, b"vv", &mut s);
+        push_set(&mut out, GEN_PREFIX, 7, b"vv", &mut s);
         push_get(&mut out, 7, &mut s);
         assert_eq!(
             out,

@@ -41,7 +41,7 @@ struct Cli {
     #[arg(long)]
     duration: Option<f64>,
     /// Value sizes in bytes for the GET/SET mix workloads (16..=16384), comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "128")]
+    #[arg(long, value_delimiter = ',', default_value = "16,1024,16384")]
     value_sizes: Vec<usize>,
     /// Keyspace of the generator workloads and redis-benchmark's -r.
     #[arg(long, default_value_t = 100_000)]
@@ -116,8 +116,8 @@ fn workloads(cli: &Cli, p: &Plan) -> Vec<Workload> {
     let mut out = Vec::new();
     let rb_tests: [(&str, &'static str, &'static str); 5] = [
         ("PING", "ping_mbulk", "PING_MBULK"),
-        ("GET", "get", "GET"),
         ("SET", "set", "SET"),
+        ("GET", "get", "GET"),
         ("INCR", "incr", "INCR"),
         ("MSET", "mset", "MSET (10 keys)"),
     ];
@@ -304,7 +304,13 @@ fn preload(
     }
     let port = pair.get(sys).port;
     let secs = rt
-        .block_on(loadgen::preload(port, spec.keys, spec.value_size, 42))
+        .block_on(loadgen::preload(
+            port,
+            loadgen::GEN_PREFIX,
+            spec.keys,
+            spec.value_size,
+            42,
+        ))
         .map_err(|e| format!("preload: {e}"))?;
     loaded[idx(sys)] = Some(want);
     eprintln!(
@@ -536,6 +542,12 @@ fn real_main(cli: &Cli) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut loaded: Loaded = [None, None];
+    // redis-benchmark's GETs should find values: fill its keyspace first
+    // ("key:" + 12 digits, 3-byte values like its default -d 3).
+    for s in [&pair.redis, &pair.strata] {
+        rt.block_on(loadgen::preload(s.port, loadgen::RB_PREFIX, cli.keys, 3, 7))
+            .map_err(|e| format!("preloading {}: {e}", s.system.label()))?;
+    }
     let mut results = Vec::new();
     for w in workloads(cli, &p) {
         eprintln!("== {}", w.name);

@@ -139,6 +139,7 @@ pub fn run(spec: &RbSpec, port: u16) -> Result<Sample, String> {
         p99_ms: row.p99_ms,
         p999_ms: None,
         errors: 0,
+        send_lag_p99_ms: None,
     })
 }
 

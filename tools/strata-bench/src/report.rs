@@ -290,6 +290,13 @@ pub fn markdown(run: &Run) -> String {
             ),
         );
         for s in [&wl.redis, &wl.strata] {
+            if let Some(lag) = s.median.as_ref().and_then(|m| m.send_lag_p99_ms) {
+                let _ = writeln!(
+                    w,
+                    "{}: the generator's own send lag behind schedule (timer resolution), p99 {lag:.3} ms, is included in these latencies.\n",
+                    s.system
+                );
+            }
             let errs: u64 = s.rounds.iter().flatten().map(|x| x.errors).sum();
             if errs > 0 {
                 let _ = writeln!(
@@ -367,7 +374,17 @@ pub fn plot(path: &Path, workloads: &[WorkloadResult]) -> Result<(), Box<dyn std
                     String::new()
                 }
             })
-            .y_label_formatter(&|y| format!("{y:.3}"))
+            .y_label_formatter(&|y| {
+                if *y >= 10.0 {
+                    format!("{y:.0}")
+                } else if *y >= 1.0 {
+                    format!("{y:.1}")
+                } else {
+                    format!("{y:.2}")
+                }
+            })
+            .light_line_style(WHITE)
+            .y_labels(8)
             .y_desc("ms")
             .label_style(("sans-serif", 13))
             .draw()?;
