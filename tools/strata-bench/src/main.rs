@@ -568,7 +568,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
             report::command_output(&strata_bin, &["--version"]),
         ),
         (
-            "strata git commit".to_string(),
+            "git commit of the benchmarked tree".to_string(),
             report::command_output("git", &["rev-parse", "--short", "HEAD"]),
         ),
         (

@@ -112,7 +112,8 @@ pub fn machine(workdir: &Path) -> Machine {
     let mem_total = meminfo
         .lines()
         .find(|l| l.starts_with("MemTotal:"))
-        .map(|l| l.trim_start_matches("MemTotal:").trim().to_string())
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map(|kb| format!("{:.1} GiB", kb / 1048576.0))
         .unwrap_or_default();
     let df = command_output("df", &["-hT", &workdir.display().to_string()]);
     let lsblk = command_output("lsblk", &["-d", "-o", "NAME,ROTA,SIZE,MODEL"]);
@@ -189,7 +190,41 @@ pub fn markdown(run: &Run) -> String {
     }
     let _ = writeln!(
         w,
-        "\nStrata is an unoptimised first version; these are the figures as measured, not tuned.\n"
+        "\nTargets are judged on the redis-benchmark GET/SET rows below (ratios are medians of \
+         per-round Strata/Redis ratios). Strata is an unoptimised first version; these are the \
+         figures as measured, not tuned.\n"
+    );
+    let _ = writeln!(w, "## Overview (all workloads)\n");
+    let _ = writeln!(
+        w,
+        "| Workload | Redis ops/s | Strata ops/s | ops/s ratio | p50 ratio | p99 ratio | p99.9 ratio |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
+    for wl in &run.workloads {
+        let ops = |s: &SystemResult| fmt_num(s.median.as_ref().map(|m| m.ops_per_sec), 0);
+        let r = &wl.ratios;
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            wl.name,
+            ops(&wl.redis),
+            ops(&wl.strata),
+            fmt_num(r.ops_per_sec, 2),
+            fmt_num(r.p50, 2),
+            fmt_num(r.p99, 2),
+            fmt_num(r.p999, 2)
+        );
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "## How to reproduce\n");
+    let _ = writeln!(
+        w,
+        "```\nscripts/bench.sh                          # full run (default: 3 rounds, everysec)\n\
+         scripts/bench.sh --quick                  # smoke run: 1 round, ~1 s per workload\n\
+         scripts/bench.sh --appendfsync always     # both servers fsync every write\n\
+         scripts/bench.sh --only GET,zipf --rounds 5 --value-sizes 128\n```\n\n\
+         Needs redis-server and redis-benchmark 7.0 on PATH (Debian: redis-server, redis-tools) \
+         and fonts-dejavu-core for the plot's text. `strata-bench --help` lists every flag.\n"
     );
     let m = &run.machine;
     let _ = writeln!(w, "## Machine\n");
