@@ -601,6 +601,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
         strata_command: pair.strata.command.clone(),
         targets: targets(&results, cli.clients),
         workloads: results,
+        notes: std::fs::read_to_string(cli.out.join("bench").join("notes.md")).ok(),
     };
     let Pair { redis, strata } = pair;
     redis.stop();

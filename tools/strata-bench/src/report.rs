@@ -76,6 +76,10 @@ pub struct Run {
     pub strata_command: String,
     pub workloads: Vec<WorkloadResult>,
     pub targets: Vec<TargetCheck>,
+    /// Hand-written observations kept in `<out>/bench/notes.md`, copied into
+    /// the report so a re-run does not lose them.
+    #[serde(skip)]
+    pub notes: Option<String>,
 }
 
 /// Output of a command, trimmed, or a note that it failed.
@@ -194,6 +198,9 @@ pub fn markdown(run: &Run) -> String {
          per-round Strata/Redis ratios). Strata is an unoptimised first version; these are the \
          figures as measured, not tuned.\n"
     );
+    if let Some(notes) = &run.notes {
+        let _ = writeln!(w, "{}\n", notes.trim_end());
+    }
     let _ = writeln!(w, "## Overview (all workloads)\n");
     let _ = writeln!(
         w,
