@@ -195,6 +195,8 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
     let measure_from = start + spec.warmup;
     let until = measure_from + spec.duration;
     let mut tasks = Vec::new();
+    let mut schedule_txs = Vec::new();
+    let mut schedule_maker = None;
     for c in 0..spec.conns {
         let maker = RequestMaker {
             rng: rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(c as u64)),
@@ -208,21 +210,17 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
         stream.set_nodelay(true)?;
         let task = match spec.rate {
             None => tokio::spawn(closed_loop(stream, maker, measure_from, until)),
-            Some(rate) => {
-                let per_conn = rate / spec.conns as f64;
-                let interval = Duration::from_secs_f64(1.0 / per_conn.max(1e-3));
-                let first = start + interval.mul_f64(c as f64 / spec.conns as f64);
-                tokio::spawn(open_loop(
-                    stream,
-                    maker,
-                    first,
-                    interval,
-                    measure_from,
-                    until,
-                ))
+            Some(_) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                schedule_txs.push(tx);
+                schedule_maker.get_or_insert(maker);
+                tokio::spawn(open_loop(stream, rx, measure_from, until))
             }
         };
         tasks.push(task);
+    }
+    if let (Some(rate), Some(maker)) = (spec.rate, schedule_maker) {
+        std::thread::spawn(move || schedule(maker, schedule_txs, rate, until));
     }
     let mut total = LoadResult {
         hist: new_histogram(),
@@ -288,31 +286,56 @@ async fn closed_loop(
     Ok(res)
 }
 
+/// The open-loop clock: one OS thread (std::thread::sleep has about
+/// 0.1 ms precision where tokio's timer has 1 ms) makes each request when
+/// it is due and hands it, with its scheduled time, to the connections in
+/// turn. A late thread still stamps requests with their scheduled times.
+fn schedule(
+    mut maker: RequestMaker,
+    conns: Vec<tokio::sync::mpsc::UnboundedSender<(Instant, Vec<u8>)>>,
+    rate: f64,
+    until: Instant,
+) {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+    let mut next = Instant::now();
+    let mut turn = 0usize;
+    while next < until && !conns.is_empty() {
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        }
+        let now = Instant::now();
+        while next <= now && next < until {
+            let mut req = Vec::new();
+            maker.push(&mut req);
+            if conns[turn % conns.len()].send((next, req)).is_err() {
+                return;
+            }
+            turn += 1;
+            next += interval;
+        }
+    }
+}
+
 async fn open_loop(
     stream: TcpStream,
-    mut maker: RequestMaker,
-    first: Instant,
-    interval: Duration,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<(Instant, Vec<u8>)>,
     measure_from: Instant,
     until: Instant,
 ) -> io::Result<LoadResult> {
     let (rd, mut wr) = stream.into_split();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Instant>>();
     let sender = tokio::spawn(async move {
-        let mut next = first;
         let mut out = Vec::new();
         let mut lag = new_histogram();
-        while next < until {
-            tokio::time::sleep_until(next.into()).await;
-            let now = Instant::now();
+        while let Some((first, req)) = requests.recv().await {
             out.clear();
-            let mut due = Vec::new();
-            // Everything due by now goes out at once: a late sender still
-            // charges each request from its scheduled time.
-            while next <= now && next < until {
-                maker.push(&mut out);
-                due.push(next);
-                next += interval;
+            out.extend_from_slice(&req);
+            let mut due = vec![first];
+            // Whatever else is already due goes out in the same write.
+            while let Ok((t, r)) = requests.try_recv() {
+                out.extend_from_slice(&r);
+                due.push(t);
             }
             if tx.send(due.clone()).is_err() {
                 break;

@@ -49,9 +49,9 @@ struct Cli {
     /// Concurrent connections (redis-benchmark -c and the generator).
     #[arg(long, default_value_t = 50)]
     clients: u32,
-    /// Target ops/s of the open-loop (fixed-rate) workload.
-    #[arg(long, default_value_t = 10_000.0)]
-    rate: f64,
+    /// Target ops/s of the open-loop (fixed-rate) workloads, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,40000")]
+    rate: Vec<f64>,
     /// Size of the larger-than-cache dataset in MB (default 300; 100 with --quick).
     #[arg(long)]
     large_mb: Option<u64>,
@@ -199,19 +199,21 @@ fn workloads(cli: &Cli, p: &Plan) -> Vec<Workload> {
             });
         }
     }
-    out.push(Workload {
-        name: format!("GET/SET 90/10 zipf fixed rate {:.0}/s", cli.rate),
+    for &rate in &cli.rate {
+        out.push(Workload {
+        name: format!("GET/SET 90/10 zipf fixed rate {:.0}/s", rate),
         description: format!(
             "open loop at {:.0} ops/s total over {} connections, 90% GET / 10% SET, zipf keys (s=0.99) over {}, 128 B values; latency from the scheduled send time",
-            cli.rate, cli.clients, cli.keys
+            rate, cli.clients, cli.keys
         ),
         kind: Kind::Gen(LoadSpec {
             get_ratio: 0.9,
             dist: KeyDist::Zipf(0.99),
-            rate: Some(cli.rate),
+            rate: Some(rate),
             ..base.clone()
         }),
     });
+    }
     let large_value = 4096usize;
     let large_keys = p.large_bytes / large_value as u64;
     out.push(Workload {
@@ -590,7 +592,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
             "clients": cli.clients,
             "keys": cli.keys,
             "value_sizes": cli.value_sizes,
-            "open_loop_rate": cli.rate,
+            "open_loop_rates": cli.rate,
             "large_dataset_bytes": p.large_bytes,
             "strata_block_cache": cli.strata_block_cache,
             "quick": cli.quick,
