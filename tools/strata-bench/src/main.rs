@@ -1,2 +1,620 @@
-//! Side-by-side load harness (being written).
-fn main() {}
+//! `strata-bench`: drives a real redis-server and strata-server with the
+//! same workloads, alternately, and writes a comparison report (markdown,
+//! JSON, PNG). Issue 3: measure before optimising, and say honestly where
+//! Strata stands against Redis.
+
+mod figures;
+mod loadgen;
+mod rbench;
+mod report;
+mod servers;
+mod zipf;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use figures::{median_sample, ratios, Sample};
+use loadgen::{KeyDist, LoadSpec};
+use rbench::RbSpec;
+use report::{LoadInfo, SystemResult, TargetCheck, WorkloadResult};
+use servers::{Durability, ServerProc, System};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "strata-bench",
+    about = "Side-by-side load harness: Strata versus a real redis-server"
+)]
+struct Cli {
+    /// A few seconds per workload, one round, a smaller dataset (smoke tests).
+    #[arg(long)]
+    quick: bool,
+    /// Rounds of A/B alternation per workload (default 3; 1 with --quick).
+    #[arg(long)]
+    rounds: Option<u32>,
+    /// fsync policy of both append-only logs.
+    #[arg(long, default_value = "everysec", value_parser = ["everysec", "always"])]
+    appendfsync: String,
+    /// Timed seconds per generator run (default 4; 1 with --quick).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Value sizes in bytes for the GET/SET mix workloads (16..=16384), comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "16,1024,16384")]
+    value_sizes: Vec<usize>,
+    /// Keyspace of the generator workloads and redis-benchmark's -r.
+    #[arg(long, default_value_t = 100_000)]
+    keys: u64,
+    /// Concurrent connections (redis-benchmark -c and the generator).
+    #[arg(long, default_value_t = 50)]
+    clients: u32,
+    /// Target ops/s of the open-loop (fixed-rate) workloads, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,40000")]
+    rate: Vec<f64>,
+    /// Size of the larger-than-cache dataset in MB (default 300; 100 with --quick).
+    #[arg(long)]
+    large_mb: Option<u64>,
+    /// Strata's RocksDB block cache for the whole run.
+    #[arg(long, default_value = "64mb")]
+    strata_block_cache: String,
+    /// strata-server binary (default: next to this tool, else on PATH).
+    #[arg(long)]
+    strata_server: Option<PathBuf>,
+    #[arg(long, default_value = "redis-server")]
+    redis_server: String,
+    /// Where the temp data dirs go (default: the system temp dir).
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+    /// Report directory: writes benchmarks.md, bench/results.json, bench/latency.png.
+    #[arg(long, default_value = "docs")]
+    out: PathBuf,
+    /// Run only workloads whose name contains one of these (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Keep the temp data dirs afterwards.
+    #[arg(long)]
+    keep: bool,
+}
+
+enum Kind {
+    Rb(RbSpec),
+    Gen(LoadSpec),
+    /// Load once (timed separately), then read.
+    Large(LoadSpec),
+}
+
+struct Workload {
+    name: String,
+    description: String,
+    kind: Kind,
+}
+
+struct Plan {
+    rounds: u32,
+    rb_requests: u64,
+    rb_requests_pipelined: u64,
+    duration: Duration,
+    warmup: Duration,
+    large_bytes: u64,
+}
+
+fn plan(cli: &Cli) -> Plan {
+    let quick = cli.quick;
+    let secs = cli.duration.unwrap_or(if quick { 1.0 } else { 4.0 });
+    Plan {
+        rounds: cli.rounds.unwrap_or(if quick { 1 } else { 3 }).max(1),
+        rb_requests: if quick { 5_000 } else { 50_000 },
+        rb_requests_pipelined: if quick { 20_000 } else { 200_000 },
+        duration: Duration::from_secs_f64(secs),
+        warmup: Duration::from_secs_f64((secs / 4.0).min(1.0)),
+        large_bytes: cli.large_mb.unwrap_or(if quick { 100 } else { 300 }) * 1_000_000,
+    }
+}
+
+fn workloads(cli: &Cli, p: &Plan) -> Vec<Workload> {
+    let mut out = Vec::new();
+    let rb_tests: [(&str, &'static str, &'static str); 5] = [
+        ("PING", "ping_mbulk", "PING_MBULK"),
+        ("SET", "set", "SET"),
+        ("GET", "get", "GET"),
+        ("INCR", "incr", "INCR"),
+        ("MSET", "mset", "MSET (10 keys)"),
+    ];
+    for pipeline in [1u32, 16] {
+        for (label, test, row) in rb_tests {
+            let requests = if pipeline == 1 {
+                p.rb_requests
+            } else {
+                p.rb_requests_pipelined
+            };
+            let suffix = if pipeline == 1 {
+                String::new()
+            } else {
+                format!(" P{pipeline}")
+            };
+            out.push(Workload {
+                name: format!("{label} c{}{suffix} (redis-benchmark)", cli.clients),
+                description: format!(
+                    "redis-benchmark {label}, {} clients, pipeline {pipeline}, {requests} requests, random keys over {}",
+                    cli.clients, cli.keys
+                ),
+                kind: Kind::Rb(RbSpec {
+                    test,
+                    row,
+                    clients: cli.clients,
+                    pipeline,
+                    requests,
+                    keyspace: cli.keys,
+                }),
+            });
+        }
+    }
+    let base = LoadSpec {
+        keys: cli.keys,
+        value_size: 128,
+        get_ratio: 1.0,
+        dist: KeyDist::Uniform,
+        conns: cli.clients as usize,
+        pipeline: 1,
+        rate: None,
+        warmup: p.warmup,
+        duration: p.duration,
+    };
+    for pipeline in [1usize, 16] {
+        for (label, get_ratio) in [("GET", 1.0), ("SET", 0.0)] {
+            let suffix = if pipeline == 1 {
+                String::new()
+            } else {
+                format!(" P{pipeline}")
+            };
+            out.push(Workload {
+                name: format!("{label} c{}{suffix} (strata-bench)", cli.clients),
+                description: format!(
+                    "{label} only, uniform keys over {}, 128 B values, {} connections, pipeline {pipeline}, closed loop",
+                    cli.keys, cli.clients
+                ),
+                kind: Kind::Gen(LoadSpec { get_ratio, pipeline, ..base.clone() }),
+            });
+        }
+    }
+    for &size in &cli.value_sizes {
+        // Big values: fewer keys so a dataset stays near 200 MB at most.
+        let keys = cli.keys.min((200_000_000 / size.max(1) as u64).max(1000));
+        for (label, dist) in [("zipf", KeyDist::Zipf(0.99)), ("uniform", KeyDist::Uniform)] {
+            out.push(Workload {
+                name: format!("GET/SET 90/10 {label} {size} B"),
+                description: format!(
+                    "90% GET / 10% SET, {label} keys over {keys}{}, {size} B values, {} connections, closed loop",
+                    if label == "zipf" { " (s=0.99)" } else { "" },
+                    cli.clients
+                ),
+                kind: Kind::Gen(LoadSpec {
+                    keys,
+                    value_size: size,
+                    get_ratio: 0.9,
+                    dist,
+                    ..base.clone()
+                }),
+            });
+        }
+    }
+    for &rate in &cli.rate {
+        out.push(Workload {
+        name: format!("GET/SET 90/10 zipf fixed rate {:.0}/s", rate),
+        description: format!(
+            "open loop at {:.0} ops/s total over {} connections, 90% GET / 10% SET, zipf keys (s=0.99) over {}, 128 B values; latency from the scheduled send time",
+            rate, cli.clients, cli.keys
+        ),
+        kind: Kind::Gen(LoadSpec {
+            get_ratio: 0.9,
+            dist: KeyDist::Zipf(0.99),
+            rate: Some(rate),
+            ..base.clone()
+        }),
+    });
+    }
+    let large_value = 4096usize;
+    let large_keys = p.large_bytes / large_value as u64;
+    out.push(Workload {
+        name: "Larger-than-cache uniform GET".into(),
+        description: format!(
+            "{} MB of {large_value} B values ({large_keys} keys) against Strata's {} block cache; uniform random GETs, {} connections, closed loop",
+            p.large_bytes / 1_000_000,
+            cli.strata_block_cache,
+            cli.clients
+        ),
+        kind: Kind::Large(LoadSpec {
+            keys: large_keys,
+            value_size: large_value,
+            ..base
+        }),
+    });
+    if !cli.only.is_empty() {
+        out.retain(|w| {
+            cli.only
+                .iter()
+                .any(|o| w.name.to_lowercase().contains(&o.to_lowercase()))
+        });
+    }
+    out
+}
+
+fn strata_binary(cli: &Cli) -> String {
+    if let Some(p) = &cli.strata_server {
+        return p.display().to_string();
+    }
+    if let Ok(me) = std::env::current_exe() {
+        let sibling = me.with_file_name("strata-server");
+        if sibling.exists() {
+            return sibling.display().to_string();
+        }
+    }
+    "strata-server".into()
+}
+
+struct Pair {
+    redis: ServerProc,
+    strata: ServerProc,
+}
+
+impl Pair {
+    fn get(&self, s: System) -> &ServerProc {
+        match s {
+            System::Redis => &self.redis,
+            System::Strata => &self.strata,
+        }
+    }
+}
+
+/// What each server currently holds from the generator: (keys, value size).
+type Loaded = [Option<(u64, usize)>; 2];
+
+fn idx(s: System) -> usize {
+    match s {
+        System::Redis => 0,
+        System::Strata => 1,
+    }
+}
+
+fn run_gen(
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    spec: &LoadSpec,
+    seed: u64,
+) -> Result<Sample, String> {
+    let limit = spec.warmup + spec.duration + Duration::from_secs(60);
+    rt.block_on(async {
+        match tokio::time::timeout(limit, loadgen::run(port, spec, seed)).await {
+            Ok(Ok(r)) => Ok(r.sample()),
+            Ok(Err(e)) => Err(format!("generator: {e}")),
+            Err(_) => Err(format!("generator did not finish within {limit:?}")),
+        }
+    })
+}
+
+fn preload(
+    rt: &tokio::runtime::Runtime,
+    pair: &Pair,
+    loaded: &mut Loaded,
+    sys: System,
+    spec: &LoadSpec,
+) -> Result<Option<f64>, String> {
+    let want = (spec.keys, spec.value_size);
+    if loaded[idx(sys)] == Some(want) {
+        return Ok(None);
+    }
+    let port = pair.get(sys).port;
+    let secs = rt
+        .block_on(loadgen::preload(
+            port,
+            loadgen::GEN_PREFIX,
+            spec.keys,
+            spec.value_size,
+            42,
+        ))
+        .map_err(|e| format!("preload: {e}"))?;
+    loaded[idx(sys)] = Some(want);
+    eprintln!(
+        "  preloaded {} x {} B into {} in {secs:.1}s",
+        spec.keys,
+        spec.value_size,
+        sys.label()
+    );
+    Ok(Some(secs))
+}
+
+fn run_workload(
+    rt: &tokio::runtime::Runtime,
+    pair: &Pair,
+    loaded: &mut Loaded,
+    w: &Workload,
+    rounds: u32,
+) -> WorkloadResult {
+    let systems = [System::Redis, System::Strata];
+    let mut samples: [Vec<Option<Sample>>; 2] = [Vec::new(), Vec::new()];
+    let mut errors: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut load = None;
+    let (tool, command) = match &w.kind {
+        Kind::Rb(spec) => (
+            "redis-benchmark",
+            format!(
+                "redis-benchmark {}",
+                spec.args(0).join(" ").replace("-p 0", "-p PORT")
+            ),
+        ),
+        Kind::Gen(s) | Kind::Large(s) => ("strata-bench", format!("{s:?}")),
+    };
+    match &w.kind {
+        Kind::Gen(spec) => {
+            for sys in systems {
+                if let Err(e) = preload(rt, pair, loaded, sys, spec) {
+                    errors[idx(sys)].push(e);
+                }
+            }
+        }
+        Kind::Large(spec) => {
+            let mut secs = [0.0; 2];
+            for sys in systems {
+                loaded[idx(sys)] = None; // always a fresh, timed load
+                match preload(rt, pair, loaded, sys, spec) {
+                    Ok(s) => secs[idx(sys)] = s.unwrap_or(0.0),
+                    Err(e) => errors[idx(sys)].push(e),
+                }
+            }
+            load = Some(LoadInfo {
+                keys: spec.keys,
+                value_size: spec.value_size,
+                bytes: spec.keys * spec.value_size as u64,
+                redis_secs: secs[0],
+                strata_secs: secs[1],
+            });
+        }
+        Kind::Rb(_) => {}
+    }
+    for round in 0..rounds {
+        for sys in systems {
+            let port = pair.get(sys).port;
+            let r = match &w.kind {
+                Kind::Rb(spec) => rbench::run(spec, port),
+                Kind::Gen(spec) | Kind::Large(spec) => run_gen(rt, port, spec, round as u64 + 1),
+            };
+            match r {
+                Ok(s) => {
+                    eprintln!(
+                        "  round {} {:<6} {:>10.0} ops/s  p50 {:.3}  p99 {:.3}  p99.9 {}",
+                        round + 1,
+                        sys.label(),
+                        s.ops_per_sec,
+                        s.p50_ms,
+                        s.p99_ms,
+                        s.p999_ms.map(|v| format!("{v:.3}")).unwrap_or("n/a".into())
+                    );
+                    samples[idx(sys)].push(Some(s));
+                }
+                Err(e) => {
+                    eprintln!("  round {} {}: {e}", round + 1, sys.label());
+                    errors[idx(sys)].push(e);
+                    samples[idx(sys)].push(None);
+                }
+            }
+        }
+    }
+    let (mut paired_r, mut paired_s) = (Vec::new(), Vec::new());
+    for (r, s) in samples[0].iter().zip(&samples[1]) {
+        if let (Some(r), Some(s)) = (r, s) {
+            paired_r.push(r.clone());
+            paired_s.push(s.clone());
+        }
+    }
+    let ratios = ratios(&paired_r, &paired_s);
+    let mut results = systems.map(|sys| {
+        let i = idx(sys);
+        let ok: Vec<Sample> = samples[i].iter().flatten().cloned().collect();
+        SystemResult {
+            system: sys.label(),
+            rounds: std::mem::take(&mut samples[i]),
+            median: median_sample(&ok),
+            rss_bytes_after: pair.get(sys).rss_bytes(),
+            disk_bytes_after: pair.get(sys).disk_bytes(),
+            errors: std::mem::take(&mut errors[i]),
+        }
+    });
+    let [redis, strata] = std::mem::replace(&mut results, [empty("Redis"), empty("Strata")]);
+    WorkloadResult {
+        name: w.name.clone(),
+        description: w.description.clone(),
+        tool,
+        command,
+        redis,
+        strata,
+        ratios,
+        load,
+    }
+}
+
+fn empty(system: &'static str) -> SystemResult {
+    SystemResult {
+        system,
+        rounds: Vec::new(),
+        median: None,
+        rss_bytes_after: None,
+        disk_bytes_after: 0,
+        errors: Vec::new(),
+    }
+}
+
+fn targets(results: &[WorkloadResult], clients: u32) -> Vec<TargetCheck> {
+    let find = |name: String| results.iter().find(|w| w.name == name);
+    let mut out = Vec::new();
+    for op in ["GET", "SET"] {
+        let w = find(format!("{op} c{clients} (redis-benchmark)"));
+        let ops = w.and_then(|w| w.ratios.ops_per_sec);
+        out.push(TargetCheck {
+            target: format!("{op}, {clients} clients, no pipelining: throughput >= 1.0x Redis"),
+            measured: ops,
+            met: ops.map(|r| r >= 1.0),
+        });
+        let p99 = w.and_then(|w| w.ratios.p99);
+        out.push(TargetCheck {
+            target: format!("{op}, {clients} clients, no pipelining: p99 <= 1.2x Redis"),
+            measured: p99,
+            met: p99.map(|r| r <= 1.2),
+        });
+    }
+    for op in ["GET", "SET"] {
+        let w = find(format!("{op} c{clients} P16 (redis-benchmark)"));
+        let ops = w.and_then(|w| w.ratios.ops_per_sec);
+        out.push(TargetCheck {
+            target: format!("{op}, {clients} clients, pipeline 16: throughput >= 0.8x Redis"),
+            measured: ops,
+            met: ops.map(|r| r >= 0.8),
+        });
+    }
+    out
+}
+
+fn write_outputs(out: &Path, run: &report::Run) -> Result<(), String> {
+    let bench = out.join("bench");
+    std::fs::create_dir_all(&bench).map_err(|e| format!("{}: {e}", bench.display()))?;
+    let json = serde_json::to_string_pretty(run).map_err(|e| e.to_string())?;
+    std::fs::write(bench.join("results.json"), json + "\n").map_err(|e| e.to_string())?;
+    std::fs::write(out.join("benchmarks.md"), report::markdown(run)).map_err(|e| e.to_string())?;
+    if let Err(e) = report::plot(&bench.join("latency.png"), &run.workloads) {
+        eprintln!("plot not written: {e}");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(bad) = cli.value_sizes.iter().find(|s| !(16..=16384).contains(*s)) {
+        eprintln!("--value-sizes: {bad} is outside 16..=16384");
+        return ExitCode::FAILURE;
+    }
+    match real_main(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: &Cli) -> Result<(), String> {
+    let started = report::utc_now();
+    let p = plan(cli);
+    let base = cli.workdir.clone().unwrap_or_else(std::env::temp_dir);
+    let workdir = base.join(format!("strata-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&workdir).map_err(|e| format!("{}: {e}", workdir.display()))?;
+    let mut machine = report::machine(&workdir);
+    let durability = Durability {
+        appendfsync: cli.appendfsync.clone(),
+    };
+    let strata_bin = strata_binary(cli);
+
+    let rport = servers::free_port().map_err(|e| e.to_string())?;
+    let rdir = workdir.join("redis-data");
+    let redis = ServerProc::spawn(
+        System::Redis,
+        &cli.redis_server,
+        servers::redis_args(rport, &rdir, &workdir.join("redis.log"), &durability),
+        rport,
+        rdir,
+        &workdir.join("redis.stdout"),
+    )?;
+    let sport = servers::free_port().map_err(|e| e.to_string())?;
+    let sdir = workdir.join("strata-data");
+    let strata = ServerProc::spawn(
+        System::Strata,
+        &strata_bin,
+        servers::strata_args(sport, &sdir, &durability, &cli.strata_block_cache),
+        sport,
+        sdir,
+        &workdir.join("strata.log"),
+    )?;
+    let pair = Pair { redis, strata };
+    eprintln!(
+        "Redis on {rport}, Strata on {sport}, data under {}",
+        workdir.display()
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut loaded: Loaded = [None, None];
+    // redis-benchmark's GETs should find values: fill its keyspace first
+    // ("key:" + 12 digits, 3-byte values like its default -d 3).
+    for s in [&pair.redis, &pair.strata] {
+        rt.block_on(loadgen::preload(s.port, loadgen::RB_PREFIX, cli.keys, 3, 7))
+            .map_err(|e| format!("preloading {}: {e}", s.system.label()))?;
+    }
+    let mut results = Vec::new();
+    for w in workloads(cli, &p) {
+        eprintln!("== {}", w.name);
+        results.push(run_workload(&rt, &pair, &mut loaded, &w, p.rounds));
+    }
+    machine.loadavg_end = report::loadavg();
+    let versions = vec![
+        (
+            "redis-server".to_string(),
+            report::command_output(&cli.redis_server, &["--version"]),
+        ),
+        (
+            "redis-benchmark".to_string(),
+            report::command_output("redis-benchmark", &["--version"]),
+        ),
+        (
+            "strata-server".to_string(),
+            report::command_output(&strata_bin, &["--version"]),
+        ),
+        (
+            "git commit of the benchmarked tree".to_string(),
+            report::command_output("git", &["rev-parse", "--short", "HEAD"]),
+        ),
+        (
+            "rustc".to_string(),
+            report::command_output("rustc", &["--version"]),
+        ),
+    ];
+    let run = report::Run {
+        started_utc: started,
+        finished_utc: report::utc_now(),
+        invocation: std::env::args().collect::<Vec<_>>().join(" "),
+        settings: serde_json::json!({
+            "rounds": p.rounds,
+            "appendfsync": cli.appendfsync,
+            "generator_seconds": p.duration.as_secs_f64(),
+            "generator_warmup_seconds": p.warmup.as_secs_f64(),
+            "redis_benchmark_requests": p.rb_requests,
+            "redis_benchmark_requests_pipelined": p.rb_requests_pipelined,
+            "clients": cli.clients,
+            "keys": cli.keys,
+            "value_sizes": cli.value_sizes,
+            "open_loop_rates": cli.rate,
+            "large_dataset_bytes": p.large_bytes,
+            "strata_block_cache": cli.strata_block_cache,
+            "quick": cli.quick,
+        }),
+        machine,
+        versions,
+        redis_command: pair.redis.command.clone(),
+        strata_command: pair.strata.command.clone(),
+        targets: targets(&results, cli.clients),
+        workloads: results,
+        notes: std::fs::read_to_string(cli.out.join("bench").join("notes.md")).ok(),
+    };
+    let Pair { redis, strata } = pair;
+    redis.stop();
+    strata.stop();
+    if !cli.keep {
+        let _ = std::fs::remove_dir_all(&workdir);
+    }
+    write_outputs(&cli.out, &run)?;
+    for t in &run.targets {
+        eprintln!("{}: {:?} -> {:?}", t.target, t.measured, t.met);
+    }
+    eprintln!("wrote {}", cli.out.join("benchmarks.md").display());
+    Ok(())
+}
