@@ -199,15 +199,10 @@ pub struct EngineStats {
 pub trait Engine: Send + Sync + 'static {
     fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>>;
     fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>>;
-    /// Applies the batch atomically; it is visible to readers on return. Its
-    /// log record may still sit in the engine's buffer: see [`Engine::flush_wal`].
+    /// Applies the batch atomically. It is in the write-ahead log (and visible
+    /// to readers) on return, but not necessarily fsynced: see [`Engine::sync_wal`].
     fn write(&self, batch: &Batch) -> EngineResult<()>;
-    /// Hands the log records of every write that returned before this call
-    /// to the OS (one write syscall for many batches): from then on they
-    /// survive a crash of the process, though not of the machine.
-    fn flush_wal(&self) -> EngineResult<()>;
-    /// Makes every write that returned before this call durable on disk
-    /// (flush plus fsync).
+    /// Makes every write that returned before this call durable on disk.
     fn sync_wal(&self) -> EngineResult<()>;
     /// An iterator over `cf`, restricted to `[lower, upper)` when given.
     fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_>;

@@ -139,9 +139,6 @@ impl RocksEngine {
         db_opts.enable_statistics();
         db_opts.set_statistics_level(StatsLevel::ExceptTimers);
         db_opts.set_keep_log_file_num(4);
-        // Log records are buffered and written by `flush_wal`, once per
-        // batch of replies rather than once per command.
-        db_opts.set_manual_wal_flush(true);
         // Bound memory and disk by configuration, not by the number of
         // column families: all memtables together stay within one CF's
         // budget, and once the WAL outgrows four memtables the families
@@ -276,10 +273,6 @@ impl Engine for RocksEngine {
             }
         }
         Ok(self.db.write_opt(wb, &self.write_opts)?)
-    }
-
-    fn flush_wal(&self) -> EngineResult<()> {
-        Ok(self.db.flush_wal(false)?)
     }
 
     fn sync_wal(&self) -> EngineResult<()> {

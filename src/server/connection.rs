@@ -129,12 +129,6 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         if !out.is_empty() {
             if settings.appendfsync == FsyncPolicy::Always && client.last_commit > 0 {
                 server.syncer.wait_synced(client.last_commit).await;
-            } else if client.last_commit > 0 {
-                // A write is acknowledged only once its log record is in the OS.
-                if let Err(e) = server.ks.ensure_logged(client.last_commit) {
-                    tracing::error!("WAL write failed: {e}");
-                    break;
-                }
             }
             server
                 .stats

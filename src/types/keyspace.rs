@@ -44,8 +44,6 @@ pub struct Keyspace {
     commit_lock: Mutex<()>,
     /// Sequence number of the last committed write.
     committed: AtomicU64,
-    /// Every write up to this sequence number is in the OS (WAL flushed).
-    logged: AtomicU64,
     version_counter: AtomicU64,
     /// Whether this node may delete expired keys (false on replicas, which
     /// only hide them and wait for the master's DEL).
@@ -157,7 +155,6 @@ impl Keyspace {
             gate: RwLock::new(()),
             commit_lock: Mutex::new(()),
             committed: AtomicU64::new(0),
-            logged: AtomicU64::new(0),
             version_counter: AtomicU64::new(rand::random::<u16>() as u64),
             active_expire: AtomicBool::new(true),
         })
@@ -290,20 +287,6 @@ impl Keyspace {
                 .store(expires, Ordering::Relaxed);
         }
         Ok(self.committed.fetch_add(1, Ordering::AcqRel) + 1)
-    }
-
-    /// Makes sure the writes up to `seq` have left the engine's log buffer,
-    /// so they survive a crash of the process. Called before replies that
-    /// acknowledge writes; one call covers every writer before it.
-    pub fn ensure_logged(&self, seq: u64) -> TypeResult<()> {
-        if self.logged.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
-        // Everything committed by now was written before the flush below.
-        let target = self.committed();
-        self.engine.flush_wal()?;
-        self.logged.fetch_max(target, Ordering::AcqRel);
-        Ok(())
     }
 
     pub fn committed(&self) -> u64 {
