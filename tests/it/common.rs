@@ -15,18 +15,31 @@ use std::time::{Duration, Instant};
 pub const STRATA_BIN: &str = env!("CARGO_BIN_EXE_strata-server");
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A port that was free a moment ago.
+/// A free port for a test server. Ports come from 20000-31999, below the
+/// kernel's ephemeral range, and are never handed out twice in one test run:
+/// a port freed by a server that restarts cannot be taken by another test in
+/// between (which `bind(0)` allows).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = (std::process::id() % 60) * 200;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < 12_000, "ran out of test ports");
+        let port = 20_000 + ((offset + n) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
-
 fn wait_for_port(port: u16, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // The listener must be this child's, not another process's.
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{what} exited with {status} although port {port} answers");
+            }
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
