@@ -404,8 +404,8 @@ fn stats(srv: &Server, w: &mut Lines<'_>) {
     w.field("unexpected_error_replies", 0);
     w.field("total_error_replies", get(&s.total_error_replies));
     w.field("dump_payload_sanitizations", 0);
-    w.field("total_reads_processed", 0);
-    w.field("total_writes_processed", 0);
+    w.field("total_reads_processed", get(&s.total_reads_processed));
+    w.field("total_writes_processed", get(&s.total_writes_processed));
     w.field("io_threaded_reads_processed", 0);
     w.field("io_threaded_writes_processed", 0);
     w.field("reply_buffer_shrinks", 0);

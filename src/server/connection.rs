@@ -88,6 +88,10 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             .stats
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
+        server
+            .stats
+            .total_reads_processed
+            .fetch_add(1, Ordering::Relaxed);
         if inbuf.len() > settings.client_query_buffer_limit {
             tracing::warn!(
                 "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
@@ -134,6 +138,10 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 .stats
                 .net_output_bytes
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
+            server
+                .stats
+                .total_writes_processed
+                .fetch_add(1, Ordering::Relaxed);
             if wr.write_all(&out).await.is_err() {
                 break;
             }

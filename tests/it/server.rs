@@ -346,6 +346,11 @@ fn info_keyspace_commandstats_errorstats_and_stats_count() {
             .unwrap_or(0)
             >= 7
     );
+    // Each request above was its own read and reply write; the pipelined
+    // PINGs need at least one of each more.
+    let reads: u64 = field(&g, "total_reads_processed").parse().unwrap_or(0);
+    let writes: u64 = field(&g, "total_writes_processed").parse().unwrap_or(0);
+    assert!(reads >= 9 && writes >= 9, "reads {reads} writes {writes}");
 }
 
 #[test]
