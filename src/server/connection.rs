@@ -25,6 +25,11 @@ and no password is set for the default user. In this mode connections are only a
 interface. To accept other hosts, set a password (requirepass), or bind explicitly and run \
 'CONFIG SET protected-mode no' from the loopback interface, or start the server with '--protected-mode no'.\r\n";
 
+/// Redis's protected mode: without a password, only loopback clients may connect.
+fn denied_by_protected_mode(protected: bool, has_password: bool, peer: &SocketAddr) -> bool {
+    protected && !has_password && !peer.ip().is_loopback()
+}
+
 pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     let settings = server.config.settings();
     let laddr = stream.local_addr().unwrap_or(addr);
@@ -37,10 +42,11 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         }
     }
     let (mut rd, mut wr) = stream.into_split();
-    if settings.requirepass.is_none()
-        && !addr.ip().is_loopback()
-        && server.config.get("protected-mode").as_deref() == Some("yes")
-    {
+    if denied_by_protected_mode(
+        server.config.get("protected-mode").as_deref() == Some("yes"),
+        settings.requirepass.is_some(),
+        &addr,
+    ) {
         let _ = wr.write_all(PROTECTED_MODE_DENIED).await;
         return;
     }
@@ -180,4 +186,27 @@ fn socket2_keepalive(stream: &TcpStream, secs: u64) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denied_by_protected_mode;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_a_password() {
+        let remote = "192.0.2.7:5000".parse().expect("addr");
+        let local4 = "127.0.0.1:5000".parse().expect("addr");
+        let local6 = "[::1]:5000".parse().expect("addr");
+        assert!(denied_by_protected_mode(true, false, &remote));
+        assert!(!denied_by_protected_mode(true, false, &local4));
+        assert!(!denied_by_protected_mode(true, false, &local6));
+        assert!(
+            !denied_by_protected_mode(true, true, &remote),
+            "a password lifts it"
+        );
+        assert!(
+            !denied_by_protected_mode(false, false, &remote),
+            "protected-mode no lifts it"
+        );
+    }
 }
