@@ -132,26 +132,10 @@ pub fn rename(
 /// the commit sequence, or `None` when the key is missing or exists in the
 /// destination. Both keys are locked together and the move is one batch.
 pub fn move_key(ks: &Keyspace, src_db: u8, dst_db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
-    let now = now_ms();
     let _g = ks.lock_multi(&[(src_db, key), (dst_db, key)]);
-    let Some(src_meta) = live(ks.get_stored(src_db, key)?, now) else {
+    let Some((mut ws, src_meta)) = stage_copy(ks, src_db, dst_db, key, key, false)? else {
         return Ok(None);
     };
-    let dst_stored = ks.get_stored(dst_db, key)?;
-    if dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) {
-        return Ok(None);
-    }
-    let mut ws = ks.write_set();
-    copy_value(
-        ks,
-        &mut ws,
-        src_db,
-        key,
-        &src_meta,
-        dst_db,
-        key,
-        dst_stored.as_ref(),
-    )?;
     ws.delete_key(src_db, key, &src_meta);
     Ok(Some(ks.commit(ws)?))
 }
@@ -167,8 +151,25 @@ pub fn copy(
     dst: &[u8],
     replace: bool,
 ) -> TypeResult<Option<u64>> {
-    let now = now_ms();
     let _g = ks.lock_multi(&[(src_db, src), (dst_db, dst)]);
+    match stage_copy(ks, src_db, dst_db, src, dst, replace)? {
+        Some((ws, _)) => Ok(Some(ks.commit(ws)?)),
+        None => Ok(None),
+    }
+}
+
+/// The write set copying a live `src` onto `dst` (both locked by the
+/// caller), plus the source's metadata; `None` when the source is missing or
+/// a live destination may not be replaced.
+fn stage_copy(
+    ks: &Keyspace,
+    src_db: u8,
+    dst_db: u8,
+    src: &[u8],
+    dst: &[u8],
+    replace: bool,
+) -> TypeResult<Option<(WriteSet, Metadata)>> {
+    let now = now_ms();
     let Some(src_meta) = live(ks.get_stored(src_db, src)?, now) else {
         return Ok(None);
     };
@@ -187,7 +188,7 @@ pub fn copy(
         dst,
         dst_stored.as_ref(),
     )?;
-    Ok(Some(ks.commit(ws)?))
+    Ok(Some((ws, src_meta)))
 }
 
 /// The conditions of EXPIRE and friends (NX XX GT LT).

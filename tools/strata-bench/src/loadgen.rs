@@ -150,6 +150,16 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
+    fn empty(secs: f64) -> LoadResult {
+        LoadResult {
+            hist: new_histogram(),
+            lag: None,
+            ops: 0,
+            errors: 0,
+            secs,
+        }
+    }
+
     pub fn sample(&self) -> Sample {
         let mut s = Sample::from_histogram(&self.hist, self.ops, self.secs, self.errors);
         s.send_lag_p99_ms = self
@@ -222,13 +232,7 @@ pub async fn run(port: u16, spec: &LoadSpec, seed: u64) -> io::Result<LoadResult
     if let (Some(rate), Some(maker)) = (spec.rate, schedule_maker) {
         std::thread::spawn(move || schedule(maker, schedule_txs, rate, until));
     }
-    let mut total = LoadResult {
-        hist: new_histogram(),
-        lag: None,
-        ops: 0,
-        errors: 0,
-        secs: spec.duration.as_secs_f64(),
-    };
+    let mut total = LoadResult::empty(spec.duration.as_secs_f64());
     for t in tasks {
         let r = t.await.map_err(io::Error::other)??;
         total.hist.add(&r.hist).map_err(io::Error::other)?;
@@ -253,13 +257,7 @@ async fn closed_loop(
 ) -> io::Result<LoadResult> {
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
-    let mut res = LoadResult {
-        hist: new_histogram(),
-        lag: None,
-        ops: 0,
-        errors: 0,
-        secs: 0.0,
-    };
+    let mut res = LoadResult::empty(0.0);
     let (mut out, mut line, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
     let depth = maker.spec.pipeline.max(1);
     loop {
@@ -349,13 +347,7 @@ async fn open_loop(
         Ok::<_, io::Error>(lag)
     });
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
-    let mut res = LoadResult {
-        hist: new_histogram(),
-        lag: None,
-        ops: 0,
-        errors: 0,
-        secs: 0.0,
-    };
+    let mut res = LoadResult::empty(0.0);
     let (mut line, mut scratch) = (Vec::new(), Vec::new());
     let mut queue: VecDeque<Instant> = VecDeque::new();
     // Replies still missing this long after the end count as failures.
