@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The same build folder as scripts/test.sh and scripts/run.sh: RocksDB is built once.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata-target}"
+. scripts/lib.sh
 for tool in redis-server redis-benchmark; do
     command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found (apt install redis-server redis-tools)" >&2; exit 1; }
 done

@@ -6,36 +6,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+. scripts/lib.sh
+ensure_packages test.sh clang libclang-dev redis-server redis-tools redis-sentinel || exit 1
+# The Debian package starts a redis-server service on port 6379, which would
+# keep ./scripts/run.sh from binding it. The tests start their own servers on
+# free ports, so a service this script just installed is stopped.
+if [[ " ${installed[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+    as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+ensure_cargo test.sh || exit 1
 
-missing=()
-for pkg in clang libclang-dev redis-server redis-tools redis-sentinel; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "test.sh: installing ${missing[*]}" >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || exit 1
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || exit 1
-    # The Debian package starts a redis-server service on port 6379, which
-    # would keep ./scripts/run.sh from binding it. The tests start their own
-    # servers on free ports, so a service this script just installed is stopped.
-    if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
-        as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
-    fi
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-    echo "test.sh: cargo not found; install Rust (https://rustup.rs) and retry" >&2
-    exit 1
-fi
-
-# Outside the clone, so later CI runs build incrementally; one profile
-# (release) for tests, runs and benches, so RocksDB is compiled once.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata-target}"
 color=auto
 [ "${CI:-}" = "true" ] && color=never
 
