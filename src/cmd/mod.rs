@@ -190,6 +190,15 @@ impl Ctx<'_> {
     pub fn committed(&mut self, seq: u64) {
         self.client.last_commit = self.client.last_commit.max(seq);
     }
+    /// Marks `key` of physical db `db` as possibly able to serve clients
+    /// blocked on it (Redis's `signalKeyAsReady`). Call it after a committed
+    /// write that added elements to a list or sorted set: pushes, LMOVE and
+    /// ZADD targets, RENAME/MOVE/COPY/SORT STORE destinations.
+    pub fn key_ready(&mut self, db: u8, key: &[u8]) {
+        self.client
+            .ready_keys
+            .push((db, Bytes::copy_from_slice(key)));
+    }
     pub fn wrong_arity(&self) -> CmdError {
         CmdError::WrongArity(self.server.commands.fullname(self.cmd.id).to_string())
     }

@@ -128,6 +128,9 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Sequence number of this client's latest committed write.
     pub last_commit: u64,
+    /// Keys (physical db, key) the current command made able to serve
+    /// blocked clients; the dispatcher serves them after the command.
+    pub ready_keys: Vec<(u8, bytes::Bytes)>,
 }
 
 impl ClientState {
@@ -141,6 +144,7 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             last_commit: 0,
+            ready_keys: Vec::new(),
         }
     }
 

@@ -128,6 +128,8 @@ pub async fn execute(
         handler(&mut ctx, &argv)
     };
     let elapsed = start.elapsed();
+    // Blocked clients are not built yet: nothing waits on these keys.
+    client.ready_keys.clear();
     let reply = result.unwrap_or_else(Reply::from);
     server
         .stats
