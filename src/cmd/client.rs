@@ -14,6 +14,7 @@ use super::flags::*;
 use super::{args, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::resp::parse::parse_i64;
 use crate::resp::Reply;
+use crate::server::blocking::Wakeup;
 use crate::server::client::{ClientInfo, ReplyMode};
 use crate::server::PauseMode;
 
@@ -105,6 +106,15 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Ends a CLIENT PAUSE",
         complexity: "O(N) where N is the number of paused clients",
         handler: Some(unpause),
+        ..ADMIN_SUB
+    },
+    CommandSpec {
+        name: "unblock",
+        arity: -3,
+        since: "5.0.0",
+        summary: "Unblocks a client blocked by a blocking command",
+        complexity: "O(log N) where N is the number of client connections",
+        handler: Some(unblock),
         ..ADMIN_SUB
     },
     CommandSpec {
@@ -396,6 +406,25 @@ fn unpause(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Ok)
 }
 
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was blocked.
+fn unblock(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let id = args::int(&argv[2])?;
+    let wakeup = match argv.get(3) {
+        None => Wakeup::Timeout,
+        Some(a) if args::is(a, "timeout") && argv.len() == 4 => Wakeup::Timeout,
+        Some(a) if args::is(a, "error") && argv.len() == 4 => Wakeup::Error(Reply::error(
+            "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+        )),
+        Some(_) => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let unblocked = id >= 0 && ctx.server.blocking.unblock(id as u64, wakeup);
+    Ok(Reply::Integer(unblocked as i64))
+}
+
 fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
     if args::is(arg, "on") {
         Ok(true)
@@ -455,7 +484,7 @@ fn caching(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ))
 }
 
-/// Redis 7.0's text, without UNBLOCK and TRACKING, which Strata lacks.
+/// Redis 7.0's text, without TRACKING, which Strata lacks.
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CACHING (YES|NO)",
@@ -494,6 +523,8 @@ const HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "TRACKINGINFO",
     "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",

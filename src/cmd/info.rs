@@ -193,7 +193,7 @@ fn clients(srv: &Server, w: &mut Lines<'_>) {
     w.field("maxclients", srv.config.settings().maxclients);
     w.field("client_recent_max_input_buffer", max_qbuf);
     w.field("client_recent_max_output_buffer", 0);
-    w.field("blocked_clients", 0);
+    w.field("blocked_clients", srv.blocking.blocked_clients());
     w.field("tracking_clients", 0);
     w.field("clients_in_timeout_table", 0);
 }

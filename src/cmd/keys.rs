@@ -380,6 +380,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
         RenameOutcome::NotRenamed { .. } => Ok(Reply::Integer(0)),
         RenameOutcome::Renamed(seq) => {
             ctx.committed(seq);
+            let db = ctx.db();
+            ctx.key_ready(db, &argv[2]);
             Ok(if nx { Reply::Integer(1) } else { Reply::Ok })
         }
     }
@@ -580,6 +582,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     match keys::move_key(ctx.ks(), ctx.db(), dst, &argv[1])? {
         Some(seq) => {
             ctx.committed(seq);
+            ctx.key_ready(dst, &argv[1]);
             Ok(Reply::Integer(1))
         }
         None => Ok(Reply::Integer(0)),
@@ -613,6 +616,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     match done {
         Some(seq) => {
             ctx.committed(seq);
+            ctx.key_ready(dst, &argv[2]);
             Ok(Reply::Integer(1))
         }
         None => Ok(Reply::Integer(0)),

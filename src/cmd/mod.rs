@@ -44,6 +44,8 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 14;
     pub const ALLOW_BUSY: u32 = 1 << 15;
     pub const SENTINEL: u32 = 1 << 16;
+    /// Keys are found by parsing the arguments (numkeys, SORT's BY/GET/STORE).
+    pub const MOVABLEKEYS: u32 = 1 << 17;
     /// Strata-only: runs alone (takes the keyspace gate exclusively).
     pub const EXCLUSIVE: u32 = 1 << 31;
 
@@ -65,6 +67,8 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        // Redis appends it after the others.
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -198,6 +202,24 @@ impl Ctx<'_> {
         self.client
             .ready_keys
             .push((db, Bytes::copy_from_slice(key)));
+    }
+    /// Makes the client wait on `keys` (physical db, key) until `serve`
+    /// succeeds on one of them or the deadline passes. The reply returned
+    /// here is discarded; the real one comes from `serve` or `timeout_reply`.
+    pub fn block_on(
+        &mut self,
+        keys: Vec<(u8, Bytes)>,
+        deadline: Option<std::time::Instant>,
+        serve: crate::server::blocking::ServeFn,
+        timeout_reply: Reply,
+    ) -> CmdResult {
+        self.client.block = Some(crate::server::blocking::BlockRequest {
+            keys,
+            deadline,
+            serve,
+            timeout_reply,
+        });
+        Ok(Reply::Nil)
     }
     pub fn wrong_arity(&self) -> CmdError {
         CmdError::WrongArity(self.server.commands.fullname(self.cmd.id).to_string())

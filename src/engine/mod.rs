@@ -199,9 +199,14 @@ pub struct EngineStats {
 pub trait Engine: Send + Sync + 'static {
     fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>>;
     fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>>;
-    /// Applies the batch atomically. It is in the write-ahead log (and visible
-    /// to readers) on return, but not necessarily fsynced: see [`Engine::sync_wal`].
+    /// Applies the batch atomically. It is visible to readers on return;
+    /// its log record may still sit in an in-process buffer until
+    /// [`Engine::flush_wal_buffer`] (so many writes share one `write(2)`),
+    /// and is not necessarily fsynced: see [`Engine::sync_wal`].
     fn write(&self, batch: &Batch) -> EngineResult<()>;
+    /// Hands buffered log records to the operating system: from here on a
+    /// crash of the process cannot lose them (power loss still can).
+    fn flush_wal_buffer(&self) -> EngineResult<()>;
     /// Makes every write that returned before this call durable on disk.
     fn sync_wal(&self) -> EngineResult<()>;
     /// An iterator over `cf`, restricted to `[lower, upper)` when given.

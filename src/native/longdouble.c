@@ -54,3 +54,19 @@ int strata_ld_valid(const char *a, size_t alen) {
     long double x;
     return parse_ld(a, alen, &x);
 }
+
+/* A blocking command's timeout in seconds to milliseconds, as Redis 7.0's
+ * getTimeoutFromObjectOrReply: ceill(v * 1000) cast to long long. Values the
+ * cast cannot represent come out as LLONG_MIN, which is what the x86-64 cast
+ * yields in Redis (so "inf" and "1e300" are "negative" there too).
+ * Returns 1 on success, 0 if the text is not a float. */
+int strata_ld_timeout_ms(const char *a, size_t alen, long long *out) {
+    long double v;
+    if (!parse_ld(a, alen, &v)) return 0;
+    long double ms = ceill(v * 1000.0L);
+    if (!(ms < 9223372036854775807.0L && ms > -9223372036854775807.0L))
+        *out = (-9223372036854775807LL - 1);
+    else
+        *out = (long long)ms;
+    return 1;
+}

@@ -47,6 +47,8 @@ pub struct ClientInfo {
     pub kill: Notify,
     pub no_evict: AtomicBool,
     pub authenticated: AtomicBool,
+    /// Waiting in a blocking command (CLIENT LIST flag `b`).
+    pub blocked: AtomicBool,
 }
 
 impl ClientInfo {
@@ -67,6 +69,7 @@ impl ClientInfo {
             kill: Notify::new(),
             no_evict: AtomicBool::new(false),
             authenticated: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
         }
     }
 
@@ -91,11 +94,16 @@ impl ClientInfo {
         };
         let name = self.name.lock().clone().unwrap_or_default();
         // Redis prints one letter per flag, or N when none is set.
-        let flags = if self.no_evict.load(Ordering::Relaxed) {
-            "e"
-        } else {
-            "N"
-        };
+        let mut flags = String::new();
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
@@ -131,6 +139,8 @@ pub struct ClientState {
     /// Keys (physical db, key) the current command made able to serve
     /// blocked clients; the dispatcher serves them after the command.
     pub ready_keys: Vec<(u8, bytes::Bytes)>,
+    /// Set by a blocking command that found nothing to take.
+    pub block: Option<super::blocking::BlockRequest>,
 }
 
 impl ClientState {
@@ -145,6 +155,7 @@ impl ClientState {
             close_after_reply: false,
             last_commit: 0,
             ready_keys: Vec::new(),
+            block: None,
         }
     }
 

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
+use super::blocking::{BlockRequest, Wakeup};
 use super::client::{ClientInfo, ClientState};
 use super::{dispatch, Server};
 use crate::config::FsyncPolicy;
@@ -120,7 +122,32 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                     if argv.is_empty() {
                         continue;
                     }
-                    dispatch::execute(&server, &mut client, argv, &mut out).await;
+                    if let Some(req) = dispatch::execute(&server, &mut client, argv, &mut out).await
+                    {
+                        // Replies to earlier requests go out before the wait.
+                        if !out.is_empty() {
+                            if !wal_flushed(&server).await {
+                                break 'conn;
+                            }
+                            if wr.write_all(&out).await.is_err() {
+                                break 'conn;
+                            }
+                            out.clear();
+                        }
+                        info.blocked.store(true, Ordering::Relaxed);
+                        let woken = wait_blocked(&server, &info, &req, &mut rd, &mut inbuf).await;
+                        info.blocked.store(false, Ordering::Relaxed);
+                        let Some(wakeup) = woken else {
+                            break 'conn;
+                        };
+                        dispatch::finish_blocked(
+                            &server,
+                            &mut client,
+                            wakeup,
+                            req.timeout_reply,
+                            &mut out,
+                        );
+                    }
                     if client.close_after_reply || info.killed.load(Ordering::Acquire) {
                         break;
                     }
@@ -137,6 +164,9 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         if !out.is_empty() {
+            if !wal_flushed(&server).await {
+                break;
+            }
             if settings.appendfsync == FsyncPolicy::Always && client.last_commit > 0 {
                 server.syncer.wait_synced(client.last_commit).await;
             }
@@ -163,6 +193,78 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     }
     let _ = wr.shutdown().await;
     server.clients.unregister(info.id);
+}
+
+/// Group commit: before replies leave, the writes they acknowledge or show
+/// must have reached the OS. The task first yields once, so the other ready
+/// connections run their commands and one flush covers them all (Redis gets
+/// the same effect from one AOF write per event-loop round). `false` if the
+/// flush failed: the connection closes without acknowledging.
+async fn wal_flushed(server: &Server) -> bool {
+    if !server.ks.wal_pending() {
+        return true;
+    }
+    tokio::task::yield_now().await;
+    match server.ks.flush_wal() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!("writing the log failed: {e}");
+            false
+        }
+    }
+}
+
+/// Waits for a blocked client to be served, time out or be unblocked.
+/// Requests the client pipelines meanwhile are buffered, not run (as in
+/// Redis). `None` when the client disconnected or was killed.
+async fn wait_blocked(
+    server: &Server,
+    info: &ClientInfo,
+    req: &BlockRequest,
+    rd: &mut OwnedReadHalf,
+    inbuf: &mut BytesMut,
+) -> Option<Wakeup> {
+    let waiter = match server.blocking.block(server, info.id, req) {
+        Ok(w) => w,
+        Err(done) => return Some(done),
+    };
+    let deadline = req.deadline.map(tokio::time::Instant::from_std);
+    loop {
+        if inbuf.capacity() - inbuf.len() < 1024 {
+            inbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            w = waiter.woken() => return Some(w),
+            _ = sleep_until_opt(deadline) => {
+                if server.blocking.cancel(info.id) {
+                    return Some(Wakeup::Timeout);
+                }
+                return Some(waiter.woken().await);
+            }
+            _ = info.kill.notified() => {
+                server.blocking.cancel(info.id);
+                return None;
+            }
+            r = rd.read_buf(inbuf) => match r {
+                Ok(0) | Err(_) => {
+                    server.blocking.cancel(info.id);
+                    return None;
+                }
+                Ok(_) => {}
+            },
+        }
+        if info.killed.load(Ordering::Acquire) {
+            server.blocking.cancel(info.id);
+            return None;
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn socket2_keepalive(stream: &TcpStream, secs: u64) -> std::io::Result<()> {

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use super::blocking::{BlockRequest, Wakeup};
 use super::client::{ClientState, ReplyMode};
 use super::{PauseMode, Server};
 use crate::cmd::{flags, Ctx, LookupError};
@@ -40,13 +41,15 @@ fn emit(server: &Server, client: &mut ClientState, reply: Reply, out: &mut Bytes
     }
 }
 
-/// Executes one request and appends its reply to `out`.
+/// Executes one request and appends its reply to `out`, or returns the
+/// request of a blocking command that has to wait (its reply comes later,
+/// through [`finish_blocked`]).
 pub async fn execute(
     server: &Server,
     client: &mut ClientState,
     argv: Vec<Bytes>,
     out: &mut BytesMut,
-) {
+) -> Option<BlockRequest> {
     client.info.last_interaction_ms.store(
         client.info.created.elapsed().as_millis() as u64,
         Ordering::Relaxed,
@@ -56,18 +59,19 @@ pub async fn execute(
         // Redis closes without replying.
         tracing::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. Connection aborted.");
         client.close_after_reply = true;
-        return;
+        return None;
     }
     if argv[0].eq_ignore_ascii_case(b"quit") {
         // Redis answers QUIT before any other check, whatever its arguments.
         emit(server, client, Reply::Ok, out);
         client.close_after_reply = true;
-        return;
+        return None;
     }
     let cmd = match server.commands.lookup(&argv) {
         Ok(c) => c,
         Err(LookupError::Unknown) => {
-            return emit(server, client, Reply::Error(unknown_command(&argv)), out)
+            emit(server, client, Reply::Error(unknown_command(&argv)), out);
+            return None;
         }
         Err(LookupError::UnknownSubcommand) => {
             let sub = String::from_utf8_lossy(&argv[1]);
@@ -77,7 +81,8 @@ pub async fn execute(
                 sub,
                 String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
             );
-            return emit(server, client, Reply::Error(msg), out);
+            emit(server, client, Reply::Error(msg), out);
+            return None;
         }
     };
     let spec = cmd.spec;
@@ -87,16 +92,18 @@ pub async fn execute(
             "ERR wrong number of arguments for '{}' command",
             server.commands.fullname(cmd.id)
         );
-        return emit(server, client, Reply::Error(msg), out);
+        emit(server, client, Reply::Error(msg), out);
+        return None;
     }
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
         server.stats.record_rejected(cmd.id);
-        return emit(
+        emit(
             server,
             client,
             Reply::error("NOAUTH Authentication required."),
             out,
         );
+        return None;
     }
     wait_for_pause(
         server,
@@ -108,7 +115,8 @@ pub async fn execute(
     let Some(handler) = spec.handler else {
         // A container called with only its name fails the arity check above,
         // so a handler-less spec is never reached with valid arguments.
-        return emit(server, client, Reply::error("ERR unknown command"), out);
+        emit(server, client, Reply::error("ERR unknown command"), out);
+        return None;
     };
     let start = Instant::now();
     let result = {
@@ -125,11 +133,15 @@ pub async fn execute(
             client,
             cmd,
         };
-        handler(&mut ctx, &argv)
+        let result = handler(&mut ctx, &argv);
+        if !client.ready_keys.is_empty() {
+            server
+                .blocking
+                .serve(server, std::mem::take(&mut client.ready_keys));
+        }
+        result
     };
     let elapsed = start.elapsed();
-    // Blocked clients are not built yet: nothing waits on these keys.
-    client.ready_keys.clear();
     let reply = result.unwrap_or_else(Reply::from);
     server
         .stats
@@ -139,6 +151,33 @@ pub async fn execute(
         .stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
+    if let Some(req) = client.block.take() {
+        if !reply.is_error() {
+            return Some(req);
+        }
+    }
+    emit(server, client, reply, out);
+    None
+}
+
+/// Appends the reply of a blocking command once its wait has ended.
+pub fn finish_blocked(
+    server: &Server,
+    client: &mut ClientState,
+    wakeup: Wakeup,
+    timeout_reply: Reply,
+    out: &mut BytesMut,
+) {
+    let reply = match wakeup {
+        Wakeup::Served { reply, seq } => {
+            if let Some(seq) = seq {
+                client.last_commit = client.last_commit.max(seq);
+            }
+            reply
+        }
+        Wakeup::Timeout => timeout_reply,
+        Wakeup::Error(e) => e,
+    };
     emit(server, client, reply, out);
 }
 

@@ -1,6 +1,7 @@
 //! The network layer: listener, connections, the client registry, cron work
 //! (active expiry) and shutdown.
 
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod dispatch;
@@ -75,6 +76,8 @@ pub struct Server {
     pub ks: Arc<Keyspace>,
     pub commands: CommandTable,
     pub clients: ClientRegistry,
+    /// Clients waiting in BLPOP, BZPOPMIN, ...
+    pub blocking: blocking::BlockingRegistry,
     pub stats: Stats,
     /// Per-command latency histograms for the Prometheus endpoint.
     pub metrics: crate::metrics::CommandLatency,
@@ -132,6 +135,7 @@ impl Server {
             ks,
             commands,
             clients: ClientRegistry::default(),
+            blocking: blocking::BlockingRegistry::default(),
             stats,
             metrics,
             syncer,

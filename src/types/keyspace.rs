@@ -44,6 +44,9 @@ pub struct Keyspace {
     commit_lock: Mutex<()>,
     /// Sequence number of the last committed write.
     committed: AtomicU64,
+    /// Sequence number up to which the engine's log buffer reached the OS.
+    wal_flushed: AtomicU64,
+    wal_flush_lock: Mutex<()>,
     version_counter: AtomicU64,
     /// Whether this node may delete expired keys (false on replicas, which
     /// only hide them and wait for the master's DEL).
@@ -155,6 +158,8 @@ impl Keyspace {
             gate: RwLock::new(()),
             commit_lock: Mutex::new(()),
             committed: AtomicU64::new(0),
+            wal_flushed: AtomicU64::new(0),
+            wal_flush_lock: Mutex::new(()),
             version_counter: AtomicU64::new(rand::random::<u16>() as u64),
             active_expire: AtomicBool::new(true),
         })
@@ -291,6 +296,31 @@ impl Keyspace {
 
     pub fn committed(&self) -> u64 {
         self.committed.load(Ordering::Acquire)
+    }
+
+    /// Whether some committed write may still be only in the engine's
+    /// in-process log buffer. A reply must not leave before that buffer is
+    /// flushed if it acknowledges (or shows) such a write.
+    pub fn wal_pending(&self) -> bool {
+        self.committed() > self.wal_flushed.load(Ordering::Acquire)
+    }
+
+    /// Flushes the engine's log buffer up to the last committed write.
+    /// Concurrent callers share one flush (group commit).
+    pub fn flush_wal(&self) -> TypeResult<()> {
+        let target = self.committed();
+        if self.wal_flushed.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        let _g = self.wal_flush_lock.lock();
+        if self.wal_flushed.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        // Read again under the lock: the flush covers every commit so far.
+        let target = self.committed();
+        self.engine.flush_wal_buffer()?;
+        self.wal_flushed.fetch_max(target, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Number of keys in logical db `db` (logically expired keys not yet

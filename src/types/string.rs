@@ -33,6 +33,7 @@ extern "C" {
         outlen: usize,
     ) -> std::os::raw::c_long;
     fn strata_ld_valid(a: *const u8, alen: usize) -> std::os::raw::c_int;
+    fn strata_ld_timeout_ms(a: *const u8, alen: usize, out: *mut i64) -> std::os::raw::c_int;
 }
 
 /// Why a long-double addition failed.
@@ -67,6 +68,17 @@ pub fn long_double_add(a: &[u8], b: &[u8]) -> Result<Bytes, FloatAddError> {
             Ok(Bytes::from(out))
         }
     }
+}
+
+/// Seconds given as a long double to whole milliseconds, rounded up, as
+/// Redis computes a blocking timeout (`None` when `a` is not a float; values
+/// beyond the range of i64 come out as `i64::MIN`, as Redis's cast does).
+pub fn long_double_seconds_to_ms(a: &[u8]) -> Option<i64> {
+    let mut ms = 0i64;
+    // SAFETY: the pointer and length describe a live slice the C side only
+    // reads; `ms` is a valid i64 (long long) the C side writes once.
+    let ok = unsafe { strata_ld_timeout_ms(a.as_ptr(), a.len(), &mut ms) };
+    (ok == 1).then_some(ms)
 }
 
 /// Whether `a` parses as a long double the way Redis's `string2ld` parses it.
