@@ -3,11 +3,14 @@
 //! JSON, PNG). Issue 3: measure before optimising, and say honestly where
 //! Strata stands against Redis.
 
+mod collections;
 mod figures;
 mod loadgen;
 mod rbench;
 mod report;
+mod resp;
 mod servers;
+mod workloads;
 mod zipf;
 
 use std::path::{Path, PathBuf};
@@ -17,10 +20,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use figures::{median_sample, ratios, Sample};
-use loadgen::{KeyDist, LoadSpec};
-use rbench::RbSpec;
+use loadgen::LoadSpec;
 use report::{LoadInfo, SystemResult, TargetCheck, WorkloadResult};
 use servers::{Durability, ServerProc, System};
+use workloads::{plan, workloads, Kind, Workload};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -69,175 +72,18 @@ struct Cli {
     /// Report directory: writes benchmarks.md, bench/results.json, bench/latency.png.
     #[arg(long, default_value = "docs")]
     out: PathBuf,
-    /// Run only workloads whose name contains one of these (comma separated).
+    /// Members of each big hash/set/zset of the large-collection workloads
+    /// (default 1000000; 50000 with --quick).
+    #[arg(long)]
+    collection_members: Option<u64>,
+    /// Run only workloads whose name contains one of these at the start of a
+    /// word, ignoring case (comma separated): "GET" selects "GET c50 ..." and
+    /// "GET/SET 90/10 ...", not "HGET ..." or "MGET ...".
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Keep the temp data dirs afterwards.
     #[arg(long)]
     keep: bool,
-}
-
-enum Kind {
-    Rb(RbSpec),
-    Gen(LoadSpec),
-    /// Load once (timed separately), then read.
-    Large(LoadSpec),
-}
-
-struct Workload {
-    name: String,
-    description: String,
-    kind: Kind,
-}
-
-struct Plan {
-    rounds: u32,
-    rb_requests: u64,
-    rb_requests_pipelined: u64,
-    duration: Duration,
-    warmup: Duration,
-    large_bytes: u64,
-}
-
-fn plan(cli: &Cli) -> Plan {
-    let quick = cli.quick;
-    let secs = cli.duration.unwrap_or(if quick { 1.0 } else { 4.0 });
-    Plan {
-        rounds: cli.rounds.unwrap_or(if quick { 1 } else { 3 }).max(1),
-        rb_requests: if quick { 5_000 } else { 50_000 },
-        rb_requests_pipelined: if quick { 20_000 } else { 200_000 },
-        duration: Duration::from_secs_f64(secs),
-        warmup: Duration::from_secs_f64((secs / 4.0).min(1.0)),
-        large_bytes: cli.large_mb.unwrap_or(if quick { 100 } else { 300 }) * 1_000_000,
-    }
-}
-
-fn workloads(cli: &Cli, p: &Plan) -> Vec<Workload> {
-    let mut out = Vec::new();
-    let rb_tests: [(&str, &'static str, &'static str); 5] = [
-        ("PING", "ping_mbulk", "PING_MBULK"),
-        ("SET", "set", "SET"),
-        ("GET", "get", "GET"),
-        ("INCR", "incr", "INCR"),
-        ("MSET", "mset", "MSET (10 keys)"),
-    ];
-    for pipeline in [1u32, 16] {
-        for (label, test, row) in rb_tests {
-            let requests = if pipeline == 1 {
-                p.rb_requests
-            } else {
-                p.rb_requests_pipelined
-            };
-            let suffix = if pipeline == 1 {
-                String::new()
-            } else {
-                format!(" P{pipeline}")
-            };
-            out.push(Workload {
-                name: format!("{label} c{}{suffix} (redis-benchmark)", cli.clients),
-                description: format!(
-                    "redis-benchmark {label}, {} clients, pipeline {pipeline}, {requests} requests, random keys over {}",
-                    cli.clients, cli.keys
-                ),
-                kind: Kind::Rb(RbSpec {
-                    test,
-                    row,
-                    clients: cli.clients,
-                    pipeline,
-                    requests,
-                    keyspace: cli.keys,
-                }),
-            });
-        }
-    }
-    let base = LoadSpec {
-        keys: cli.keys,
-        value_size: 128,
-        get_ratio: 1.0,
-        dist: KeyDist::Uniform,
-        conns: cli.clients as usize,
-        pipeline: 1,
-        rate: None,
-        warmup: p.warmup,
-        duration: p.duration,
-    };
-    for pipeline in [1usize, 16] {
-        for (label, get_ratio) in [("GET", 1.0), ("SET", 0.0)] {
-            let suffix = if pipeline == 1 {
-                String::new()
-            } else {
-                format!(" P{pipeline}")
-            };
-            out.push(Workload {
-                name: format!("{label} c{}{suffix} (strata-bench)", cli.clients),
-                description: format!(
-                    "{label} only, uniform keys over {}, 128 B values, {} connections, pipeline {pipeline}, closed loop",
-                    cli.keys, cli.clients
-                ),
-                kind: Kind::Gen(LoadSpec { get_ratio, pipeline, ..base.clone() }),
-            });
-        }
-    }
-    for &size in &cli.value_sizes {
-        // Big values: fewer keys so a dataset stays near 200 MB at most.
-        let keys = cli.keys.min((200_000_000 / size.max(1) as u64).max(1000));
-        for (label, dist) in [("zipf", KeyDist::Zipf(0.99)), ("uniform", KeyDist::Uniform)] {
-            out.push(Workload {
-                name: format!("GET/SET 90/10 {label} {size} B"),
-                description: format!(
-                    "90% GET / 10% SET, {label} keys over {keys}{}, {size} B values, {} connections, closed loop",
-                    if label == "zipf" { " (s=0.99)" } else { "" },
-                    cli.clients
-                ),
-                kind: Kind::Gen(LoadSpec {
-                    keys,
-                    value_size: size,
-                    get_ratio: 0.9,
-                    dist,
-                    ..base.clone()
-                }),
-            });
-        }
-    }
-    for &rate in &cli.rate {
-        out.push(Workload {
-        name: format!("GET/SET 90/10 zipf fixed rate {:.0}/s", rate),
-        description: format!(
-            "open loop at {:.0} ops/s total over {} connections, 90% GET / 10% SET, zipf keys (s=0.99) over {}, 128 B values; latency from the scheduled send time",
-            rate, cli.clients, cli.keys
-        ),
-        kind: Kind::Gen(LoadSpec {
-            get_ratio: 0.9,
-            dist: KeyDist::Zipf(0.99),
-            rate: Some(rate),
-            ..base.clone()
-        }),
-    });
-    }
-    let large_value = 4096usize;
-    let large_keys = p.large_bytes / large_value as u64;
-    out.push(Workload {
-        name: "Larger-than-cache uniform GET".into(),
-        description: format!(
-            "{} MB of {large_value} B values ({large_keys} keys) against Strata's {} block cache; uniform random GETs, {} connections, closed loop",
-            p.large_bytes / 1_000_000,
-            cli.strata_block_cache,
-            cli.clients
-        ),
-        kind: Kind::Large(LoadSpec {
-            keys: large_keys,
-            value_size: large_value,
-            ..base
-        }),
-    });
-    if !cli.only.is_empty() {
-        out.retain(|w| {
-            cli.only
-                .iter()
-                .any(|o| w.name.to_lowercase().contains(&o.to_lowercase()))
-        });
-    }
-    out
 }
 
 fn strata_binary(cli: &Cli) -> String {
@@ -269,6 +115,9 @@ impl Pair {
 
 /// What each server currently holds from the generator: (keys, value size).
 type Loaded = [Option<(u64, usize)>; 2];
+
+/// Whether each server got the large-collection dataset (None: not tried).
+type CollectionsLoaded = [Option<Result<(), String>>; 2];
 
 fn idx(s: System) -> usize {
     match s {
@@ -328,6 +177,8 @@ fn run_workload(
     rt: &tokio::runtime::Runtime,
     pair: &Pair,
     loaded: &mut Loaded,
+    colls: &mut CollectionsLoaded,
+    collection_members: u64,
     w: &Workload,
     rounds: u32,
 ) -> WorkloadResult {
@@ -336,7 +187,7 @@ fn run_workload(
     let mut errors: [Vec<String>; 2] = [Vec::new(), Vec::new()];
     let mut load = None;
     let (tool, command) = match &w.kind {
-        Kind::Rb(spec) => (
+        Kind::Rb(spec) | Kind::Collections(spec) => (
             "redis-benchmark",
             format!(
                 "redis-benchmark {}",
@@ -362,21 +213,63 @@ fn run_workload(
                     Err(e) => errors[idx(sys)].push(e),
                 }
             }
+            let mb = (spec.keys * spec.value_size as u64) as f64 / 1e6;
             load = Some(LoadInfo {
-                keys: spec.keys,
-                value_size: spec.value_size,
-                bytes: spec.keys * spec.value_size as u64,
+                dataset: format!("{} keys x {} B = {mb:.0} MB", spec.keys, spec.value_size),
+                amount: mb,
+                unit: "MB",
                 redis_secs: secs[0],
                 strata_secs: secs[1],
             });
+        }
+        Kind::Collections(_) => {
+            let mut secs = [None; 2];
+            for sys in systems {
+                let i = idx(sys);
+                if colls[i].is_none() {
+                    let r = collections::load(pair.get(sys).port, collection_members);
+                    match &r {
+                        Ok(s) => {
+                            eprintln!("  loaded the collections into {} in {s:.1}s", sys.label());
+                            secs[i] = Some(*s);
+                        }
+                        Err(e) => eprintln!("  loading the collections into {}: {e}", sys.label()),
+                    }
+                    colls[i] = Some(r.map(|_| ()));
+                }
+                if let Some(Err(e)) = &colls[i] {
+                    errors[i].push(format!("collection preload failed: {e}"));
+                }
+            }
+            if secs.iter().any(Option::is_some) {
+                let members = 3 * (collection_members + collections::SMALL_MEMBERS);
+                load = Some(LoadInfo {
+                    dataset: format!(
+                        "big:hash, big:set and big:zset of {collection_members} members each, plus \
+                         small:hash, small:set and small:zset of {} each (HSET/SADD/ZADD with {} members \
+                         per command, {} commands per write, one connection; lengths checked after)",
+                        collections::SMALL_MEMBERS,
+                        collections::PER_COMMAND,
+                        collections::WINDOW
+                    ),
+                    amount: members as f64,
+                    unit: "members",
+                    redis_secs: secs[0].unwrap_or(0.0),
+                    strata_secs: secs[1].unwrap_or(0.0),
+                });
+            }
         }
         Kind::Rb(_) => {}
     }
     for round in 0..rounds {
         for sys in systems {
             let port = pair.get(sys).port;
+            if matches!(w.kind, Kind::Collections(_)) && matches!(colls[idx(sys)], Some(Err(_))) {
+                samples[idx(sys)].push(None);
+                continue;
+            }
             let r = match &w.kind {
-                Kind::Rb(spec) => rbench::run(spec, port),
+                Kind::Rb(spec) | Kind::Collections(spec) => rbench::run(spec, port),
                 Kind::Gen(spec) | Kind::Large(spec) => run_gen(rt, port, spec, round as u64 + 1),
             };
             match r {
@@ -430,6 +323,7 @@ fn run_workload(
         strata,
         ratios,
         load,
+        baseline: w.baseline.clone(),
     }
 }
 
@@ -544,6 +438,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut loaded: Loaded = [None, None];
+    let mut colls: CollectionsLoaded = [None, None];
     // redis-benchmark's GETs should find values: fill its keyspace first
     // ("key:" + 12 digits, 3-byte values like its default -d 3).
     for s in [&pair.redis, &pair.strata] {
@@ -553,7 +448,15 @@ fn real_main(cli: &Cli) -> Result<(), String> {
     let mut results = Vec::new();
     for w in workloads(cli, &p) {
         eprintln!("== {}", w.name);
-        results.push(run_workload(&rt, &pair, &mut loaded, &w, p.rounds));
+        results.push(run_workload(
+            &rt,
+            &pair,
+            &mut loaded,
+            &mut colls,
+            p.collection_members,
+            &w,
+            p.rounds,
+        ));
     }
     machine.loadavg_end = report::loadavg();
     let versions = vec![
@@ -595,6 +498,8 @@ fn real_main(cli: &Cli) -> Result<(), String> {
             "open_loop_rates": cli.rate,
             "large_dataset_bytes": p.large_bytes,
             "strata_block_cache": cli.strata_block_cache,
+            "collection_members": p.collection_members,
+            "small_collection_members": collections::SMALL_MEMBERS,
             "quick": cli.quick,
         }),
         machine,
@@ -602,6 +507,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
         redis_command: pair.redis.command.clone(),
         strata_command: pair.strata.command.clone(),
         targets: targets(&results, cli.clients),
+        collection_scaling: report::collection_scaling(&results),
         workloads: results,
         notes: std::fs::read_to_string(cli.out.join("bench").join("notes.md")).ok(),
     };

@@ -24,11 +24,22 @@ pub struct SystemResult {
 /// A dataset load made before the timed rounds.
 #[derive(Debug, Serialize)]
 pub struct LoadInfo {
-    pub keys: u64,
-    pub value_size: usize,
-    pub bytes: u64,
+    /// What was loaded, in words ("73242 keys x 4096 B = 300 MB").
+    pub dataset: String,
+    /// How much was loaded in `unit`s, for the load rate.
+    pub amount: f64,
+    /// "MB", "members".
+    pub unit: &'static str,
     pub redis_secs: f64,
     pub strata_secs: f64,
+}
+
+impl LoadInfo {
+    fn rate(&self, secs: f64) -> String {
+        let r = self.amount / secs.max(1e-9);
+        let digits = if r >= 1000.0 { 0 } else { 1 };
+        format!("{r:.digits$} {}/s", self.unit)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -43,6 +54,106 @@ pub struct WorkloadResult {
     pub strata: SystemResult,
     pub ratios: Ratios,
     pub load: Option<LoadInfo>,
+    /// The same command on a small key, for rows that measure how latency
+    /// grows with collection size (see `Run::collection_scaling`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+}
+
+/// Big-key latency over small-key latency of one command, per system: near
+/// 1 means the cost of a point operation does not grow with the collection.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ScalingRow {
+    /// The big-key workload.
+    pub workload: String,
+    /// The small-key workload it is compared with.
+    pub baseline: String,
+    pub redis_p50_big_over_small: Option<f64>,
+    pub strata_p50_big_over_small: Option<f64>,
+    pub redis_p99_big_over_small: Option<f64>,
+    pub strata_p99_big_over_small: Option<f64>,
+}
+
+fn quotient(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+/// One row per workload that names a baseline present in `workloads`,
+/// from the median figures of both.
+pub fn collection_scaling(workloads: &[WorkloadResult]) -> Vec<ScalingRow> {
+    let mut out = Vec::new();
+    for big in workloads {
+        let Some(base) = &big.baseline else { continue };
+        let Some(small) = workloads.iter().find(|w| &w.name == base) else {
+            continue;
+        };
+        let fig = |s: &SystemResult, f: fn(&Sample) -> f64| s.median.as_ref().map(f);
+        let q = |b: &SystemResult, s: &SystemResult, f: fn(&Sample) -> f64| {
+            quotient(fig(b, f), fig(s, f))
+        };
+        out.push(ScalingRow {
+            workload: big.name.clone(),
+            baseline: small.name.clone(),
+            redis_p50_big_over_small: q(&big.redis, &small.redis, |m| m.p50_ms),
+            strata_p50_big_over_small: q(&big.strata, &small.strata, |m| m.p50_ms),
+            redis_p99_big_over_small: q(&big.redis, &small.redis, |m| m.p99_ms),
+            strata_p99_big_over_small: q(&big.strata, &small.strata, |m| m.p99_ms),
+        });
+    }
+    out
+}
+
+fn scaling_markdown(w: &mut String, run: &Run) {
+    if run.collection_scaling.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "## Latency against collection size
+"
+    );
+    let _ = writeln!(
+        w,
+        "The same point read on a big key and on a 100-member key of the same type \
+         (redis-benchmark, random existing members). A big/small ratio near 1 means per-operation \
+         latency stays flat as the collection grows. Redis keeps 100-member hashes and zsets in its \
+         compact listpack encoding and big ones in hash tables, so its small and big keys differ in \
+         encoding as well as size.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| Big key | Small key | Redis p50 big/small | Strata p50 big/small | Redis p99 big/small | Strata p99 big/small |"
+    );
+    let _ = writeln!(w, "|---|---|---:|---:|---:|---:|");
+    let find = |name: &str| run.workloads.iter().find(|x| x.name == name);
+    let p50s = |name: &str| {
+        let Some(wl) = find(name) else {
+            return String::new();
+        };
+        let p = |s: &SystemResult| fmt_num(s.median.as_ref().map(|m| m.p50_ms), 3);
+        format!(" (p50 {} / {} ms)", p(&wl.redis), p(&wl.strata))
+    };
+    for r in &run.collection_scaling {
+        let _ = writeln!(
+            w,
+            "| {}{} | {}{} | {} | {} | {} | {} |",
+            r.workload,
+            p50s(&r.workload),
+            r.baseline,
+            p50s(&r.baseline),
+            fmt_num(r.redis_p50_big_over_small, 2),
+            fmt_num(r.strata_p50_big_over_small, 2),
+            fmt_num(r.redis_p99_big_over_small, 2),
+            fmt_num(r.strata_p99_big_over_small, 2),
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\nIn parentheses: the median p50 of Redis / Strata on that row.\n"
+    );
 }
 
 /// An issue target and whether this run met it.
@@ -76,6 +187,8 @@ pub struct Run {
     pub strata_command: String,
     pub workloads: Vec<WorkloadResult>,
     pub targets: Vec<TargetCheck>,
+    /// Big-key over small-key latency of the large-collection rows.
+    pub collection_scaling: Vec<ScalingRow>,
     /// Hand-written observations kept in `<out>/bench/notes.md`, copied into
     /// the report so a re-run does not lose them.
     #[serde(skip)]
@@ -223,13 +336,17 @@ pub fn markdown(run: &Run) -> String {
         );
     }
     let _ = writeln!(w);
+    scaling_markdown(w, run);
     let _ = writeln!(w, "## How to reproduce\n");
     let _ = writeln!(
         w,
         "```\nscripts/bench.sh                          # full run (default: 3 rounds, everysec)\n\
          scripts/bench.sh --quick                  # smoke run: 1 round, ~1 s per workload\n\
          scripts/bench.sh --appendfsync always     # both servers fsync every write\n\
-         scripts/bench.sh --only GET,zipf --rounds 5 --value-sizes 128\n```\n\n\
+         scripts/bench.sh --only GET,zipf --rounds 5 --value-sizes 128\n\
+         scripts/bench.sh --only members --collection-members 200000   # large-collection rows only\n```\n\n\
+         `--only` keeps the workloads whose name contains one of the words given, at the start of a \
+         word, ignoring case.\n\n\
          Needs redis-server and redis-benchmark 7.0 on PATH (Debian: redis-server, redis-tools) \
          and fonts-dejavu-core for the plot's text. `strata-bench --help` lists every flag.\n"
     );
@@ -274,7 +391,14 @@ pub fn markdown(run: &Run) -> String {
          preloaded before the timed rounds; values are random (incompressible) bytes.\n\
          - Larger-than-cache: Strata runs with a small block cache for the whole run; the dataset \
          is loaded once (load time reported), then uniform random GETs. The OS page cache is not \
-         limited, so reads that miss the block cache may still hit memory rather than the disk.\n"
+         limited, so reads that miss the block cache may still hit memory rather than the disk.\n\
+         - Collection rows (LPUSH, LPOP, SADD, HSET, ZADD, LRANGE_100, ZRANGE 100): redis-benchmark's \
+         own tests on its keys (mylist, myset, myhash, myzset; LRANGE_100 pushes the list itself \
+         first); ZRANGE 100 reads a 200-member zset the tool rebuilds before each run.\n\
+         - Large collections: one hash, set and zset of many members (1,000,000 by default) plus a \
+         100-member key of each are loaded once into each server (load time reported on the first \
+         such row); then redis-benchmark reads random existing members (HGET, SISMEMBER, ZSCORE \
+         with `__rand_int__`) of the big and of the small keys.\n"
     );
     let _ = writeln!(w, "## Results\n");
     for wl in &run.workloads {
@@ -285,11 +409,14 @@ pub fn markdown(run: &Run) -> String {
             wl.description, wl.tool, wl.command
         );
         if let Some(l) = &wl.load {
-            let mb = l.bytes as f64 / 1e6;
             let _ = writeln!(
                 w,
-                "Dataset: {} keys x {} B = {:.0} MB. Load time: Redis {:.1} s ({:.1} MB/s), Strata {:.1} s ({:.1} MB/s).\n",
-                l.keys, l.value_size, mb, l.redis_secs, mb / l.redis_secs.max(1e-9), l.strata_secs, mb / l.strata_secs.max(1e-9)
+                "Dataset: {}. Load time: Redis {:.1} s ({}), Strata {:.1} s ({}).\n",
+                l.dataset,
+                l.redis_secs,
+                l.rate(l.redis_secs),
+                l.strata_secs,
+                l.rate(l.strata_secs)
             );
         }
         let _ = writeln!(
@@ -437,4 +564,137 @@ pub fn plot(path: &Path, workloads: &[WorkloadResult]) -> Result<(), Box<dyn std
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system(name: &'static str, p50: f64, p99: f64) -> SystemResult {
+        let s = Sample {
+            ops_per_sec: 1000.0,
+            p50_ms: p50,
+            p99_ms: p99,
+            p999_ms: None,
+            errors: 0,
+            send_lag_p99_ms: None,
+        };
+        SystemResult {
+            system: name,
+            rounds: vec![Some(s.clone())],
+            median: Some(s),
+            rss_bytes_after: None,
+            disk_bytes_after: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    fn workload(
+        name: &str,
+        baseline: Option<&str>,
+        redis: (f64, f64),
+        strata: (f64, f64),
+    ) -> WorkloadResult {
+        WorkloadResult {
+            name: name.into(),
+            description: String::new(),
+            tool: "redis-benchmark",
+            command: String::new(),
+            redis: system("Redis", redis.0, redis.1),
+            strata: system("Strata", strata.0, strata.1),
+            ratios: Ratios::default(),
+            load: None,
+            baseline: baseline.map(String::from),
+        }
+    }
+
+    fn run(workloads: Vec<WorkloadResult>) -> Run {
+        Run {
+            started_utc: String::new(),
+            finished_utc: String::new(),
+            invocation: String::new(),
+            settings: serde_json::json!({}),
+            machine: Machine {
+                nproc: 2,
+                cpu_model: String::new(),
+                mem_total: String::new(),
+                kernel: String::new(),
+                disk: String::new(),
+                loadavg_start: String::new(),
+                loadavg_end: String::new(),
+            },
+            versions: Vec::new(),
+            redis_command: String::new(),
+            strata_command: String::new(),
+            targets: Vec::new(),
+            collection_scaling: collection_scaling(&workloads),
+            workloads,
+            notes: None,
+        }
+    }
+
+    #[test]
+    fn scaling_divides_big_by_small_medians() {
+        let mut small_strata_failed = workload("ZSCORE small", None, (0.2, 0.4), (0.0, 0.0));
+        small_strata_failed.strata.median = None;
+        let rows = collection_scaling(&[
+            workload("HGET big", Some("HGET small"), (0.3, 0.6), (0.9, 3.0)),
+            workload("HGET small", None, (0.2, 0.4), (0.3, 1.0)),
+            workload(
+                "SISMEMBER big",
+                Some("SISMEMBER small (not run)"),
+                (0.3, 0.6),
+                (0.9, 3.0),
+            ),
+            workload("ZSCORE big", Some("ZSCORE small"), (0.2, 0.4), (0.5, 1.0)),
+            small_strata_failed,
+        ]);
+        assert_eq!(rows.len(), 2, "a missing baseline gives no row");
+        assert_eq!(rows[0].workload, "HGET big");
+        assert_eq!(rows[0].baseline, "HGET small");
+        assert!((rows[0].redis_p50_big_over_small.unwrap() - 1.5).abs() < 1e-9);
+        assert!((rows[0].strata_p50_big_over_small.unwrap() - 3.0).abs() < 1e-9);
+        assert!((rows[0].redis_p99_big_over_small.unwrap() - 1.5).abs() < 1e-9);
+        assert!((rows[0].strata_p99_big_over_small.unwrap() - 3.0).abs() < 1e-9);
+        assert_eq!(rows[1].redis_p50_big_over_small, Some(1.0));
+        assert_eq!(rows[1].strata_p50_big_over_small, None);
+    }
+
+    #[test]
+    fn markdown_shows_scaling_and_load_rates() {
+        let mut big = workload("HGET big", Some("HGET small"), (0.3, 0.6), (0.9, 3.0));
+        big.load = Some(LoadInfo {
+            dataset: "3 keys of 1000000 members".into(),
+            amount: 3_000_000.0,
+            unit: "members",
+            redis_secs: 2.0,
+            strata_secs: 10.0,
+        });
+        let md = markdown(&run(vec![
+            big,
+            workload("HGET small", None, (0.2, 0.4), (0.3, 1.0)),
+        ]));
+        assert!(md.contains("## Latency against collection size"), "{md}");
+        assert!(
+            md.contains("| HGET big (p50 0.300 / 0.900 ms) | HGET small (p50 0.200 / 0.300 ms) | 1.50 | 3.00 | 1.50 | 3.00 |"),
+            "{md}"
+        );
+        assert!(md.contains(
+            "Dataset: 3 keys of 1000000 members. Load time: Redis 2.0 s (1500000 members/s), Strata 10.0 s (300000 members/s)."
+        ));
+        let none = markdown(&run(vec![workload("GET", None, (0.2, 0.4), (0.3, 1.0))]));
+        assert!(!none.contains("collection size"));
+    }
+
+    #[test]
+    fn load_rate_units() {
+        let l = LoadInfo {
+            dataset: String::new(),
+            amount: 300.0,
+            unit: "MB",
+            redis_secs: 0.8,
+            strata_secs: 0.0,
+        };
+        assert_eq!(l.rate(0.8), "375.0 MB/s");
+    }
 }
