@@ -231,8 +231,49 @@ fn key_flags(spec: &CommandSpec, parent: Option<&CommandSpec>) -> &'static [&'st
     }
 }
 
-/// One Redis 7.0 key spec for a first/last/step key range.
+/// Redis 7.0 key specs: one for a first/last/step key range, and one of
+/// type `keynum` for keys that follow a count.
 fn key_specs(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<Reply> {
+    let mut specs = range_key_spec(spec, parent);
+    if let Some(at) = spec.numkeys_at {
+        specs.push(map(vec![
+            (
+                "flags",
+                Reply::Set(
+                    key_flags(spec, parent)
+                        .iter()
+                        .map(|f| Reply::status(f))
+                        .collect(),
+                ),
+            ),
+            (
+                "begin_search",
+                map(vec![
+                    ("type", Reply::bulk_str("index")),
+                    ("spec", map(vec![("index", Reply::Integer(at as i64))])),
+                ]),
+            ),
+            (
+                "find_keys",
+                map(vec![
+                    ("type", Reply::bulk_str("keynum")),
+                    (
+                        "spec",
+                        map(vec![
+                            ("keynumidx", Reply::Integer(0)),
+                            ("firstkey", Reply::Integer(1)),
+                            ("keystep", Reply::Integer(1)),
+                        ]),
+                    ),
+                ]),
+            ),
+        ]));
+    }
+    specs
+}
+
+/// The key spec of a first/last/step key range, if the command has one.
+fn range_key_spec(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<Reply> {
     let k = spec.keys;
     if k.first <= 0 {
         return vec![];
@@ -464,22 +505,53 @@ fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(Found, Vec<Bytes>), CmdErro
         ));
     }
     let k = spec.keys;
-    if k.first <= 0 {
-        return Err(CmdError::msg("ERR The command has no key arguments"));
-    }
-    let argc = cmd.len() as i32;
-    let last = if k.last < 0 { argc + k.last } else { k.last };
-    let step = k.step.max(1);
     let mut keys = Vec::new();
-    let mut i = k.first;
-    while i <= last && i < argc {
-        keys.push(cmd[i as usize].clone());
-        i += step;
+    if k.first > 0 {
+        let argc = cmd.len() as i32;
+        let last = if k.last < 0 { argc + k.last } else { k.last };
+        let step = k.step.max(1);
+        let mut i = k.first;
+        while i <= last && i < argc {
+            keys.push(cmd[i as usize].clone());
+            i += step;
+        }
+    }
+    if spec.name == "sort" || spec.name == "sort_ro" {
+        keys.extend(sort_store_key(cmd));
+    }
+    if let Some(at) = spec.numkeys_at {
+        let n = cmd
+            .get(at)
+            .and_then(|a| crate::resp::parse::parse_i64(a))
+            .filter(|&n| n > 0 && (n as usize) < cmd.len() - at)
+            .ok_or_else(|| CmdError::msg("ERR Invalid arguments specified for command"))?;
+        keys.extend(cmd[at + 1..at + 1 + n as usize].iter().cloned());
     }
     if keys.is_empty() {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     Ok(((spec, resolved.parent), keys))
+}
+
+/// SORT's STORE destination, found the way Redis's `sortGetKeys` skips
+/// the other options and their arguments (the last STORE wins).
+fn sort_store_key(cmd: &[Bytes]) -> Option<Bytes> {
+    let mut found = None;
+    let mut i = 2;
+    while i < cmd.len() {
+        let skip = [("limit", 2), ("get", 1), ("by", 1)]
+            .iter()
+            .find(|(name, _)| super::args::is(&cmd[i], name))
+            .map(|(_, n)| *n);
+        if let Some(n) = skip {
+            i += n;
+        } else if super::args::is(&cmd[i], "store") && i + 1 < cmd.len() {
+            found = Some(cmd[i + 1].clone());
+            i += 1;
+        }
+        i += 1;
+    }
+    found
 }
 
 fn getkeys(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {

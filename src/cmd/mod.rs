@@ -115,6 +115,9 @@ pub struct CommandSpec {
     pub since: &'static str,
     pub summary: &'static str,
     pub complexity: &'static str,
+    /// For commands whose keys follow a count (`LMPOP numkeys key ...`,
+    /// `ZUNIONSTORE dst numkeys key ...`): the argument index of the count.
+    pub numkeys_at: Option<usize>,
     /// `None` for container commands (CLIENT, CONFIG, ...), which dispatch on `subcommands`.
     pub handler: Option<Handler>,
     pub subcommands: &'static [CommandSpec],
@@ -131,6 +134,7 @@ impl CommandSpec {
         since: "1.0.0",
         summary: "",
         complexity: "O(1)",
+        numkeys_at: None,
         handler: None,
         subcommands: &[],
     };
