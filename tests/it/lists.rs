@@ -251,6 +251,14 @@ const MOVES: &str = r#"
     LMPOP 1 a LEFT FOO
     LMPOP 1 a b
     LMPOP 2 a b LEFT
+    RPUSH d 1 2
+    LMPOP 2 d d RIGHT COUNT 5
+    LMPOP 2 d d RIGHT
+    RPUSH one2 x
+    LMOVE one2 one2 LEFT LEFT
+    LMOVE one2 other2 LEFT RIGHT
+    EXISTS one2
+    LRANGE other2 0 -1
 "#;
 
 const WRONG_TYPE: &str = r#"
@@ -705,4 +713,27 @@ fn concurrent_pushes_pops_and_moves_lose_nothing() {
         PUSHERS * PER_PUSHER,
         "LLEN disagrees with the contents"
     );
+}
+
+/// Bounds and elements are on disk: after a restart the list reads the
+/// same and keeps growing at both ends.
+#[test]
+fn lists_survive_a_restart() {
+    let mut s = Strata::start();
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["RPUSH", "l", "b", "c"]), b":2\r\n");
+    assert_eq!(c.cmd(&["LPUSH", "l", "a"]), b":3\r\n");
+    assert_eq!(c.cmd(&["LINSERT", "l", "AFTER", "b", "b2"]), b":4\r\n");
+    assert_eq!(c.cmd(&["RPOP", "l"]), b"$1\r\nc\r\n");
+    drop(c);
+    s.restart();
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["LRANGE", "l", "0", "-1"]),
+        b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$2\r\nb2\r\n"
+    );
+    assert_eq!(c.cmd(&["LPUSH", "l", "z"]), b":4\r\n");
+    assert_eq!(c.cmd(&["RPUSH", "l", "y"]), b":5\r\n");
+    assert_eq!(c.cmd(&["LINDEX", "l", "0"]), b"$1\r\nz\r\n");
+    assert_eq!(c.cmd(&["LINDEX", "l", "-1"]), b"$1\r\ny\r\n");
 }
