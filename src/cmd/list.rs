@@ -342,6 +342,10 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let r = list::index(ctx.ks(), ctx.db(), &argv[1], &argv[2]);
     count_lookup(ctx, &r);
+    if let Err(TypeError::Reply(_)) = r {
+        // A bad index is rejected after the key was found: Redis counted a hit.
+        ctx.server.stats.hit(true);
+    }
     Ok(Reply::opt_bulk(r?.flatten()))
 }
 

@@ -508,6 +508,8 @@ fn keyspace_hits_and_misses_are_counted_like_redis() {
         LRANGE nope 0 -1
         LINDEX l 5
         LINDEX nope 0
+        LINDEX l x
+        LINDEX nope x
         LPOS l a
         LPOS nope a
         LLEN s
