@@ -13,6 +13,7 @@ pub mod config;
 pub mod connection;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod server;
 pub mod string;
 
@@ -261,11 +262,12 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 7] {
+pub fn families() -> [&'static [CommandSpec]; 8] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
+        list::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

@@ -6,6 +6,7 @@ pub mod encoding;
 pub mod expire;
 pub mod keys;
 pub mod keyspace;
+pub mod list;
 pub mod string;
 
 use std::time::{SystemTime, UNIX_EPOCH};

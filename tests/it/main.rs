@@ -10,6 +10,7 @@ mod connection;
 mod differential;
 mod durability;
 mod keys;
+mod lists;
 mod metrics;
 mod protocol;
 mod server;
