@@ -179,9 +179,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "lmpop",
         arity: -4,
-        flags: WRITE,
+        flags: WRITE | MOVABLEKEYS,
         // The keys follow `numkeys` (movable keys): no fixed key range.
         keys: KeySpec::NONE,
+        numkeys_at: Some(1),
         since: "7.0.0",
         summary: "Pop elements from the first non-empty list of several",
         complexity: "O(N+M) for N keys and M returned elements",

@@ -7,6 +7,7 @@
 //! auth, ...) and calls the handler with a [`Ctx`].
 
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod command_docs;
 pub mod config;
@@ -262,12 +263,13 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 8] {
+pub fn families() -> [&'static [CommandSpec]; 9] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
         list::COMMANDS,
+        blocking::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

@@ -1,0 +1,240 @@
+//! The blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN
+//! BZPOPMAX BZMPOP. Each first tries its non-blocking form on the keys in
+//! order; when every key is empty it leaves a request to wait (see
+//! `server::blocking`) holding the same operation as a closure, which the
+//! registry runs when a write makes one of the keys ready.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::flags::*;
+use super::list::{parse_end, parse_mpop};
+use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::resp::Reply;
+use crate::server::blocking::{ServeFn, ServeOutcome};
+use crate::server::Server;
+use crate::types::list::{self, End};
+use crate::types::string::long_double_seconds_to_ms;
+use crate::types::{now_ms, KeyType, TypeError};
+
+const ALL_BUT_LAST: KeySpec = KeySpec {
+    first: 1,
+    last: -2,
+    step: 1,
+};
+
+const TWO: KeySpec = KeySpec {
+    first: 1,
+    last: 2,
+    step: 1,
+};
+
+const LIST: CommandSpec = CommandSpec {
+    group: "list",
+    flags: WRITE | NOSCRIPT | BLOCKING,
+    keys: ALL_BUT_LAST,
+    ..CommandSpec::BASE
+};
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "blpop",
+        arity: -3,
+        since: "2.0.0",
+        summary: "Remove and get the first element in a list, or block until one is available",
+        complexity: "O(N) where N is the number of provided keys.",
+        handler: Some(blpop),
+        ..LIST
+    },
+    CommandSpec {
+        name: "brpop",
+        arity: -3,
+        since: "2.0.0",
+        summary: "Remove and get the last element in a list, or block until one is available",
+        complexity: "O(N) where N is the number of provided keys.",
+        handler: Some(brpop),
+        ..LIST
+    },
+    CommandSpec {
+        name: "brpoplpush",
+        arity: 4,
+        flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        keys: TWO,
+        since: "2.2.0",
+        summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+        handler: Some(brpoplpush),
+        ..LIST
+    },
+    CommandSpec {
+        name: "blmove",
+        arity: 6,
+        flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        keys: TWO,
+        since: "6.2.0",
+        summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+        handler: Some(blmove),
+        ..LIST
+    },
+    CommandSpec {
+        name: "blmpop",
+        arity: -5,
+        flags: WRITE | BLOCKING | MOVABLEKEYS,
+        keys: KeySpec::NONE,
+        numkeys_at: Some(2),
+        since: "7.0.0",
+        summary: "Pop elements from a list, or block until one is available",
+        complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+        handler: Some(blmpop),
+        ..LIST
+    },
+];
+
+/// A blocking timeout in seconds, as Redis 7.0 parses it: `None` = forever.
+pub fn parse_timeout(arg: &[u8]) -> Result<Option<Instant>, CmdError> {
+    let ms = long_double_seconds_to_ms(arg)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    if ms > i64::MAX - now_ms() as i64 {
+        return Err(CmdError::msg("ERR timeout is out of range"));
+    }
+    // A deadline past what Instant can hold is as good as forever.
+    Ok(Instant::now().checked_add(Duration::from_millis(ms as u64)))
+}
+
+/// The non-blocking attempt: for each key in order, a key of another type
+/// fails the command and a key with elements serves it, as in Redis. Blocks
+/// when no key could serve.
+fn try_or_block(
+    ctx: &mut Ctx<'_>,
+    keys: &[Bytes],
+    kind: KeyType,
+    timeout: Option<Instant>,
+    serve: ServeFn,
+    timeout_reply: Reply,
+) -> CmdResult {
+    let db = ctx.db();
+    for key in keys {
+        if ctx.ks().get_typed(db, key, kind)?.is_none() {
+            continue;
+        }
+        match serve(ctx.server, db, key) {
+            ServeOutcome::Wait => continue,
+            ServeOutcome::Served { reply, seq, ready } => {
+                if let Some(seq) = seq {
+                    ctx.committed(seq);
+                }
+                for (db, k) in ready {
+                    ctx.key_ready(db, &k);
+                }
+                return Ok(reply);
+            }
+            ServeOutcome::Failed(e) => return Ok(e),
+        }
+    }
+    let keys = keys.iter().map(|k| (db, k.clone())).collect();
+    ctx.block_on(keys, timeout, serve, timeout_reply)
+}
+
+/// A types-layer error as the reply a blocked client receives.
+fn failed(e: TypeError) -> ServeOutcome {
+    ServeOutcome::Failed(Reply::from(CmdError::from(e)))
+}
+
+/// Pops from one end of the list at `key`; `mpop` shapes the reply as
+/// LMPOP's `[key, [elements]]`, otherwise BLPOP's `[key, element]`.
+fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
+    Arc::new(move |server: &Server, db, key: &Bytes| {
+        match list::pop(&server.ks, db, key, end, count) {
+            Ok((Some(mut items), seq)) if !items.is_empty() => {
+                let reply = if mpop {
+                    Reply::Array(vec![
+                        Reply::Bulk(key.clone()),
+                        Reply::Array(items.into_iter().map(Reply::Bulk).collect()),
+                    ])
+                } else {
+                    Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(items.remove(0))])
+                };
+                ServeOutcome::Served {
+                    reply,
+                    seq,
+                    ready: vec![],
+                }
+            }
+            Ok(_) | Err(TypeError::WrongType) => ServeOutcome::Wait,
+            Err(e) => failed(e),
+        }
+    })
+}
+
+/// Moves the element at `from` of `key` to `to` of `dst`.
+fn list_move(dst: Bytes, from: End, to: End) -> ServeFn {
+    Arc::new(move |server: &Server, db, key: &Bytes| {
+        // A source of another type keeps the client waiting (Redis 7.0);
+        // a destination of another type fails it.
+        match server.ks.get_live(db, key) {
+            Ok(Some(m)) if m.kind != KeyType::List => return ServeOutcome::Wait,
+            Ok(None) => return ServeOutcome::Wait,
+            Err(e) => return failed(e),
+            Ok(Some(_)) => {}
+        }
+        match list::lmove(&server.ks, db, key, &dst, from, to) {
+            Ok((Some(item), seq)) => ServeOutcome::Served {
+                reply: Reply::Bulk(item),
+                seq,
+                ready: vec![(db, dst.clone())],
+            },
+            Ok((None, _)) => ServeOutcome::Wait,
+            Err(e) => failed(e),
+        }
+    })
+}
+
+fn bpop(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
+    let timeout = parse_timeout(&argv[argv.len() - 1])?;
+    let keys = &argv[1..argv.len() - 1];
+    let serve = list_pop(end, None, false);
+    try_or_block(ctx, keys, KeyType::List, timeout, serve, Reply::NilArray)
+}
+
+fn blpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    bpop(ctx, argv, End::Left)
+}
+
+fn brpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    bpop(ctx, argv, End::Right)
+}
+
+fn bmove(ctx: &mut Ctx<'_>, argv: &[Bytes], from: End, to: End, timeout: &[u8]) -> CmdResult {
+    let timeout = parse_timeout(timeout)?;
+    let (src, dst) = (&argv[1], &argv[2]);
+    let serve = list_move(dst.clone(), from, to);
+    // Without a source, the destination's type is not checked yet (Redis).
+    let src = std::slice::from_ref(src);
+    try_or_block(ctx, src, KeyType::List, timeout, serve, Reply::Nil)
+}
+
+fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    bmove(ctx, argv, End::Right, End::Left, &argv[3])
+}
+
+fn blmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let from = parse_end(&argv[3])?;
+    let to = parse_end(&argv[4])?;
+    bmove(ctx, argv, from, to, &argv[5])
+}
+
+fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let timeout = parse_timeout(&argv[1])?;
+    let args = parse_mpop(argv, 2)?;
+    let keys = &argv[args.keys];
+    let serve = list_pop(args.end, Some(args.count as usize), true);
+    try_or_block(ctx, keys, KeyType::List, timeout, serve, Reply::NilArray)
+}
+
