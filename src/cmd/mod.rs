@@ -15,6 +15,8 @@ pub mod info;
 pub mod keys;
 pub mod server;
 pub mod string;
+pub mod zset;
+pub mod zset_range;
 
 use std::collections::HashMap;
 
@@ -235,7 +237,7 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 7] {
+pub fn families() -> [&'static [CommandSpec]; 8] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -244,6 +246,7 @@ pub fn families() -> [&'static [CommandSpec]; 7] {
         client::COMMANDS,
         config::COMMANDS,
         command_docs::COMMANDS,
+        zset::COMMANDS,
     ]
 }
 

@@ -7,6 +7,9 @@ pub mod expire;
 pub mod keys;
 pub mod keyspace;
 pub mod string;
+pub mod zset;
+pub mod zset_algebra;
+pub mod zset_range;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -14,3 +14,4 @@ mod metrics;
 mod protocol;
 mod server;
 mod strings;
+mod zsets;
