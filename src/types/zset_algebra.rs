@@ -295,3 +295,78 @@ pub fn inter_card(ks: &Keyspace, db: u8, keys: &[Bytes], limit: u64) -> TypeResu
         None => Ok(n),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::rocks::RocksEngine;
+    use crate::engine::EngineOptions;
+    use crate::types::zset::{self, AddFlags};
+    use crate::types::StalePolicy;
+
+    fn open() -> (tempfile::TempDir, Keyspace) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = EngineOptions {
+            block_cache_size: 1 << 20,
+            ..EngineOptions::default()
+        };
+        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).expect("engine");
+        (dir, Keyspace::open(Arc::new(engine), 16).expect("keyspace"))
+    }
+
+    /// Writes a plain set in the set family's encoding (member -> "").
+    fn put_set(ks: &Keyspace, key: &[u8], members: &[&str]) {
+        let mut meta = Metadata::collection(KeyType::Set, ks.new_version(), 0);
+        meta.size = members.len() as u64;
+        let mut ws = ks.write_set();
+        for m in members {
+            ws.batch.put(
+                Cf::Data,
+                subkey(0, key, meta.version, m.as_bytes()),
+                Vec::new(),
+            );
+        }
+        ws.put_meta(0, key, &meta, None);
+        ks.commit(ws).expect("commit");
+    }
+
+    fn names(v: &[Scored]) -> Vec<(String, f64)> {
+        v.iter()
+            .map(|(m, s)| (String::from_utf8_lossy(m).into_owned(), *s))
+            .collect()
+    }
+
+    /// Plain sets take part with score 1 (times their weight).
+    #[test]
+    fn sets_are_inputs_with_score_one() {
+        let (_d, ks) = open();
+        let elems = [(5.0, Bytes::from("x")), (2.0, Bytes::from("y"))];
+        zset::add(&ks, 0, b"z", AddFlags::default(), &elems).expect("add");
+        put_set(&ks, b"s", &["x", "w"]);
+        let keys = [Bytes::from("z"), Bytes::from("s")];
+        let union =
+            combine(&ks, 0, &keys, &[1.0, 3.0], Aggregate::Sum, SetOp::Union).expect("union");
+        assert_eq!(
+            names(&union),
+            vec![("y".into(), 2.0), ("w".into(), 3.0), ("x".into(), 8.0)]
+        );
+        let inter = combine(&ks, 0, &keys, &[], Aggregate::Max, SetOp::Inter).expect("inter");
+        assert_eq!(names(&inter), vec![("x".into(), 5.0)]);
+        let diff = combine(&ks, 0, &keys, &[], Aggregate::Sum, SetOp::Diff).expect("diff");
+        assert_eq!(names(&diff), vec![("y".into(), 2.0)]);
+        assert_eq!(inter_card(&ks, 0, &keys, 0).expect("card"), 1);
+        let (n, _) =
+            combine_store(&ks, 0, b"d", &keys, &[], Aggregate::Min, SetOp::Union).expect("store");
+        assert_eq!(n, 3);
+        assert_eq!(zset::score(&ks, 0, b"d", b"x").expect("score"), Some(1.0));
+        // A string input is WRONGTYPE.
+        crate::types::string::set(&ks, 0, b"str", Bytes::from("v")).expect("set");
+        let bad = [Bytes::from("z"), Bytes::from("str")];
+        assert!(matches!(
+            check_sources(&ks, 0, &bad),
+            Err(TypeError::WrongType)
+        ));
+    }
+}

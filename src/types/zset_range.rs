@@ -441,6 +441,9 @@ pub fn count(ks: &Keyspace, db: u8, key: &[u8], by: RangeBy) -> TypeResult<u64> 
     let Some(meta) = live_meta(ks, db, key)? else {
         return Ok(0);
     };
+    if covers_everything(&by) {
+        return Ok(meta.size);
+    }
     let mut n = 0u64;
     walk(
         ks,
@@ -451,6 +454,21 @@ pub fn count(ks: &Keyspace, db: u8, key: &[u8], by: RangeBy) -> TypeResult<u64> 
         &mut |_, _| n += 1,
     )?;
     Ok(n)
+}
+
+/// Whether a count range is known to hold every member without walking
+/// (`-inf +inf`, `- +`), so ZCOUNT/ZLEXCOUNT of a whole set is O(1).
+fn covers_everything(by: &RangeBy) -> bool {
+    match by {
+        RangeBy::Score(r) => {
+            !r.min.exclusive
+                && !r.max.exclusive
+                && r.min.value == f64::NEG_INFINITY
+                && r.max.value == f64::INFINITY
+        }
+        RangeBy::Lex(r) => r.min == LexBound::NegInf && r.max == LexBound::PosInf,
+        RangeBy::Rank(..) => false,
+    }
 }
 
 /// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX.
@@ -539,7 +557,13 @@ pub fn random_members(ks: &Keyspace, db: u8, key: &[u8], count: i64) -> TypeResu
 
 /// ZRANDMEMBER without a count: one random member.
 pub fn random_member(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
-    Ok(random_members(ks, db, key, -1)?.pop().map(|(m, _)| m))
+    let Some(meta) = live_meta(ks, db, key)? else {
+        return Ok(None);
+    };
+    // A rank walk starts from the nearer end: at most N/2 steps.
+    let r = rand::thread_rng().gen_range(0..meta.size.max(1)) as i64;
+    let q = RangeQuery::new(RangeBy::Rank(r, r), false);
+    Ok(collect(ks, db, key, &meta, &q)?.pop().map(|(m, _)| m))
 }
 
 /// One ZSCAN page.

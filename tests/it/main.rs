@@ -15,3 +15,4 @@ mod protocol;
 mod server;
 mod strings;
 mod zsets;
+mod zsets_scale;
