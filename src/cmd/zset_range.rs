@@ -15,6 +15,9 @@ use crate::types::zset_range::{self, LexRange, RangeBy, RangeQuery, ScoreRange};
 const ERR_NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const ERR_LEX_RANGE: &str = "ERR min or max not valid string range item";
 
+/// The most members a negative ZRANDMEMBER count may ask for (Strata only).
+const MAX_RANDOM_REPEATS: i64 = 10_000_000;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Rank,
@@ -190,6 +193,11 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     if withscores && count < -(i64::MAX / 2) {
+        return Err(CmdError::msg("ERR value is out of range"));
+    }
+    // Redis streams any number of repeats; we build the reply in memory,
+    // so refuse counts that could not fit rather than abort on allocation.
+    if count < -MAX_RANDOM_REPEATS && live_meta(ctx.ks(), ctx.db(), &argv[1])?.is_some() {
         return Err(CmdError::msg("ERR value is out of range"));
     }
     let members = zset_range::random_members(ctx.ks(), ctx.db(), &argv[1], count)?;

@@ -236,7 +236,8 @@ fn walk(
         return Ok(());
     }
     let mut skip = q.offset;
-    let mut left = q.limit;
+    // None: no limit (any negative count).
+    let mut left: Option<u64> = u64::try_from(q.limit).ok();
     // Position on the first entry of the walk and choose the stop test.
     let in_range: Box<InRange<'_>> = match &q.by {
         RangeBy::Score(r) => {
@@ -264,7 +265,7 @@ fn walk(
         }
         RangeBy::Rank(..) => unreachable!("handled above"),
     };
-    while it.valid() && left != 0 {
+    while it.valid() && left != Some(0) {
         let (s, m) = it.entry()?;
         if !in_range(s, m) {
             break;
@@ -273,7 +274,9 @@ fn walk(
             skip -= 1;
         } else {
             visit(s, m);
-            left -= 1;
+            if let Some(l) = left.as_mut() {
+                *l -= 1;
+            }
         }
         if q.rev {
             it.prev();

@@ -42,7 +42,29 @@ fn random_sequences_match_redis() {
             let m2 = *rng.pick(&members);
             let s2 = *rng.pick(&scores);
             let opt = *rng.pick(&["", "NX", "XX", "GT", "LT", "CH", "GT CH", "XX CH"]);
-            let cmd: Vec<String> = match rng.below(22) {
+            let cmd: Vec<String> = match rng.below(25) {
+                22 => vec![
+                    "ZRANGESTORE".into(),
+                    k.into(),
+                    k2.into(),
+                    b1.into(),
+                    b2.into(),
+                    "BYSCORE".into(),
+                    "REV".into(),
+                ],
+                23 => vec![
+                    "ZINTERSTORE".into(),
+                    k.into(),
+                    "2".into(),
+                    k2.into(),
+                    keys[1].into(),
+                    "WEIGHTS".into(),
+                    "2".into(),
+                    "-1".into(),
+                    "AGGREGATE".into(),
+                    "MIN".into(),
+                ],
+                24 => vec!["ZADD".into(), k.into(), "INCR".into(), s.into(), m.into()],
                 0..=4 => {
                     let mut v = vec!["ZADD".to_string(), k.into()];
                     v.extend(opt.split_whitespace().map(String::from));
