@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::flags::*;
-use super::list::{parse_end, parse_mpop};
+use super::list::{mpop_reply, parse_end, parse_mpop};
+use super::zset;
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::server::blocking::{ServeFn, ServeOutcome};
 use crate::server::Server;
 use crate::types::list::{self, End};
+use crate::types::zset as zset_type;
 use crate::types::string::long_double_seconds_to_ms;
 use crate::types::{now_ms, KeyType, TypeError};
 
@@ -35,6 +37,14 @@ const LIST: CommandSpec = CommandSpec {
     group: "list",
     flags: WRITE | NOSCRIPT | BLOCKING,
     keys: ALL_BUT_LAST,
+    ..CommandSpec::BASE
+};
+
+const ZSET: CommandSpec = CommandSpec {
+    group: "sorted-set",
+    flags: WRITE | NOSCRIPT | BLOCKING | FAST,
+    keys: ALL_BUT_LAST,
+    complexity: "O(log(N)) with N being the number of elements in the sorted set.",
     ..CommandSpec::BASE
 };
 
@@ -88,6 +98,34 @@ pub static COMMANDS: &[CommandSpec] = &[
         complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
         handler: Some(blmpop),
         ..LIST
+    },
+    CommandSpec {
+        name: "bzpopmin",
+        arity: -3,
+        since: "5.0.0",
+        summary: "Remove and return the member with the lowest score from one of several sorted sets, or block until one is available",
+        handler: Some(bzpopmin),
+        ..ZSET
+    },
+    CommandSpec {
+        name: "bzpopmax",
+        arity: -3,
+        since: "5.0.0",
+        summary: "Remove and return the member with the highest score from one of several sorted sets, or block until one is available",
+        handler: Some(bzpopmax),
+        ..ZSET
+    },
+    CommandSpec {
+        name: "bzmpop",
+        arity: -5,
+        flags: WRITE | BLOCKING | MOVABLEKEYS,
+        keys: KeySpec::NONE,
+        numkeys_at: Some(2),
+        since: "7.0.0",
+        summary: "Remove and return members with scores in a sorted set or block until one is available",
+        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        handler: Some(bzmpop),
+        ..ZSET
     },
 ];
 
@@ -154,10 +192,7 @@ fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
         match list::pop(&server.ks, db, key, end, count) {
             Ok((Some(mut items), seq)) if !items.is_empty() => {
                 let reply = if mpop {
-                    Reply::Array(vec![
-                        Reply::Bulk(key.clone()),
-                        Reply::Array(items.into_iter().map(Reply::Bulk).collect()),
-                    ])
+                    mpop_reply(Some((key.clone(), items)))
                 } else {
                     Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(items.remove(0))])
                 };
@@ -238,3 +273,50 @@ fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     try_or_block(ctx, keys, KeyType::List, timeout, serve, Reply::NilArray)
 }
 
+
+/// Pops from the low (`max` false) or high end of the sorted set at `key`;
+/// `mpop` shapes the reply as ZMPOP's `[key, [[member, score], ...]]`,
+/// otherwise BZPOPMIN's `[key, member, score]`.
+fn zset_pop(max: bool, count: u64, mpop: bool) -> ServeFn {
+    Arc::new(move |server: &Server, db, key: &Bytes| {
+        match zset_type::pop(&server.ks, db, key, max, count) {
+            Ok((items, seq)) if !items.is_empty() => {
+                let reply = if mpop {
+                    zset::mpop_reply(key.clone(), items)
+                } else {
+                    let (m, s) = items.into_iter().next().expect("not empty");
+                    Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(m), Reply::Double(s)])
+                };
+                ServeOutcome::Served {
+                    reply,
+                    seq,
+                    ready: vec![],
+                }
+            }
+            Ok(_) | Err(TypeError::WrongType) => ServeOutcome::Wait,
+            Err(e) => failed(e),
+        }
+    })
+}
+
+fn bzpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) -> CmdResult {
+    let timeout = parse_timeout(&argv[argv.len() - 1])?;
+    let keys = &argv[1..argv.len() - 1];
+    let serve = zset_pop(max, 1, false);
+    try_or_block(ctx, keys, KeyType::ZSet, timeout, serve, Reply::NilArray)
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    bzpop(ctx, argv, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    bzpop(ctx, argv, true)
+}
+
+fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let timeout = parse_timeout(&argv[1])?;
+    let args = zset::parse_mpop(argv, 2)?;
+    let serve = zset_pop(args.max, args.count, true);
+    try_or_block(ctx, &args.keys, KeyType::ZSet, timeout, serve, Reply::NilArray)
+}

@@ -17,6 +17,8 @@ pub mod keys;
 pub mod list;
 pub mod server;
 pub mod string;
+pub mod zset;
+pub mod zset_range;
 
 use std::collections::HashMap;
 
@@ -263,7 +265,7 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 9] {
+pub fn families() -> [&'static [CommandSpec]; 10] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -274,6 +276,7 @@ pub fn families() -> [&'static [CommandSpec]; 9] {
         client::COMMANDS,
         config::COMMANDS,
         command_docs::COMMANDS,
+        zset::COMMANDS,
     ]
 }
 

@@ -392,6 +392,23 @@ pub fn push(
     Ok((list.len(), Some(seq)))
 }
 
+/// Replaces whatever `key` holds with a new list of `elements` (SORT ...
+/// STORE); an empty result deletes the key. Returns the commit sequence,
+/// `None` when nothing changed.
+pub fn store(ks: &Keyspace, db: u8, key: &[u8], elements: Vec<Bytes>) -> TypeResult<Option<u64>> {
+    let _g = ks.lock(db, &[key]);
+    let stored = ks.get_stored(db, key)?;
+    let mut list = ListMeta::new(ks, db, key);
+    let mut ws = ks.write_set();
+    push_into(&mut ws, &mut list, End::Right, &elements)?;
+    if stored.is_none() && elements.is_empty() {
+        return Ok(None);
+    }
+    // Any old value goes, of whatever type, an expired record included.
+    list.save(&mut ws, db, key, stored.as_ref());
+    Ok(Some(ks.commit(ws)?))
+}
+
 /// Adds the writes of pushing `elements` at `end` to `ws` and moves the bound.
 fn push_into(
     ws: &mut WriteSet,

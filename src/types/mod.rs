@@ -8,6 +8,9 @@ pub mod keys;
 pub mod keyspace;
 pub mod list;
 pub mod string;
+pub mod zset;
+pub mod zset_algebra;
+pub mod zset_range;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

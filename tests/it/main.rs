@@ -15,3 +15,5 @@ mod metrics;
 mod protocol;
 mod server;
 mod strings;
+mod zsets;
+mod zsets_scale;
