@@ -4,6 +4,7 @@
 
 mod common;
 
+mod blocking;
 mod command;
 mod config;
 mod connection;
