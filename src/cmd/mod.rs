@@ -11,6 +11,7 @@ pub mod client;
 pub mod command_docs;
 pub mod config;
 pub mod connection;
+pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod server;
@@ -235,11 +236,12 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 7] {
+pub fn families() -> [&'static [CommandSpec]; 8] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
+        hash::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

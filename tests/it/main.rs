@@ -9,6 +9,7 @@ mod config;
 mod connection;
 mod differential;
 mod durability;
+mod hashes;
 mod keys;
 mod metrics;
 mod protocol;
