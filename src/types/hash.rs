@@ -77,6 +77,12 @@ pub fn encoding_name(meta: &Metadata) -> &'static str {
     }
 }
 
+/// Limits no hash exceeds: for writes that never convert (HDEL).
+const NEVER_CONVERT: ListpackLimits = ListpackLimits {
+    max_entries: u64::MAX,
+    max_value: u64::MAX,
+};
+
 /// Which parts of each field-value pair a whole-hash read returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parts {
@@ -274,9 +280,10 @@ pub fn scan(
 /// of them when the hash is smaller), `count < 0` gives `-count` fields that
 /// may repeat. Values are included when `with_values`.
 ///
-/// Hashes up to [`EXACT_SAMPLE_MAX`] fields are sampled uniformly; larger
-/// ones by random descent, which spreads over the fields but is not uniform
-/// (Strata keeps no order statistics).
+/// Hashes up to [`EXACT_SAMPLE_MAX`] fields, and distinct picks of a
+/// quarter of a hash or more, are sampled uniformly (reading every field);
+/// other picks from larger hashes by random descent, which spreads over the
+/// fields but is not uniform (Strata keeps no order statistics).
 pub fn random_fields(
     ks: &Keyspace,
     db: u8,
@@ -331,8 +338,33 @@ pub fn random_fields(
         }
         return Ok(out);
     }
-    // Distinct: random descents until enough distinct fields turn up, then
-    // (if the budget ran out) the first fields not yet taken, in order.
+    if wanted.saturating_mul(4) >= meta.size {
+        // A large share of the hash: one pass keeping uniformly sampled
+        // positions costs less than many descents.
+        let mut picks =
+            rand::seq::index::sample(&mut rng, meta.size as usize, wanted as usize).into_vec();
+        picks.sort_unstable();
+        let mut picks = picks.into_iter().peekable();
+        let mut c = FieldCursor::open(ks, db, key, meta, None);
+        let mut position = 0;
+        while c.valid() && picks.peek().is_some() {
+            if picks.peek() == Some(&position) {
+                picks.next();
+                let value = if with_values {
+                    Bytes::copy_from_slice(c.value())
+                } else {
+                    Bytes::new()
+                };
+                out.push((Bytes::copy_from_slice(c.field()), value));
+            }
+            position += 1;
+            c.next();
+        }
+        c.status()?;
+        return Ok(out);
+    }
+    // A small share: random descents until enough distinct fields turn up,
+    // then (if the budget ran out) the first fields not yet taken, in order.
     let mut seen: HashSet<Bytes> = HashSet::with_capacity(out.capacity());
     let mut attempts = wanted.saturating_mul(4).saturating_add(64);
     while (out.len() as u64) < wanted && attempts > 0 {
@@ -581,17 +613,8 @@ pub fn delete<F: AsRef<[u8]>>(
         return Ok((0, None));
     }
     h.meta.size = h.meta.size.saturating_sub(removed);
-    // Limits only matter for growth; a shrinking hash keeps its encoding.
-    let seq = h.commit(
-        ks,
-        ws,
-        db,
-        key,
-        ListpackLimits {
-            max_entries: u64::MAX,
-            max_value: u64::MAX,
-        },
-    )?;
+    // A shrinking hash keeps its encoding, as in Redis.
+    let seq = h.commit(ks, ws, db, key, NEVER_CONVERT)?;
     Ok((removed, Some(seq)))
 }
 

@@ -274,6 +274,13 @@ fn random_fields_respect_count_rules() {
         for (f, v) in &distinct {
             assert_eq!(&v[6..], &f[6..], "value belongs to its field");
         }
+        // A large share of the hash (the one-pass path for big hashes).
+        let half = random_fields(&ks, 0, key.as_bytes(), &m, size as i64 / 2, false).unwrap();
+        let names: HashSet<&Bytes> = half.iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            (half.len(), names.len()),
+            (size as usize / 2, size as usize / 2)
+        );
         let repeated = random_fields(&ks, 0, key.as_bytes(), &m, -300, false).unwrap();
         assert_eq!(repeated.len(), 300);
         assert!(repeated

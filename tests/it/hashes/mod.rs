@@ -146,6 +146,55 @@ fn command_info_matches_redis() {
     }
 }
 
+/// Reads count keyspace hits and misses as Redis does (writes do not; a
+/// key of another type is a hit).
+#[test]
+fn keyspace_hits_and_misses_match_redis() {
+    let mut d = Diff::new();
+    d.script(
+        r#"
+        HSET h a 1 b 2
+        SET s v
+        HGET h a
+        HGET h nosuch
+        HGET nokey a
+        HGET s a
+        HMGET h a b nosuch
+        HMGET nokey a
+        HLEN h
+        HLEN nokey
+        HSTRLEN h a
+        HSTRLEN nokey a
+        HEXISTS h a
+        HEXISTS nokey a
+        HKEYS h
+        HVALS nokey
+        HGETALL h
+        HGETALL s
+        HRANDFIELD nokey
+        HRANDFIELD h 0
+        HRANDFIELD nokey 2
+        HSCAN h 0
+        HSCAN nokey 0
+        HSETNX h c 3
+        HDEL nokey a
+        HINCRBY nokey a 1
+        HINCRBYFLOAT nokey2 a 1
+        HSET nokey3 a 1
+        "#,
+    );
+    let stats = |c: &mut Conn| {
+        let info = c.cmd_str(&["INFO", "stats"]);
+        info.lines()
+            .filter(|l| l.starts_with("keyspace_hits") || l.starts_with("keyspace_misses"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (s, r) = (stats(&mut d.s), stats(&mut d.r));
+    assert_eq!(s.len(), 2, "INFO stats lacks keyspace_hits/misses: {s:?}");
+    assert_eq!(s, r);
+}
+
 /// Decodes a RESP2 flat array reply of bulk strings.
 fn bulks(reply: &[u8]) -> Vec<Vec<u8>> {
     use redis_protocol::resp2::types::OwnedFrame;
@@ -556,6 +605,12 @@ fn hash_of_100k_fields_answers_point_commands() {
     assert!(picks
         .iter()
         .all(|f| f.starts_with(b"field:") || f == b"counter"));
+    // A large share of a big hash: one pass, all distinct.
+    let share = bulks(&c.cmd(&["HRANDFIELD", "big", "30000"]));
+    assert_eq!(share.iter().collect::<HashSet<_>>().len(), 30_000);
+    let repeats = bulks(&c.cmd(&["HRANDFIELD", "big", "-1000"]));
+    assert_eq!(repeats.len(), 1000);
+    assert!(repeats.iter().collect::<HashSet<_>>().len() > 100);
     let (first, pairs) = scan_page(&c.cmd(&["HSCAN", "big", "0", "COUNT", "50"]));
     assert_ne!(first, "0");
     assert_eq!(pairs.len(), 50);
