@@ -422,8 +422,9 @@ fn scan_cursors() -> &'static Mutex<ScanCursors> {
     })
 }
 
-/// Issues a new nonzero cursor number for "resume after `key`".
-fn remember_cursor(key: Vec<u8>) -> u64 {
+/// Issues a new nonzero cursor number for "resume after `key`" (also used
+/// by the HSCAN family, whose positions are fields or members).
+pub(crate) fn remember_cursor(key: Vec<u8>) -> u64 {
     // Start at a random point so cursors from before a restart are unlikely
     // to name a key of the new process.
     static NEXT: OnceLock<AtomicU64> = OnceLock::new();
@@ -440,9 +441,15 @@ fn remember_cursor(key: Vec<u8>) -> u64 {
     id
 }
 
+/// The position a cursor from [`remember_cursor`] names (`None` when it is
+/// unknown or forgotten: the caller restarts the walk).
+pub(crate) fn cursor_position(cursor: u64) -> Option<Vec<u8>> {
+    scan_cursors().lock().by_id.get(&cursor).cloned()
+}
+
 /// A SCAN cursor as Redis parses it (`strtoul`): optional sign, digits, no
 /// leading space; a negative number wraps; the empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if arg.is_empty() {
         return Some(0);
     }
@@ -485,7 +492,7 @@ fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let after = if cursor == 0 {
         None
     } else {
-        scan_cursors().lock().by_id.get(&cursor).cloned()
+        cursor_position(cursor)
     };
     // Bound one call's work even for a huge COUNT.
     let count = count.min(100_000);

@@ -12,6 +12,7 @@ pub mod client;
 pub mod command_docs;
 pub mod config;
 pub mod connection;
+pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
@@ -265,11 +266,12 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 10] {
+pub fn families() -> [&'static [CommandSpec]; 11] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
+        hash::COMMANDS,
         list::COMMANDS,
         blocking::COMMANDS,
         server::COMMANDS,

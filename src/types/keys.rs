@@ -432,8 +432,7 @@ pub fn string_encoding(value: &[u8]) -> &'static str {
 pub fn encoding_name(meta: &Metadata) -> &'static str {
     match meta.kind {
         KeyType::String => string_encoding(&meta.payload),
-        KeyType::Hash if meta.size <= 128 => "listpack",
-        KeyType::Hash => "hashtable",
+        KeyType::Hash => super::hash::encoding_name(meta),
         KeyType::List => "quicklist",
         KeyType::Set => "hashtable",
         KeyType::ZSet if meta.size <= 128 => "listpack",

@@ -4,6 +4,7 @@
 
 pub mod encoding;
 pub mod expire;
+pub mod hash;
 pub mod keys;
 pub mod keyspace;
 pub mod list;

@@ -10,6 +10,7 @@ mod config;
 mod connection;
 mod differential;
 mod durability;
+mod hashes;
 mod keys;
 mod lists;
 mod metrics;
