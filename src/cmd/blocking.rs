@@ -252,7 +252,8 @@ fn bmove(ctx: &mut Ctx<'_>, argv: &[Bytes], from: End, to: End, timeout: &[u8]) 
     let serve = list_move(dst.clone(), from, to);
     // Without a source, the destination's type is not checked yet (Redis).
     let src = std::slice::from_ref(src);
-    try_or_block(ctx, src, KeyType::List, timeout, serve, Reply::Nil)
+    // Redis answers every timed-out list wait with a null array, BLMOVE's too.
+    try_or_block(ctx, src, KeyType::List, timeout, serve, Reply::NilArray)
 }
 
 fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
