@@ -17,8 +17,8 @@ use crate::resp::Reply;
 use crate::server::blocking::{ServeFn, ServeOutcome};
 use crate::server::Server;
 use crate::types::list::{self, End};
-use crate::types::zset as zset_type;
 use crate::types::string::long_double_seconds_to_ms;
+use crate::types::zset as zset_type;
 use crate::types::{now_ms, KeyType, TypeError};
 
 const ALL_BUT_LAST: KeySpec = KeySpec {
@@ -157,26 +157,24 @@ fn try_or_block(
     serve: ServeFn,
     timeout_reply: Reply,
 ) -> CmdResult {
-    let db = ctx.db();
+    let (db, logical) = (ctx.db(), ctx.client.db as u8);
     for key in keys {
         if ctx.ks().get_typed(db, key, kind)?.is_none() {
             continue;
         }
-        match serve(ctx.server, db, key) {
+        match serve(ctx.server, logical, key) {
             ServeOutcome::Wait => continue,
             ServeOutcome::Served { reply, seq, ready } => {
                 if let Some(seq) = seq {
                     ctx.committed(seq);
                 }
-                for (db, k) in ready {
-                    ctx.key_ready(db, &k);
-                }
+                ctx.client.ready_keys.extend(ready);
                 return Ok(reply);
             }
             ServeOutcome::Failed(e) => return Ok(e),
         }
     }
-    let keys = keys.iter().map(|k| (db, k.clone())).collect();
+    let keys = keys.iter().map(|k| (logical, k.clone())).collect();
     ctx.block_on(keys, timeout, serve, timeout_reply)
 }
 
@@ -188,7 +186,8 @@ fn failed(e: TypeError) -> ServeOutcome {
 /// Pops from one end of the list at `key`; `mpop` shapes the reply as
 /// LMPOP's `[key, [elements]]`, otherwise BLPOP's `[key, element]`.
 fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
-    Arc::new(move |server: &Server, db, key: &Bytes| {
+    Arc::new(move |server: &Server, logical, key: &Bytes| {
+        let db = server.ks.physical(logical as usize);
         match list::pop(&server.ks, db, key, end, count) {
             Ok((Some(mut items), seq)) if !items.is_empty() => {
                 let reply = if mpop {
@@ -210,7 +209,8 @@ fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
 
 /// Moves the element at `from` of `key` to `to` of `dst`.
 fn list_move(dst: Bytes, from: End, to: End) -> ServeFn {
-    Arc::new(move |server: &Server, db, key: &Bytes| {
+    Arc::new(move |server: &Server, logical, key: &Bytes| {
+        let db = server.ks.physical(logical as usize);
         // A source of another type keeps the client waiting (Redis 7.0);
         // a destination of another type fails it.
         match server.ks.get_live(db, key) {
@@ -223,7 +223,7 @@ fn list_move(dst: Bytes, from: End, to: End) -> ServeFn {
             Ok((Some(item), seq)) => ServeOutcome::Served {
                 reply: Reply::Bulk(item),
                 seq,
-                ready: vec![(db, dst.clone())],
+                ready: vec![(logical, dst.clone())],
             },
             Ok((None, _)) => ServeOutcome::Wait,
             Err(e) => failed(e),
@@ -274,19 +274,23 @@ fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     try_or_block(ctx, keys, KeyType::List, timeout, serve, Reply::NilArray)
 }
 
-
 /// Pops from the low (`max` false) or high end of the sorted set at `key`;
 /// `mpop` shapes the reply as ZMPOP's `[key, [[member, score], ...]]`,
 /// otherwise BZPOPMIN's `[key, member, score]`.
 fn zset_pop(max: bool, count: u64, mpop: bool) -> ServeFn {
-    Arc::new(move |server: &Server, db, key: &Bytes| {
+    Arc::new(move |server: &Server, logical, key: &Bytes| {
+        let db = server.ks.physical(logical as usize);
         match zset_type::pop(&server.ks, db, key, max, count) {
             Ok((items, seq)) if !items.is_empty() => {
                 let reply = if mpop {
                     zset::mpop_reply(key.clone(), items)
                 } else {
                     let (m, s) = items.into_iter().next().expect("not empty");
-                    Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(m), Reply::Double(s)])
+                    Reply::Array(vec![
+                        Reply::Bulk(key.clone()),
+                        Reply::Bulk(m),
+                        Reply::Double(s),
+                    ])
                 };
                 ServeOutcome::Served {
                     reply,
@@ -319,5 +323,12 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let timeout = parse_timeout(&argv[1])?;
     let args = zset::parse_mpop(argv, 2)?;
     let serve = zset_pop(args.max, args.count, true);
-    try_or_block(ctx, &args.keys, KeyType::ZSet, timeout, serve, Reply::NilArray)
+    try_or_block(
+        ctx,
+        &args.keys,
+        KeyType::ZSet,
+        timeout,
+        serve,
+        Reply::NilArray,
+    )
 }

@@ -208,11 +208,14 @@ impl Ctx<'_> {
     /// write that added elements to a list or sorted set: pushes, LMOVE and
     /// ZADD targets, RENAME/MOVE/COPY/SORT STORE destinations.
     pub fn key_ready(&mut self, db: u8, key: &[u8]) {
-        self.client
-            .ready_keys
-            .push((db, Bytes::copy_from_slice(key)));
+        // Blocked clients wait on logical databases (what they SELECTed).
+        if let Some(logical) = self.server.ks.logical(db) {
+            self.client
+                .ready_keys
+                .push((logical as u8, Bytes::copy_from_slice(key)));
+        }
     }
-    /// Makes the client wait on `keys` (physical db, key) until `serve`
+    /// Makes the client wait on `keys` (logical db, key) until `serve`
     /// succeeds on one of them or the deadline passes. The reply returned
     /// here is discarded; the real one comes from `serve` or `timeout_reply`.
     pub fn block_on(

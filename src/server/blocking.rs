@@ -40,12 +40,14 @@ pub enum ServeOutcome {
     Failed(Reply),
 }
 
-/// The operation a blocked client runs on a ready key (physical db, key).
+/// The operation a blocked client runs on a ready key (logical db, key).
+/// Waiters are keyed by the database index the client named, as in Redis,
+/// so after SWAPDB they wait on whatever that index now holds.
 pub type ServeFn = Arc<dyn Fn(&Server, u8, &Bytes) -> ServeOutcome + Send + Sync>;
 
 /// Left on `ClientState::block` by a blocking command that has to wait.
 pub struct BlockRequest {
-    /// (physical db, key), in the order the command named them.
+    /// (logical db, key), in the order the command named them.
     pub keys: Vec<(u8, Bytes)>,
     /// `None` blocks until served (timeout 0).
     pub deadline: Option<Instant>,

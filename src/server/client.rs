@@ -136,7 +136,7 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Sequence number of this client's latest committed write.
     pub last_commit: u64,
-    /// Keys (physical db, key) the current command made able to serve
+    /// Keys (logical db, key) the current command made able to serve
     /// blocked clients; the dispatcher serves them after the command.
     pub ready_keys: Vec<(u8, bytes::Bytes)>,
     /// Set by a blocking command that found nothing to take.

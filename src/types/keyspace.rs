@@ -178,6 +178,11 @@ impl Keyspace {
         self.dbmap.read()[db]
     }
 
+    /// The logical database that physical id `physical` currently backs.
+    pub fn logical(&self, physical: u8) -> Option<usize> {
+        self.dbmap.read().iter().position(|&p| p == physical)
+    }
+
     pub fn shared_gate(&self) -> RwLockReadGuard<'_, ()> {
         self.gate.read()
     }

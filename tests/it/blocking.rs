@@ -216,7 +216,9 @@ fn client_unblock_and_mpop_counts() {
         let mut b = Conn::connect(port);
         let id = a.cmd_str(&["CLIENT", "ID"]);
         let id = id.trim_start_matches(':').trim_end().to_string();
-        a.send(&[b"BLMPOP", b"0", b"2", b"k1", b"k2", b"RIGHT", b"COUNT", b"2"]);
+        a.send(&[
+            b"BLMPOP", b"0", b"2", b"k1", b"k2", b"RIGHT", b"COUNT", b"2",
+        ]);
         wait_blocked(port, 1);
         let unblocked = b.cmd_str(&["CLIENT", "UNBLOCK", &id, "ERROR"]);
         let reply = String::from_utf8_lossy(&a.read_reply()).into_owned();
@@ -233,7 +235,10 @@ fn client_unblock_and_mpop_counts() {
         outs.push(vec![unblocked, reply, added, served, timed, reply2]);
     }
     assert_eq!(outs[0], outs[1], "left: Strata, right: Redis");
-    assert_eq!(outs[0][1], "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    assert_eq!(
+        outs[0][1],
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
 }
 
 /// A client that disconnects while blocked must not swallow an element.
@@ -278,6 +283,27 @@ fn sub_second_timeouts_expire() {
             Cmd(1, &["INFO", "nosuchsection"]),
             Send(0, &["BZPOPMIN", "z", "0.05"]),
             Read(0),
+        ],
+    );
+}
+
+/// Waiters belong to the database index they named: after SWAPDB, a push
+/// to the other index does not serve them, a push to theirs does.
+#[test]
+fn swapdb_keeps_waiters_on_their_database_index() {
+    same(
+        2,
+        &[
+            Send(0, &["BLPOP", "k", "0"]),
+            Blocked(1),
+            Cmd(1, &["SWAPDB", "0", "1"]),
+            Cmd(1, &["SELECT", "1"]),
+            Cmd(1, &["RPUSH", "k", "in-db1"]),
+            Cmd(1, &["SELECT", "0"]),
+            Cmd(1, &["RPUSH", "k", "in-db0"]),
+            Read(0),
+            Cmd(1, &["SELECT", "1"]),
+            Cmd(1, &["LRANGE", "k", "0", "-1"]),
         ],
     );
 }
