@@ -421,7 +421,7 @@ fn scan_cursors() -> &'static Mutex<ScanCursors> {
 }
 
 /// Issues a new nonzero cursor number for "resume after `key`".
-fn remember_cursor(key: Vec<u8>) -> u64 {
+pub(crate) fn remember_cursor(key: Vec<u8>) -> u64 {
     // Start at a random point so cursors from before a restart are unlikely
     // to name a key of the new process.
     static NEXT: OnceLock<AtomicU64> = OnceLock::new();
@@ -438,9 +438,18 @@ fn remember_cursor(key: Vec<u8>) -> u64 {
     id
 }
 
+/// The position a SCAN-family cursor resumes after: `None` for 0 and for a
+/// forgotten or unknown cursor (which restart the walk).
+pub(crate) fn cursor_position(cursor: u64) -> Option<Vec<u8>> {
+    if cursor == 0 {
+        return None;
+    }
+    scan_cursors().lock().by_id.get(&cursor).cloned()
+}
+
 /// A SCAN cursor as Redis parses it (`strtoul`): optional sign, digits, no
 /// leading space; a negative number wraps; the empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if arg.is_empty() {
         return Some(0);
     }

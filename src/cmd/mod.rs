@@ -14,6 +14,7 @@ pub mod connection;
 pub mod info;
 pub mod keys;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use std::collections::HashMap;
@@ -235,11 +236,12 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 7] {
+pub fn families() -> [&'static [CommandSpec]; 8] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
+        set::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

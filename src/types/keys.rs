@@ -435,7 +435,7 @@ pub fn encoding_name(meta: &Metadata) -> &'static str {
         KeyType::Hash if meta.size <= 128 => "listpack",
         KeyType::Hash => "hashtable",
         KeyType::List => "quicklist",
-        KeyType::Set => "hashtable",
+        KeyType::Set => super::set::encoding_name(meta),
         KeyType::ZSet if meta.size <= 128 => "listpack",
         KeyType::ZSet => "skiplist",
     }

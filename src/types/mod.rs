@@ -6,6 +6,8 @@ pub mod encoding;
 pub mod expire;
 pub mod keys;
 pub mod keyspace;
+pub mod set;
+pub mod set_algebra;
 pub mod string;
 
 use std::time::{SystemTime, UNIX_EPOCH};

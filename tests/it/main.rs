@@ -13,4 +13,5 @@ mod keys;
 mod metrics;
 mod protocol;
 mod server;
+mod sets;
 mod strings;
