@@ -135,10 +135,7 @@ fn combine<K: AsRef<[u8]>>(
                         .map(|m| MemberCursor::open(ks, db, k.as_ref(), m.version))
                 })
                 .collect();
-            loop {
-                let Some(min) = cursors.iter().filter_map(|c| c.member()).min() else {
-                    break;
-                };
+            while let Some(min) = cursors.iter().filter_map(|c| c.member()).min() {
                 let min = min.to_vec();
                 if !emit(&min) {
                     break;

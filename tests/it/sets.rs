@@ -640,8 +640,8 @@ fn seeded_random_sequence_matches_redis() {
         let mut args: Vec<&str> = Vec::new();
         let mut order_free = false;
         match rng.below(16) {
-            0 | 1 | 2 => args.extend(["SADD", key]),
-            3 | 4 => args.extend(["SREM", key]),
+            0..=2 => args.extend(["SADD", key]),
+            3..=4 => args.extend(["SREM", key]),
             5 => args.extend(["SCARD", key]),
             6 => args.extend(["SISMEMBER", key, ms[0]]),
             7 => args.extend(["SMISMEMBER", key]),
