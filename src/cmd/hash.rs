@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::flags::*;
-use super::keys::{cursor_position, parse_cursor, remember_cursor};
+use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::{Reply, RespVersion};
 use crate::types::hash::{self, ListpackLimits, Parts};
@@ -24,9 +24,6 @@ const HASH: CommandSpec = CommandSpec {
 /// no bound (a huge count runs it out of memory); Strata answers
 /// `ERR value is out of range` instead.
 const MAX_RANDOM_REPLY: u64 = 1 << 24;
-
-/// Most fields one HSCAN call examines, whatever its COUNT.
-const MAX_SCAN_COUNT: usize = 100_000;
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -398,38 +395,17 @@ fn hscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let Some(meta) = lookup(ctx, &argv[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < argv.len() {
-        let has_value = i + 1 < argv.len();
-        if is(&argv[i], "count") && has_value {
-            let n = int(&argv[i + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = n as usize;
-        } else if is(&argv[i], "match") && has_value {
-            pattern = (argv[i + 1].as_ref() != b"*").then_some(&argv[i + 1][..]);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions { count, pattern, .. } = ScanOptions::parse(argv, 3, false)?;
     // An unknown or forgotten cursor restarts the walk (every field present
     // throughout is still returned).
-    let after = if cursor == 0 {
-        None
-    } else {
-        cursor_position(cursor)
-    };
+    let after = cursor_position(cursor);
     let page = hash::scan(
         ctx.ks(),
         ctx.db(),
         &argv[1],
         &meta,
         after.as_deref(),
-        count.min(MAX_SCAN_COUNT),
+        count,
         pattern,
     )?;
     let next = page.resume_after.map_or(0, remember_cursor);

@@ -441,9 +441,12 @@ pub(crate) fn remember_cursor(key: Vec<u8>) -> u64 {
     id
 }
 
-/// The position a cursor from [`remember_cursor`] names (`None` when it is
-/// unknown or forgotten: the caller restarts the walk).
+/// The position a SCAN-family cursor resumes after: `None` for 0 and for a
+/// forgotten or unknown cursor (which restart the walk).
 pub(crate) fn cursor_position(cursor: u64) -> Option<Vec<u8>> {
+    if cursor == 0 {
+        return None;
+    }
     scan_cursors().lock().by_id.get(&cursor).cloned()
 }
 
@@ -465,38 +468,67 @@ pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
-fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&argv[1]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut kind: Option<Option<KeyType>> = None;
-    let mut i = 2;
-    while i < argv.len() {
-        let has_value = i + 1 < argv.len();
-        if is(&argv[i], "count") && has_value {
-            let n = int(&argv[i + 1])?;
-            if n < 1 {
+/// The options of SCAN and its per-key cousins (HSCAN, SSCAN, ZSCAN): COUNT
+/// and MATCH for all, TYPE for SCAN only. A COUNT is capped so one call's
+/// work stays bounded however large the client asks.
+pub(crate) struct ScanOptions<'a> {
+    pub count: usize,
+    /// `None` when every element matches (no MATCH, or `MATCH *`).
+    pub pattern: Option<&'a [u8]>,
+    /// SCAN's TYPE filter; `Some(None)` names an unknown type (matches nothing).
+    pub kind: Option<Option<KeyType>>,
+}
+
+/// The most elements one SCAN-family call examines, whatever its COUNT.
+const MAX_SCAN_COUNT: usize = 100_000;
+
+impl<'a> ScanOptions<'a> {
+    /// Parses `argv[from..]` as option/value pairs, with Redis's errors.
+    pub(crate) fn parse(
+        argv: &'a [Bytes],
+        from: usize,
+        allow_type: bool,
+    ) -> Result<Self, CmdError> {
+        let mut opts = ScanOptions {
+            count: 10,
+            pattern: None,
+            kind: None,
+        };
+        let mut i = from;
+        while i < argv.len() {
+            let has_value = i + 1 < argv.len();
+            if is(&argv[i], "count") && has_value {
+                let n = int(&argv[i + 1])?;
+                if n < 1 {
+                    return Err(CmdError::Syntax);
+                }
+                opts.count = (n as usize).min(MAX_SCAN_COUNT);
+            } else if is(&argv[i], "match") && has_value {
+                opts.pattern = (argv[i + 1].as_ref() != b"*").then_some(&argv[i + 1][..]);
+            } else if allow_type && is(&argv[i], "type") && has_value {
+                // An unknown type name matches nothing, as in Redis 7.0.
+                opts.kind = Some(KeyType::from_name(&argv[i + 1]));
+            } else {
                 return Err(CmdError::Syntax);
             }
-            count = n as usize;
-        } else if is(&argv[i], "match") && has_value {
-            pattern = (argv[i + 1].as_ref() != b"*").then_some(&argv[i + 1][..]);
-        } else if is(&argv[i], "type") && has_value {
-            // An unknown type name matches nothing, as in Redis 7.0.
-            kind = Some(KeyType::from_name(&argv[i + 1]));
-        } else {
-            return Err(CmdError::Syntax);
+            i += 2;
         }
-        i += 2;
+        Ok(opts)
     }
-    let after = if cursor == 0 {
-        None
-    } else {
-        cursor_position(cursor)
-    };
-    // Bound one call's work even for a huge COUNT.
-    let count = count.min(100_000);
-    let page = keys::scan(ctx.ks(), ctx.db(), after.as_deref(), count, pattern, kind)?;
+}
+
+fn scan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&argv[1]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let opts = ScanOptions::parse(argv, 2, true)?;
+    let after = cursor_position(cursor);
+    let page = keys::scan(
+        ctx.ks(),
+        ctx.db(),
+        after.as_deref(),
+        opts.count,
+        opts.pattern,
+        opts.kind,
+    )?;
     let next = page.resume_after.map_or(0, remember_cursor);
     Ok(Reply::Array(vec![
         Reply::Bulk(Bytes::from(next.to_string())),

@@ -17,6 +17,8 @@ pub mod info;
 pub mod keys;
 pub mod list;
 pub mod server;
+pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 pub mod zset_range;
@@ -269,7 +271,7 @@ pub struct Resolved {
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 11] {
+pub fn families() -> [&'static [CommandSpec]; 13] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -277,6 +279,8 @@ pub fn families() -> [&'static [CommandSpec]; 11] {
         hash::COMMANDS,
         list::COMMANDS,
         blocking::COMMANDS,
+        set::COMMANDS,
+        sort::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

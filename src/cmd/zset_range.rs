@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::args::{int, is};
+use super::keys::ScanOptions;
 use super::zset::{commit, resp3, scored_reply};
 use super::{CmdError, CmdResult, Ctx};
 use crate::resp::reply::format_double;
@@ -231,24 +232,7 @@ pub(super) fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if live_meta(ctx.ks(), ctx.db(), &argv[1])?.is_none() {
         return empty();
     }
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < argv.len() {
-        let has_value = i + 1 < argv.len();
-        if is(&argv[i], "count") && has_value {
-            let n = int(&argv[i + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = n.min(100_000) as usize;
-        } else if is(&argv[i], "match") && has_value {
-            pattern = (argv[i + 1].as_ref() != b"*").then_some(&argv[i + 1][..]);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions { count, pattern, .. } = ScanOptions::parse(argv, 3, false)?;
     let matches = |m: &[u8]| pattern.is_none_or(|p| crate::glob::glob_match(p, m, false));
     let page = zset_range::scan(ctx.ks(), ctx.db(), &argv[1], cursor, count, &matches)?;
     let mut flat = Vec::with_capacity(page.entries.len() * 2);

@@ -26,6 +26,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::encoding::{self, KeyType, Metadata};
+use super::random_pick::random_under_prefix;
 use super::string::{long_double_add, FloatAddError};
 use super::{now_ms, Keyspace, TypeError, TypeResult};
 use crate::engine::{Cf, EngineIter};
@@ -331,7 +332,7 @@ pub fn random_fields(
     let mut out = Vec::with_capacity(wanted.min(1 << 20) as usize);
     if count < 0 {
         for _ in 0..wanted {
-            match random_under_prefix(ks, Cf::Data, &prefix, &mut rng)? {
+            match random_under_prefix(ks, Cf::Data, &prefix, &mut rng, DESCENT_SEEK_BUDGET)? {
                 Some(pair) => out.push(strip(pair)),
                 None => break,
             }
@@ -369,7 +370,8 @@ pub fn random_fields(
     let mut attempts = wanted.saturating_mul(4).saturating_add(64);
     while (out.len() as u64) < wanted && attempts > 0 {
         attempts -= 1;
-        let Some(pair) = random_under_prefix(ks, Cf::Data, &prefix, &mut rng)? else {
+        let Some(pair) = random_under_prefix(ks, Cf::Data, &prefix, &mut rng, DESCENT_SEEK_BUDGET)?
+        else {
             break;
         };
         let pair = strip(pair);
@@ -392,66 +394,6 @@ pub fn random_fields(
     }
     c.status()?;
     Ok(out)
-}
-
-/// A random record of `cf` whose key starts with `prefix`, as `(key, value)`,
-/// found by descending the implicit trie of the sorted keys: at each depth
-/// it lists the bytes that follow the current prefix (one seek each) and
-/// picks one at random, or stops at the key equal to the prefix. Every
-/// branch at a level is equally likely, so picks spread over the keys
-/// without being uniform. `None` when nothing is under `prefix`.
-pub fn random_under_prefix(
-    ks: &Keyspace,
-    cf: Cf,
-    prefix: &[u8],
-    rng: &mut impl Rng,
-) -> TypeResult<Option<(Vec<u8>, Vec<u8>)>> {
-    let end = encoding::prefix_end(prefix);
-    let mut it = ks.engine().iter(cf, Some(prefix), end.as_deref());
-    let mut current = prefix.to_vec();
-    let mut seeks = 0;
-    loop {
-        // `None` stands for the key equal to `current` itself.
-        let mut choices: Vec<Option<u8>> = Vec::new();
-        let mut probe = current.clone();
-        it.seek(&probe);
-        while it.valid() && it.key().starts_with(&current) && seeks < DESCENT_SEEK_BUDGET {
-            seeks += 1;
-            probe.truncate(current.len());
-            match it.key().get(current.len()) {
-                None => {
-                    choices.push(None);
-                    probe.push(0);
-                }
-                Some(&b) => {
-                    choices.push(Some(b));
-                    if b == 0xff {
-                        break;
-                    }
-                    probe.push(b + 1);
-                }
-            }
-            it.seek(&probe);
-        }
-        it.status()?;
-        if choices.is_empty() {
-            return Ok(None);
-        }
-        match choices[rng.gen_range(0..choices.len())] {
-            None => break,
-            Some(b) => current.push(b),
-        }
-        if seeks >= DESCENT_SEEK_BUDGET {
-            break;
-        }
-    }
-    // Settle on the first key under the chosen prefix.
-    it.seek(&current);
-    it.status()?;
-    if it.valid() && it.key().starts_with(&current) {
-        return Ok(Some((it.key().to_vec(), it.value().to_vec())));
-    }
-    Ok(None)
 }
 
 /// A hash opened for a write, under the key lock: the record as stored (to

@@ -13,6 +13,7 @@
 use bytes::Bytes;
 
 use super::encoding::{self, KeyType, Metadata};
+use super::random_pick::random_under_prefix;
 use super::{now_ms, Keyspace, TypeResult, WriteSet};
 use crate::engine::Cf;
 use crate::glob::glob_match;
@@ -324,62 +325,17 @@ pub fn keys(ks: &Keyspace, db: u8, pattern: &[u8]) -> TypeResult<Vec<Bytes>> {
 /// Most seeks one random descent may spend before settling.
 const RANDOM_SEEK_BUDGET: usize = 4096;
 
-/// Picks a stored key of `db` (meta key, with its db byte) by walking down
-/// the implicit trie of the sorted keys: at each depth it lists the bytes
-/// that actually follow the current prefix (one seek each) and picks one at
-/// random, or stops at a key equal to the prefix. Every branch at a level is
-/// equally likely, so the choice spreads over differently shaped keys.
+/// A stored key of `db` (meta key, with its db byte), picked at random.
 fn random_descent(ks: &Keyspace, db: u8) -> TypeResult<Option<Vec<u8>>> {
-    let upper = db_end(db);
-    let lower = [db];
-    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
     let mut rng = rand::thread_rng();
-    let mut prefix = vec![db];
-    let mut seeks = 0;
-    loop {
-        // `None` stands for the key equal to the prefix itself.
-        let mut choices: Vec<Option<u8>> = Vec::new();
-        let mut probe = prefix.clone();
-        it.seek(&probe);
-        while it.valid() && it.key().starts_with(&prefix) && seeks < RANDOM_SEEK_BUDGET {
-            seeks += 1;
-            probe.truncate(prefix.len());
-            match it.key().get(prefix.len()) {
-                None => {
-                    choices.push(None);
-                    probe.push(0);
-                }
-                Some(&b) => {
-                    choices.push(Some(b));
-                    if b == 0xff {
-                        break;
-                    }
-                    probe.push(b + 1);
-                }
-            }
-            it.seek(&probe);
-        }
-        it.status()?;
-        if choices.is_empty() {
-            return Ok(None);
-        }
-        match choices[rand::Rng::gen_range(&mut rng, 0..choices.len())] {
-            None => return Ok(Some(prefix)),
-            Some(b) => prefix.push(b),
-        }
-        if seeks >= RANDOM_SEEK_BUDGET {
-            // Out of budget: settle for the first key under the prefix.
-            it.seek(&prefix);
-            it.status()?;
-            return Ok(it.valid().then(|| it.key().to_vec()));
-        }
-    }
+    let pick = random_under_prefix(ks, Cf::Meta, &[db], &mut rng, RANDOM_SEEK_BUDGET)?;
+    Ok(pick.map(|(key, _)| key))
 }
 
 /// RANDOMKEY: a live key of `db`, or `None` when it has none.
 ///
 /// Keys are sorted on disk, not hashed, so this descends the sorted keys at
-/// random (see [`random_descent`]); the choice is spread but not uniform,
+/// random (see [`random_under_prefix`]); the choice is spread but not uniform,
 /// which Redis does not promise either. Expired keys are skipped: after a
 /// few unlucky draws it walks the database for the first live key.
 pub fn random_key(ks: &Keyspace, db: u8) -> TypeResult<Option<Bytes>> {
@@ -434,7 +390,7 @@ pub fn encoding_name(meta: &Metadata) -> &'static str {
         KeyType::String => string_encoding(&meta.payload),
         KeyType::Hash => super::hash::encoding_name(meta),
         KeyType::List => "quicklist",
-        KeyType::Set => "hashtable",
+        KeyType::Set => super::set::encoding_name(meta),
         KeyType::ZSet if meta.size <= 128 => "listpack",
         KeyType::ZSet => "skiplist",
     }

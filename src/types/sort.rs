@@ -107,7 +107,11 @@ fn output_range(limit: Option<(i64, i64)>, len: usize) -> (i64, i64) {
     let (offset, count) = limit.unwrap_or((0, -1));
     let mut start = offset.max(0).min(len);
     let count = count.max(-1).min(len);
-    let mut end = if count < 0 { len - 1 } else { start + count - 1 };
+    let mut end = if count < 0 {
+        len - 1
+    } else {
+        start + count - 1
+    };
     if start >= len {
         start = len - 1;
         end = len - 2;
