@@ -381,7 +381,7 @@ pub static DIRECTIVES: &[Directive] = &[
         LONG_POS,
         "512",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "hash-max-listpack-value",
@@ -392,7 +392,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         "64",
         Mutable,
-        Ignored,
+        Applied,
     ),
     d(
         "hll-sparse-max-bytes",

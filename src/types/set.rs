@@ -20,8 +20,9 @@
 //! random position between the first and the last member (its bytes drawn
 //! from the byte range the members use) and take the member found there.
 //! That is biased: a member's chance is proportional to the gap in byte
-//! space before it (members after sparse stretches win more often). Small sets are loaded and sampled exactly, and a count that is a
-//! large share of the set is drawn by exact reservoir sampling over one scan.
+//! space before it (members after sparse stretches win more often). Small
+//! sets are loaded and sampled exactly, and a count that is a large share
+//! of the set is drawn by exact reservoir sampling over one scan.
 
 use std::collections::HashSet;
 

@@ -3,10 +3,10 @@
 //! rounds, Strata/Redis ratios.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One measurement of one system on one workload in one round.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     pub ops_per_sec: f64,
     pub p50_ms: f64,
@@ -67,7 +67,7 @@ pub fn median_sample(rounds: &[Sample]) -> Option<Sample> {
 
 /// Strata/Redis ratios: the median over rounds of the per-round ratio (each
 /// round pairs two runs made back to back, which cancels slow drift).
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Ratios {
     pub ops_per_sec: Option<f64>,
     pub p50: Option<f64>,

@@ -84,6 +84,11 @@ struct Cli {
     /// Keep the temp data dirs afterwards.
     #[arg(long)]
     keep: bool,
+    /// Run nothing: rewrite benchmarks.md and latency.png from the committed
+    /// results.json, with the current bench/notes.md (for notes written
+    /// after looking at a run's figures).
+    #[arg(long)]
+    rerender: bool,
 }
 
 fn strata_binary(cli: &Cli) -> String {
@@ -217,9 +222,10 @@ fn run_workload(
             load = Some(LoadInfo {
                 dataset: format!("{} keys x {} B = {mb:.0} MB", spec.keys, spec.value_size),
                 amount: mb,
-                unit: "MB",
+                unit: "MB".into(),
                 redis_secs: secs[0],
                 strata_secs: secs[1],
+                strata_settle_secs: settle_strata(pair),
             });
         }
         Kind::Collections(_) => {
@@ -253,9 +259,10 @@ fn run_workload(
                         collections::WINDOW
                     ),
                     amount: members as f64,
-                    unit: "members",
+                    unit: "members".into(),
                     redis_secs: secs[0].unwrap_or(0.0),
                     strata_secs: secs[1].unwrap_or(0.0),
+                    strata_settle_secs: settle_strata(pair),
                 });
             }
         }
@@ -305,7 +312,7 @@ fn run_workload(
         let i = idx(sys);
         let ok: Vec<Sample> = samples[i].iter().flatten().cloned().collect();
         SystemResult {
-            system: sys.label(),
+            system: sys.label().into(),
             rounds: std::mem::take(&mut samples[i]),
             median: median_sample(&ok),
             rss_bytes_after: pair.get(sys).rss_bytes(),
@@ -317,7 +324,7 @@ fn run_workload(
     WorkloadResult {
         name: w.name.clone(),
         description: w.description.clone(),
-        tool,
+        tool: tool.into(),
         command,
         redis,
         strata,
@@ -327,9 +334,59 @@ fn run_workload(
     }
 }
 
+/// Most seconds to wait for Strata's engine to go quiet after a load.
+const SETTLE_LIMIT: Duration = Duration::from_secs(180);
+
+/// Waits until Strata reports no running flush or compaction and no
+/// pending compaction bytes (twice in a row, 250 ms apart), so a timed row
+/// measures the steady state rather than the tail of a bulk load, and
+/// returns how long that took. Redis has no such work to wait for.
+fn settle_strata(pair: &Pair) -> Option<f64> {
+    let started = std::time::Instant::now();
+    let mut conn = resp::Conn::connect(pair.strata.port).ok()?;
+    let mut quiet_in_a_row = 0;
+    while started.elapsed() < SETTLE_LIMIT {
+        let info = match conn.call(&["INFO", "engine"]).ok()? {
+            resp::Reply::Bulk(Some(text)) => String::from_utf8_lossy(&text).into_owned(),
+            _ => return None,
+        };
+        if engine_is_quiet(&info) {
+            quiet_in_a_row += 1;
+            if quiet_in_a_row == 2 {
+                return Some(started.elapsed().as_secs_f64());
+            }
+        } else {
+            quiet_in_a_row = 0;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!("  Strata's engine did not settle within {SETTLE_LIMIT:?}");
+    None
+}
+
+/// Whether an INFO text shows no flush or compaction running or pending.
+fn engine_is_quiet(info: &str) -> bool {
+    let field = |name: &str| {
+        info.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .strip_prefix(':')?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    [
+        "engine_pending_compaction_bytes",
+        "engine_running_compactions",
+        "engine_running_flushes",
+    ]
+    .iter()
+    .all(|name| field(name) == Some(0))
+}
+
 fn empty(system: &'static str) -> SystemResult {
     SystemResult {
-        system,
+        system: system.into(),
         rounds: Vec::new(),
         median: None,
         rss_bytes_after: None,
@@ -380,13 +437,31 @@ fn write_outputs(out: &Path, run: &report::Run) -> Result<(), String> {
     Ok(())
 }
 
+/// Re-renders the report of the last run with the current notes.
+fn rerender(out: &Path) -> Result<(), String> {
+    let json_path = out.join("bench").join("results.json");
+    let text =
+        std::fs::read_to_string(&json_path).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let mut run: report::Run =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    run.notes = std::fs::read_to_string(out.join("bench").join("notes.md")).ok();
+    write_outputs(out, &run)?;
+    eprintln!("rewrote {}", out.join("benchmarks.md").display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(bad) = cli.value_sizes.iter().find(|s| !(16..=16384).contains(*s)) {
         eprintln!("--value-sizes: {bad} is outside 16..=16384");
         return ExitCode::FAILURE;
     }
-    match real_main(&cli) {
+    let outcome = if cli.rerender {
+        rerender(&cli.out)
+    } else {
+        real_main(&cli)
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strata-bench: {e}");
@@ -523,4 +598,24 @@ fn real_main(cli: &Cli) -> Result<(), String> {
     }
     eprintln!("wrote {}", cli.out.join("benchmarks.md").display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engine_is_quiet;
+
+    #[test]
+    fn engine_is_quiet_only_when_all_three_figures_are_zero() {
+        let info = |pending: u64, compactions: u64, flushes: u64| {
+            format!(
+                "# Engine\r\nengine:rocksdb\r\nengine_pending_compaction_bytes:{pending}\r\n\
+                 engine_running_compactions:{compactions}\r\nengine_running_flushes:{flushes}\r\n"
+            )
+        };
+        assert!(engine_is_quiet(&info(0, 0, 0)));
+        assert!(!engine_is_quiet(&info(4096, 0, 0)));
+        assert!(!engine_is_quiet(&info(0, 1, 0)));
+        assert!(!engine_is_quiet(&info(0, 0, 1)));
+        assert!(!engine_is_quiet("# Server\r\nredis_version:7.0.15\r\n"));
+    }
 }

@@ -5,14 +5,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::figures::{Ratios, Sample};
 
 /// Figures of one system on one workload.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SystemResult {
-    pub system: &'static str,
+    pub system: String,
     /// One entry per round; None when that run failed (see `errors`).
     pub rounds: Vec<Option<Sample>>,
     pub median: Option<Sample>,
@@ -22,16 +22,21 @@ pub struct SystemResult {
 }
 
 /// A dataset load made before the timed rounds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LoadInfo {
     /// What was loaded, in words ("73242 keys x 4096 B = 300 MB").
     pub dataset: String,
     /// How much was loaded in `unit`s, for the load rate.
     pub amount: f64,
     /// "MB", "members".
-    pub unit: &'static str,
+    pub unit: String,
     pub redis_secs: f64,
     pub strata_secs: f64,
+    /// Seconds Strata then spent flushing and compacting the load before the
+    /// timed rounds began (they wait for it); `None` if it did not settle
+    /// within the wait, or was not measured.
+    #[serde(default)]
+    pub strata_settle_secs: Option<f64>,
 }
 
 impl LoadInfo {
@@ -42,12 +47,12 @@ impl LoadInfo {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct WorkloadResult {
     pub name: String,
     pub description: String,
     /// "redis-benchmark" or "strata-bench".
-    pub tool: &'static str,
+    pub tool: String,
     /// The load command or its parameters, for reproduction.
     pub command: String,
     pub redis: SystemResult,
@@ -62,7 +67,7 @@ pub struct WorkloadResult {
 
 /// Big-key latency over small-key latency of one command, per system: near
 /// 1 means the cost of a point operation does not grow with the collection.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct ScalingRow {
     /// The big-key workload.
     pub workload: String,
@@ -157,14 +162,14 @@ fn scaling_markdown(w: &mut String, run: &Run) {
 }
 
 /// An issue target and whether this run met it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TargetCheck {
     pub target: String,
     pub measured: Option<f64>,
     pub met: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Machine {
     pub nproc: usize,
     pub cpu_model: String,
@@ -175,7 +180,7 @@ pub struct Machine {
     pub loadavg_end: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Run {
     pub started_utc: String,
     pub finished_utc: String,
@@ -418,6 +423,13 @@ pub fn markdown(run: &Run) -> String {
                 l.strata_secs,
                 l.rate(l.strata_secs)
             );
+            if let Some(settle) = l.strata_settle_secs {
+                let _ = writeln!(
+                    w,
+                    "After the load, Strata's flushes and compactions took another {settle:.1} s \
+                     to finish; the timed rounds started after that.\n"
+                );
+            }
         }
         let _ = writeln!(
             w,
@@ -580,7 +592,7 @@ mod tests {
             send_lag_p99_ms: None,
         };
         SystemResult {
-            system: name,
+            system: name.into(),
             rounds: vec![Some(s.clone())],
             median: Some(s),
             rss_bytes_after: None,
@@ -598,7 +610,7 @@ mod tests {
         WorkloadResult {
             name: name.into(),
             description: String::new(),
-            tool: "redis-benchmark",
+            tool: "redis-benchmark".into(),
             command: String::new(),
             redis: system("Redis", redis.0, redis.1),
             strata: system("Strata", strata.0, strata.1),
@@ -666,9 +678,10 @@ mod tests {
         big.load = Some(LoadInfo {
             dataset: "3 keys of 1000000 members".into(),
             amount: 3_000_000.0,
-            unit: "members",
+            unit: "members".into(),
             redis_secs: 2.0,
             strata_secs: 10.0,
+            strata_settle_secs: Some(4.25),
         });
         let md = markdown(&run(vec![
             big,
@@ -682,8 +695,26 @@ mod tests {
         assert!(md.contains(
             "Dataset: 3 keys of 1000000 members. Load time: Redis 2.0 s (1500000 members/s), Strata 10.0 s (300000 members/s)."
         ));
+        assert!(md.contains("took another 4.2 s to finish"), "{md}");
         let none = markdown(&run(vec![workload("GET", None, (0.2, 0.4), (0.3, 1.0))]));
         assert!(!none.contains("collection size"));
+    }
+
+    #[test]
+    fn results_json_reads_back_into_the_same_report() {
+        let mut original = run(vec![
+            workload("HGET big", Some("HGET small"), (0.3, 0.6), (0.9, 3.0)),
+            workload("HGET small", None, (0.2, 0.4), (0.3, 1.0)),
+        ]);
+        original.notes = Some("### Observations\n\n- a note".into());
+        let json = serde_json::to_string_pretty(&original).expect("serialises");
+        let mut back: Run = serde_json::from_str(&json).expect("reads back");
+        assert!(
+            back.notes.is_none(),
+            "notes live in notes.md, not in the JSON"
+        );
+        back.notes = original.notes.clone();
+        assert_eq!(markdown(&back), markdown(&original));
     }
 
     #[test]
@@ -691,9 +722,10 @@ mod tests {
         let l = LoadInfo {
             dataset: String::new(),
             amount: 300.0,
-            unit: "MB",
+            unit: "MB".into(),
             redis_secs: 0.8,
             strata_secs: 0.0,
+            strata_settle_secs: None,
         };
         assert_eq!(l.rate(0.8), "375.0 MB/s");
     }
