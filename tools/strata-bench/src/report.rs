@@ -313,8 +313,8 @@ pub fn markdown(run: &Run) -> String {
     let _ = writeln!(
         w,
         "\nTargets are judged on the redis-benchmark GET/SET rows below (ratios are medians of \
-         per-round Strata/Redis ratios). Strata is an unoptimised first version; these are the \
-         figures as measured, not tuned.\n"
+         per-round Strata/Redis ratios), as measured: nothing in either server is tuned for \
+         this run.\n"
     );
     if let Some(notes) = &run.notes {
         let _ = writeln!(w, "{}\n", notes.trim_end());
