@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
-use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::{Reply, RespVersion};
 use crate::types::hash::{self, ListpackLimits, Parts};
 use crate::types::string::{long_double_add, long_double_valid, FloatAddError};
@@ -194,12 +194,6 @@ fn limits(ctx: &Ctx<'_>) -> ListpackLimits {
     ListpackLimits {
         max_entries: setting("hash-max-listpack-entries", default.max_entries),
         max_value: setting("hash-max-listpack-value", default.max_value),
-    }
-}
-
-fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
-    if let Some(seq) = seq {
-        ctx.committed(seq);
     }
 }
 

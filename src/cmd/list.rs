@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::flags::*;
-use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::list::{self, End, PosOptions};
 use crate::types::{TypeError, TypeResult};
@@ -194,17 +194,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Counts a keyspace hit or miss for a read, as Redis's `lookupKeyRead`
 /// does: a key of the wrong type is a hit; other errors count nothing.
 fn count_lookup<T>(ctx: &Ctx<'_>, r: &TypeResult<Option<T>>) {
-    match r {
-        Ok(v) => ctx.server.stats.hit(v.is_some()),
-        Err(TypeError::WrongType) => ctx.server.stats.hit(true),
-        Err(_) => {}
-    }
-}
-
-fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
-    if let Some(seq) = seq {
-        ctx.committed(seq);
-    }
+    super::count_lookup(ctx, r, Option::is_some);
 }
 
 /// `LEFT` or `RIGHT` (any case), else `ERR syntax error`. LMOVE, LMPOP and

@@ -270,6 +270,28 @@ pub struct Resolved {
     pub id: usize,
 }
 
+/// Records a write's commit sequence, if the command wrote anything.
+pub(crate) fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
+    if let Some(seq) = seq {
+        ctx.committed(seq);
+    }
+}
+
+/// Counts a keyspace hit or miss for a read of a key, as Redis's
+/// `lookupKeyRead` does: `found` says whether the result found the key; a key
+/// of the wrong type is a hit; other errors count nothing.
+pub(crate) fn count_lookup<T>(
+    ctx: &Ctx<'_>,
+    r: &crate::types::TypeResult<T>,
+    found: impl Fn(&T) -> bool,
+) {
+    match r {
+        Ok(v) => ctx.server.stats.hit(found(v)),
+        Err(crate::types::TypeError::WrongType) => ctx.server.stats.hit(true),
+        Err(_) => {}
+    }
+}
+
 /// The families, in the order COMMAND lists them.
 pub fn families() -> [&'static [CommandSpec]; 13] {
     [

@@ -8,11 +8,10 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
-use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::set;
 use crate::types::set_algebra::{self, SetOp};
-use crate::types::{TypeError, TypeResult};
 
 const SET: CommandSpec = CommandSpec {
     group: "set",
@@ -185,22 +184,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..SET
     },
 ];
-
-/// Counts a keyspace hit or miss for a read of a key, as Redis's
-/// `lookupKeyRead` does (a key of the wrong type is a hit).
-fn count_lookup<T>(ctx: &Ctx<'_>, r: &TypeResult<T>, found: impl Fn(&T) -> bool) {
-    match r {
-        Ok(v) => ctx.server.stats.hit(found(v)),
-        Err(TypeError::WrongType) => ctx.server.stats.hit(true),
-        Err(_) => {}
-    }
-}
-
-fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
-    if let Some(seq) = seq {
-        ctx.committed(seq);
-    }
-}
 
 fn bulks(members: Vec<Bytes>) -> Vec<Reply> {
     members.into_iter().map(Reply::Bulk).collect()

@@ -6,10 +6,10 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::flags::*;
-use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
+use crate::types::now_ms;
 use crate::types::string::{self, GetExChange, SetCondition, SetOptions, TtlChange};
-use crate::types::{now_ms, TypeError, TypeResult};
 
 const STR: CommandSpec = CommandSpec {
     group: "string",
@@ -230,23 +230,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..STR
     },
 ];
-
-/// Counts a keyspace hit or miss for a read of a key, as Redis's
-/// `lookupKeyRead` does: `found` says whether the result found the key; a key
-/// of the wrong type is a hit; other errors count nothing.
-fn count_lookup<T>(ctx: &Ctx<'_>, r: &TypeResult<T>, found: impl Fn(&T) -> bool) {
-    match r {
-        Ok(v) => ctx.server.stats.hit(found(v)),
-        Err(TypeError::WrongType) => ctx.server.stats.hit(true),
-        Err(_) => {}
-    }
-}
-
-fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
-    if let Some(seq) = seq {
-        ctx.committed(seq);
-    }
-}
 
 fn max_bulk_len(ctx: &Ctx<'_>) -> i64 {
     ctx.server.config.settings().proto_max_bulk_len

@@ -12,7 +12,7 @@ use super::zset_range::{
     zremrangebylex, zremrangebyrank, zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
     zscan,
 };
-use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::zset::{self, AddFlags, AddReply, Scored};
 use crate::types::zset_algebra::{self, Aggregate, SetOp};
@@ -368,12 +368,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 pub(super) fn resp3(ctx: &Ctx<'_>) -> bool {
     ctx.client.resp == crate::resp::RespVersion::Resp3
-}
-
-pub(super) fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
-    if let Some(seq) = seq {
-        ctx.committed(seq);
-    }
 }
 
 /// Members, optionally with scores: `[m, s]` pairs in RESP3, a flat

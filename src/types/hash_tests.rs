@@ -1,21 +1,11 @@
 //! Unit tests of `types::hash`: encoding edge cases, counters, and the
 //! O(1) delete of a big hash.
 
-use std::sync::Arc;
-
 use super::*;
-use crate::engine::rocks::RocksEngine;
-use crate::engine::EngineOptions;
-use crate::types::{keys, StalePolicy};
+use crate::types::keys;
 
 fn keyspace(dir: &tempfile::TempDir) -> Keyspace {
-    let opts = EngineOptions {
-        block_cache_size: 4 << 20,
-        write_buffer_size: 4 << 20,
-        ..EngineOptions::default()
-    };
-    let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).expect("engine");
-    Keyspace::open(Arc::new(engine), 16).expect("keyspace")
+    crate::types::test_keyspace_in(dir.path())
 }
 
 fn b(s: &str) -> Bytes {

@@ -410,23 +410,10 @@ pub fn refcount(meta: &Metadata) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::engine::rocks::RocksEngine;
-    use crate::engine::EngineOptions;
-    use crate::types::StalePolicy;
 
-    fn open() -> (tempfile::TempDir, Keyspace) {
-        let dir = tempfile::tempdir().unwrap();
-        let opts = EngineOptions {
-            block_cache_size: 1 << 20,
-            ..EngineOptions::default()
-        };
-        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).unwrap();
-        let ks = Keyspace::open(Arc::new(engine), 16).unwrap();
-        (dir, ks)
-    }
+    use crate::types::test_keyspace as open;
 
     fn put_string(ks: &Keyspace, db: u8, key: &[u8], value: &[u8], expire_ms: u64) {
         let stored = ks.get_stored(db, key).unwrap();

@@ -430,18 +430,8 @@ impl CompactionPolicy for StalePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rocks::RocksEngine;
-    use crate::engine::EngineOptions;
 
-    fn open(dir: &std::path::Path) -> Keyspace {
-        let opts = EngineOptions {
-            block_cache_size: 8 << 20,
-            write_buffer_size: 1 << 20,
-            ..EngineOptions::default()
-        };
-        let engine = RocksEngine::open(dir, &opts, Arc::new(StalePolicy)).expect("open engine");
-        Keyspace::open(Arc::new(engine), 16).expect("open keyspace")
-    }
+    use crate::types::test_keyspace_in as open;
 
     fn count(ks: &Keyspace, cf: Cf) -> usize {
         let mut it = ks.engine().iter(cf, None, None);

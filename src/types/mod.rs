@@ -50,3 +50,26 @@ pub fn now_us() -> u64 {
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
 }
+
+/// A keyspace of 16 databases on a fresh RocksDB with small caches, in `dir`
+/// (unit tests of the data types).
+#[cfg(test)]
+pub(crate) fn test_keyspace_in(dir: &std::path::Path) -> Keyspace {
+    use crate::engine::{rocks::RocksEngine, EngineOptions};
+    let opts = EngineOptions {
+        block_cache_size: 8 << 20,
+        write_buffer_size: 1 << 20,
+        ..EngineOptions::default()
+    };
+    let engine = RocksEngine::open(dir, &opts, std::sync::Arc::new(StalePolicy)).expect("engine");
+    Keyspace::open(std::sync::Arc::new(engine), 16).expect("keyspace")
+}
+
+/// [`test_keyspace_in`] a new temporary folder, which lives as long as the
+/// returned guard.
+#[cfg(test)]
+pub(crate) fn test_keyspace() -> (tempfile::TempDir, Keyspace) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ks = test_keyspace_in(dir.path());
+    (dir, ks)
+}

@@ -562,21 +562,11 @@ pub fn lcs(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::engine::rocks::RocksEngine;
-    use crate::engine::EngineOptions;
-    use crate::types::StalePolicy;
 
     fn keyspace(dir: &tempfile::TempDir) -> Keyspace {
-        let opts = EngineOptions {
-            block_cache_size: 1 << 20,
-            write_buffer_size: 1 << 20,
-            ..EngineOptions::default()
-        };
-        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).unwrap();
-        Keyspace::open(Arc::new(engine), 16).unwrap()
+        crate::types::test_keyspace_in(dir.path())
     }
 
     fn wrong_type<T: std::fmt::Debug>(r: TypeResult<T>) -> bool {

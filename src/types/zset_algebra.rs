@@ -298,23 +298,12 @@ pub fn inter_card(ks: &Keyspace, db: u8, keys: &[Bytes], limit: u64) -> TypeResu
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::engine::rocks::RocksEngine;
-    use crate::engine::EngineOptions;
-    use crate::types::zset::{self, AddFlags};
-    use crate::types::StalePolicy;
 
-    fn open() -> (tempfile::TempDir, Keyspace) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let opts = EngineOptions {
-            block_cache_size: 1 << 20,
-            ..EngineOptions::default()
-        };
-        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).expect("engine");
-        (dir, Keyspace::open(Arc::new(engine), 16).expect("keyspace"))
-    }
+    use crate::types::zset::{self, AddFlags};
+
+    use crate::types::test_keyspace as open;
 
     /// Writes a plain set in the set family's encoding (member -> "").
     fn put_set(ks: &Keyspace, key: &[u8], members: &[&str]) {

@@ -705,20 +705,7 @@ mod tests {
         assert!(LexRange::parse(b"+", b"+").unwrap().is_empty());
     }
 
-    fn open() -> (tempfile::TempDir, Keyspace) {
-        use crate::engine::rocks::RocksEngine;
-        use crate::engine::EngineOptions;
-        use std::sync::Arc;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let opts = EngineOptions {
-            block_cache_size: 1 << 20,
-            ..EngineOptions::default()
-        };
-        let engine = RocksEngine::open(dir.path(), &opts, Arc::new(crate::types::StalePolicy))
-            .expect("engine");
-        let ks = Keyspace::open(Arc::new(engine), 16).expect("keyspace");
-        (dir, ks)
-    }
+    use crate::types::test_keyspace as open;
 
     fn members(v: Vec<Scored>) -> Vec<String> {
         v.into_iter()

@@ -1,24 +1,9 @@
 //! Unit tests of the list encoding: bounds, index space, and every write
 //! checked against a `Vec` model.
 
-use std::sync::Arc;
-
 use super::*;
-use crate::engine::rocks::RocksEngine;
-use crate::engine::EngineOptions;
-use crate::types::StalePolicy;
 
-fn open() -> (tempfile::TempDir, Keyspace) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let opts = EngineOptions {
-        block_cache_size: 8 << 20,
-        write_buffer_size: 1 << 20,
-        ..EngineOptions::default()
-    };
-    let engine = RocksEngine::open(dir.path(), &opts, Arc::new(StalePolicy)).expect("open engine");
-    let ks = Keyspace::open(Arc::new(engine), 16).expect("open keyspace");
-    (dir, ks)
-}
+use crate::types::test_keyspace as open;
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
