@@ -185,12 +185,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// The live `set-max-intset-entries`: how big a set of integers may grow
+/// before it reports the hashtable encoding.
+fn max_intset(ctx: &Ctx<'_>) -> u64 {
+    ctx.server
+        .config
+        .get("set-max-intset-entries")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(set::MAX_INTSET_ENTRIES)
+}
+
 fn bulks(members: Vec<Bytes>) -> Vec<Reply> {
     members.into_iter().map(Reply::Bulk).collect()
 }
 
 fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (added, seq) = set::sadd(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
+    let (added, seq) = set::sadd(ctx.ks(), ctx.db(), &argv[1], &argv[2..], max_intset(ctx))?;
     commit(ctx, seq);
     Ok(Reply::Integer(added as i64))
 }
@@ -263,7 +273,13 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         },
         _ => return Err(CmdError::Syntax),
     };
-    let (popped, seq) = set::spop(ctx.ks(), ctx.db(), &argv[1], count.unwrap_or(1))?;
+    let (popped, seq) = set::spop(
+        ctx.ks(),
+        ctx.db(),
+        &argv[1],
+        count.unwrap_or(1),
+        max_intset(ctx),
+    )?;
     commit(ctx, seq);
     Ok(match count {
         None => Reply::opt_bulk(popped.and_then(|mut v| v.pop())),
@@ -272,7 +288,14 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (moved, seq) = set_algebra::smove(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3])?;
+    let (moved, seq) = set_algebra::smove(
+        ctx.ks(),
+        ctx.db(),
+        &argv[1],
+        &argv[2],
+        &argv[3],
+        max_intset(ctx),
+    )?;
     commit(ctx, seq);
     Ok(Reply::Integer(moved as i64))
 }
@@ -283,7 +306,14 @@ fn set_op(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> CmdResult {
 }
 
 fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
-    let (size, seq) = set_algebra::set_op_store(ctx.ks(), ctx.db(), op, &argv[1], &argv[2..])?;
+    let (size, seq) = set_algebra::set_op_store(
+        ctx.ks(),
+        ctx.db(),
+        op,
+        &argv[1],
+        &argv[2..],
+        max_intset(ctx),
+    )?;
     commit(ctx, seq);
     Ok(Reply::Integer(size as i64))
 }

@@ -694,7 +694,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d("save", Special, "3600 1 300 100 60 10000", Mutable, Ignored),
     d("server_cpulist", Str, "", Immutable, Ignored),
-    d("set-max-intset-entries", LONG_POS, "512", Mutable, Ignored),
+    d("set-max-intset-entries", LONG_POS, "512", Mutable, Applied),
     d("set-proc-title", Bool, "yes", Immutable, Ignored),
     d(
         "shutdown-on-sigint",

@@ -36,7 +36,8 @@ use crate::engine::{Cf, EngineIter};
 use crate::glob::glob_match;
 use crate::resp::parse::parse_i64;
 
-/// Redis's `set-max-intset-entries` default.
+/// Redis's `set-max-intset-entries` default (the live value is passed in by
+/// the writes that can grow a set).
 pub const MAX_INTSET_ENTRIES: u64 = 512;
 const ENCODING_HASHTABLE: u8 = 1;
 /// Sets up to this size are loaded whole for exact random sampling.
@@ -47,11 +48,12 @@ pub fn is_intset_member(member: &[u8]) -> bool {
     parse_i64(member).is_some()
 }
 
+/// Whether the set has converted to Redis's hashtable encoding (every write
+/// that grows a set records it, see [`note_size`]).
 pub fn is_hashtable(meta: &Metadata) -> bool {
     meta.payload
         .first()
         .is_some_and(|e| e & ENCODING_HASHTABLE != 0)
-        || meta.size > MAX_INTSET_ENTRIES
 }
 
 /// The name OBJECT ENCODING reports for a set.
@@ -70,10 +72,10 @@ pub(crate) fn note_member(meta: &mut Metadata, member: &[u8]) {
     }
 }
 
-/// Converts to hashtable when the size passed the intset limit (call after
-/// updating `size`).
-pub(crate) fn note_size(meta: &mut Metadata) {
-    if meta.size > MAX_INTSET_ENTRIES {
+/// Converts to hashtable when the size passed `max_intset`, the live
+/// `set-max-intset-entries` (call after updating `size`).
+pub(crate) fn note_size(meta: &mut Metadata, max_intset: u64) {
+    if meta.size > max_intset {
         mark_hashtable(meta);
     }
 }
@@ -256,6 +258,7 @@ pub fn sadd(
     db: u8,
     key: &[u8],
     members: &[Bytes],
+    max_intset: u64,
 ) -> TypeResult<(u64, Option<u64>)> {
     let _g = ks.lock(db, &[key]);
     let stored = ks.get_stored(db, key)?;
@@ -284,7 +287,7 @@ pub fn sadd(
         return Ok((0, None));
     }
     meta.size += added;
-    note_size(&mut meta);
+    note_size(&mut meta, max_intset);
     ws.put_meta(db, key, &meta, stored.as_ref());
     Ok((added, Some(ks.commit(ws)?)))
 }
@@ -589,6 +592,7 @@ pub fn spop(
     db: u8,
     key: &[u8],
     count: u64,
+    max_intset: u64,
 ) -> TypeResult<(Option<Vec<Bytes>>, Option<u64>)> {
     let _g = ks.lock(db, &[key]);
     let stored = ks.get_stored(db, key)?;
@@ -625,7 +629,7 @@ pub fn spop(
         c.status()?;
     }
     meta.size = remaining;
-    note_size(&mut meta);
+    note_size(&mut meta, max_intset);
     ws.put_meta(db, key, &meta, stored.as_ref());
     Ok((Some(popped), Some(ks.commit(ws)?)))
 }
@@ -649,8 +653,15 @@ mod tests {
     fn members_stream_sorted_within_the_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ks = open(dir.path());
-        sadd(&ks, 0, b"k", &bytes(&["b", "a", "c", "a"])).expect("sadd");
-        sadd(&ks, 0, b"k2", &bytes(&["zzz"])).expect("sadd");
+        sadd(
+            &ks,
+            0,
+            b"k",
+            &bytes(&["b", "a", "c", "a"]),
+            MAX_INTSET_ENTRIES,
+        )
+        .expect("sadd");
+        sadd(&ks, 0, b"k2", &bytes(&["zzz"]), MAX_INTSET_ENTRIES).expect("sadd");
         let (meta, members) = stream_members(&ks, 0, b"k")
             .expect("stream")
             .expect("exists");
@@ -679,7 +690,7 @@ mod tests {
         let ks = open(dir.path());
         let names: Vec<String> = (0..1000).map(|i| format!("m{i:04}")).collect();
         let members: Vec<Bytes> = names.iter().map(|n| Bytes::from(n.clone())).collect();
-        sadd(&ks, 0, b"big", &members).expect("sadd");
+        sadd(&ks, 0, b"big", &members, MAX_INTSET_ENTRIES).expect("sadd");
         let all: HashSet<Bytes> = members.iter().cloned().collect();
         for count in [1, 10, 300, 999] {
             let got = srandmember_count(&ks, 0, b"big", count)
@@ -695,7 +706,7 @@ mod tests {
             .expect("some");
         assert_eq!(got.len(), 2000);
         assert!(got.iter().all(|m| all.contains(m)));
-        let (popped, _) = spop(&ks, 0, b"big", 900).expect("spop");
+        let (popped, _) = spop(&ks, 0, b"big", 900, MAX_INTSET_ENTRIES).expect("spop");
         let popped = popped.expect("some");
         assert_eq!(popped.len(), 900);
         assert_eq!(scard(&ks, 0, b"big").expect("scard"), Some(100));
@@ -741,8 +752,10 @@ mod tests {
         note_member(&mut m, b"12");
         assert_eq!(encoding_name(&m), "intset");
         m.size = MAX_INTSET_ENTRIES + 1;
+        note_size(&mut m, MAX_INTSET_ENTRIES + 1);
+        assert_eq!(encoding_name(&m), "intset", "a raised limit keeps it");
+        note_size(&mut m, MAX_INTSET_ENTRIES);
         assert_eq!(encoding_name(&m), "hashtable");
-        note_size(&mut m);
         m.size = 1;
         assert_eq!(encoding_name(&m), "hashtable", "conversion is one-way");
         let mut m = Metadata::collection(KeyType::Set, 1, 0);

@@ -35,6 +35,7 @@ pub fn smove(
     src: &[u8],
     dst: &[u8],
     member: &[u8],
+    max_intset: u64,
 ) -> TypeResult<(bool, Option<u64>)> {
     let _g = ks.lock(db, &[src, dst]);
     let now = now_ms();
@@ -69,7 +70,7 @@ pub fn smove(
         ws.batch.put(Cf::Data, dst_sub, Vec::new());
         dst_meta.size += 1;
         note_member(&mut dst_meta, member);
-        note_size(&mut dst_meta);
+        note_size(&mut dst_meta, max_intset);
         ws.put_meta(db, dst, &dst_meta, dst_stored.as_ref());
     }
     Ok((true, Some(ks.commit(ws)?)))
@@ -226,6 +227,7 @@ pub fn set_op_store<K: AsRef<[u8]>>(
     op: SetOp,
     dst: &[u8],
     keys: &[K],
+    max_intset: u64,
 ) -> TypeResult<(u64, Option<u64>)> {
     let mut locked: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
     locked.push(dst);
@@ -250,7 +252,7 @@ pub fn set_op_store<K: AsRef<[u8]>>(
         ws.delete_key(db, dst, &stored);
         return Ok((0, Some(ks.commit(ws)?)));
     }
-    note_size(&mut meta);
+    note_size(&mut meta, max_intset);
     ws.put_meta(db, dst, &meta, dst_stored.as_ref());
     let size = meta.size;
     Ok((size, Some(ks.commit(ws)?)))

@@ -435,6 +435,19 @@ fn object_encoding_type_and_generic_commands() {
         TYPE renamed
         DEL i icopy
         EXISTS i
+        CONFIG SET set-max-intset-entries 3
+        SADD lim 1 2 3
+        OBJECT ENCODING lim
+        SADD lim 4
+        OBJECT ENCODING lim
+        SREM lim 4 3
+        OBJECT ENCODING lim
+        CONFIG SET set-max-intset-entries 1000
+        SADD big 1 2 3 4 5 6 7 8 9 10
+        OBJECT ENCODING big
+        SUNIONSTORE big2 big lim
+        OBJECT ENCODING big2
+        CONFIG SET set-max-intset-entries 512
         "#,
     );
     scan_unordered(&mut d, &["SCAN", "0", "TYPE", "set", "COUNT", "1000"]);
