@@ -12,7 +12,7 @@ use super::zset_range::{
     zremrangebylex, zremrangebyrank, zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
     zscan,
 };
-use super::{commit, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::zset::{self, AddFlags, AddReply, Scored};
 use crate::types::zset_algebra::{self, Aggregate, SetOp};
@@ -477,17 +477,27 @@ fn zincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     add_reply(ctx, &argv[1], flags, &[(incr, argv[3].clone())])
 }
 
+/// Counts INFO keyspace hits and misses for a read of `key`, as Redis's
+/// `lookupKeyRead` does (a key of another type is a hit).
+pub(super) fn count_read(ctx: &Ctx<'_>, key: &[u8]) {
+    let r = ctx.ks().get_live(ctx.db(), key);
+    count_lookup(ctx, &r, Option::is_some);
+}
+
 fn zcard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    count_read(ctx, &argv[1]);
     Ok(Reply::Integer(
         zset::card(ctx.ks(), ctx.db(), &argv[1])? as i64
     ))
 }
 
 fn zscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    count_read(ctx, &argv[1]);
     Ok(zset::score(ctx.ks(), ctx.db(), &argv[1], &argv[2])?.map_or(Reply::Nil, Reply::Double))
 }
 
 fn zmscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    count_read(ctx, &argv[1]);
     let scores = zset::mscore(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
     Ok(Reply::Array(
         scores
@@ -498,6 +508,7 @@ fn zmscore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn rank_reply(ctx: &mut Ctx<'_>, argv: &[Bytes], rev: bool) -> CmdResult {
+    count_read(ctx, &argv[1]);
     let r = zset::rank(ctx.ks(), ctx.db(), &argv[1], &argv[2], rev)?;
     Ok(r.map_or(Reply::Nil, |r| Reply::Integer(r as i64)))
 }
@@ -645,7 +656,13 @@ fn parse_algebra(
     }
     let n = numkeys as usize;
     let keys = argv[numkeys_index + 1..numkeys_index + 1 + n].to_vec();
-    zset_algebra::check_sources(ctx.ks(), ctx.db(), &keys)?;
+    // Redis looks the inputs up one by one (counting each as a keyspace hit
+    // or miss) and stops at the first that is neither a set nor a zset.
+    for k in &keys {
+        let r = ctx.ks().get_live(ctx.db(), k);
+        count_lookup(ctx, &r, Option::is_some);
+        zset_algebra::check_sources(ctx.ks(), ctx.db(), std::slice::from_ref(k))?;
+    }
     let mut a = AlgebraArgs {
         keys,
         weights: Vec::new(),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::keys::ScanOptions;
-use super::zset::{resp3, scored_reply};
+use super::zset::{count_read, resp3, scored_reply};
 use super::{commit, CmdError, CmdResult, Ctx};
 use crate::resp::reply::format_double;
 use crate::resp::Reply;
@@ -97,6 +97,7 @@ fn range_generic(
         limit,
     };
     let key = &argv[key_index];
+    count_read(ctx, key);
     if store {
         let dst = &argv[1];
         let (n, seq) = zset_range::range_store(ctx.ks(), ctx.db(), dst, key, &q)?;
@@ -141,6 +142,7 @@ pub(super) fn zrevrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 pub(super) fn zcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let by = RangeBy::Score(score_range(&argv[2], &argv[3])?);
+    count_read(ctx, &argv[1]);
     Ok(Reply::Integer(
         zset_range::count(ctx.ks(), ctx.db(), &argv[1], by)? as i64,
     ))
@@ -148,6 +150,7 @@ pub(super) fn zcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 pub(super) fn zlexcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let by = RangeBy::Lex(lex_range(&argv[2], &argv[3])?);
+    count_read(ctx, &argv[1]);
     Ok(Reply::Integer(
         zset_range::count(ctx.ks(), ctx.db(), &argv[1], by)? as i64,
     ))
@@ -176,6 +179,7 @@ pub(super) fn zremrangebylex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 pub(super) fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if argv.len() == 2 {
+        count_read(ctx, &argv[1]);
         return Ok(Reply::opt_bulk(zset_range::random_member(
             ctx.ks(),
             ctx.db(),
@@ -196,6 +200,7 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if withscores && count < -(i64::MAX / 2) {
         return Err(CmdError::msg("ERR value is out of range"));
     }
+    count_read(ctx, &argv[1]);
     // Redis streams any number of repeats; we build the reply in memory,
     // so refuse counts that could not fit rather than abort on allocation.
     if count < -MAX_RANDOM_REPEATS && live_meta(ctx.ks(), ctx.db(), &argv[1])?.is_some() {
@@ -229,6 +234,7 @@ pub(super) fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ]))
     };
     // Redis looks the key up before it reads the options.
+    count_read(ctx, &argv[1]);
     if live_meta(ctx.ks(), ctx.db(), &argv[1])?.is_none() {
         return empty();
     }

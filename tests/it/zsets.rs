@@ -702,3 +702,69 @@ fn expired_zsets_are_missing_and_recreated_fresh() {
     "#,
     );
 }
+
+/// INFO keyspace_hits/keyspace_misses after zset reads, as Redis counts
+/// them (lookupKeyRead: a key of another type is a hit; writes count nothing).
+#[test]
+fn keyspace_hits_and_misses_match_redis() {
+    let mut d = Diff::new();
+    d.script(
+        r#"
+        ZADD z 1 a 2 b 3 c
+        SET s v
+        ZCARD z
+        ZCARD nokey
+        ZSCORE z a
+        ZSCORE z nosuch
+        ZSCORE nokey a
+        ZSCORE s a
+        ZMSCORE z a nosuch
+        ZMSCORE nokey a
+        ZRANK z b
+        ZREVRANK nokey b
+        ZCOUNT z -inf +inf
+        ZCOUNT nokey 0 1
+        ZLEXCOUNT z - +
+        ZRANGE z 0 -1
+        ZRANGE nokey 0 -1
+        ZRANGEBYSCORE z 1 2
+        ZREVRANGEBYLEX nokey + -
+        ZADD one 1 x
+        ZRANDMEMBER one
+        ZRANDMEMBER nokey 2
+        ZSCAN z 0
+        ZSCAN nokey 0
+        ZRANGESTORE dst z 0 1
+        ZRANGESTORE dst2 nokey 0 1
+        ZUNION 2 z nokey
+        ZINTER 2 z z
+        ZDIFF 2 nokey z
+        ZINTERCARD 2 z nokey
+        ZUNIONSTORE u 2 z nokey
+        ZADD z 4 d
+        ZINCRBY z 1 a
+        ZREM nokey a
+        ZPOPMIN nokey
+        ZUNION 3 z s nokey
+        ZINTERSTORE i 3 nokey s z
+        ZRANGE z 0 -1 BYLEX
+        ZRANGE z 0 1 LIMIT 0 1
+        ZCOUNT z x 1
+        ZRANDMEMBER z abc
+        ZSCAN nokey x
+        ZSCAN z 0 COUNT 0
+        ZUNION 2 z nokey WEIGHTS 1
+        ZMSCORE s a
+        "#,
+    );
+    let stats = |c: &mut crate::common::Conn| {
+        let info = c.cmd_str(&["INFO", "stats"]);
+        info.lines()
+            .filter(|l| l.starts_with("keyspace_hits") || l.starts_with("keyspace_misses"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (s, r) = (stats(&mut d.s), stats(&mut d.r));
+    assert_eq!(s.len(), 2, "INFO stats lacks keyspace_hits/misses: {s:?}");
+    assert_eq!(s, r);
+}
