@@ -292,6 +292,30 @@ pub(crate) fn count_lookup<T>(
     }
 }
 
+/// Counts INFO keyspace hits and misses for a read of `key`, as Redis's
+/// `lookupKeyRead` does (a key of another type is a hit), for commands whose
+/// own lookup cannot tell a missing key from an empty answer.
+pub(crate) fn count_read(ctx: &Ctx<'_>, key: &[u8]) {
+    let r = ctx.ks().get_live(ctx.db(), key);
+    count_lookup(ctx, &r, Option::is_some);
+}
+
+/// Counts keyspace hits and misses for reads of `keys` in order, as Redis's
+/// multi-key reads (SINTER, ZUNION, ...) do: each is looked up, and the walk
+/// stops after the first live key whose type is not in `allowed` (the
+/// command then fails with WRONGTYPE).
+pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types::KeyType]) {
+    for k in keys {
+        let r = ctx.ks().get_live(ctx.db(), k);
+        count_lookup(ctx, &r, Option::is_some);
+        if let Ok(Some(meta)) = &r {
+            if !allowed.contains(&meta.kind) {
+                return;
+            }
+        }
+    }
+}
+
 /// The families, in the order COMMAND lists them.
 pub fn families() -> [&'static [CommandSpec]; 13] {
     [

@@ -8,10 +8,10 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
-use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, count_lookup, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
-use crate::types::set;
 use crate::types::set_algebra::{self, SetOp};
+use crate::types::{set, KeyType};
 
 const SET: CommandSpec = CommandSpec {
     group: "set",
@@ -301,11 +301,13 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn set_op(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> CmdResult {
+    count_reads(ctx, keys, &[KeyType::Set]);
     let members = set_algebra::set_op(ctx.ks(), ctx.db(), op, keys)?;
     Ok(Reply::Set(bulks(members)))
 }
 
 fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
+    count_reads(ctx, &argv[2..], &[KeyType::Set]);
     let (size, seq) = set_algebra::set_op_store(
         ctx.ks(),
         ctx.db(),
@@ -367,6 +369,7 @@ fn sintercard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
+    count_reads(ctx, &argv[2..keys_end], &[KeyType::Set]);
     let n = set_algebra::sintercard(ctx.ks(), ctx.db(), &argv[2..keys_end], limit)?;
     Ok(Reply::Integer(n as i64))
 }

@@ -72,6 +72,7 @@ fn parse(argv: &[Bytes], readonly: bool) -> Result<SortSpec, CmdError> {
 
 fn run(ctx: &mut Ctx<'_>, argv: &[Bytes], readonly: bool) -> CmdResult {
     let spec = parse(argv, readonly)?;
+    super::count_read(ctx, &argv[1]);
     let db = ctx.db();
     match sort::sort(ctx.ks(), db, &argv[1], &spec)? {
         Sorted::Elements(items) => Ok(Reply::Array(

@@ -12,11 +12,12 @@ use super::zset_range::{
     zremrangebylex, zremrangebyrank, zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
     zscan,
 };
-use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{commit, count_read, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::zset::{self, AddFlags, AddReply, Scored};
 use crate::types::zset_algebra::{self, Aggregate, SetOp};
 use crate::types::zset_range::parse_score;
+use crate::types::KeyType;
 
 const Z: CommandSpec = CommandSpec {
     group: "sorted-set",
@@ -477,13 +478,6 @@ fn zincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     add_reply(ctx, &argv[1], flags, &[(incr, argv[3].clone())])
 }
 
-/// Counts INFO keyspace hits and misses for a read of `key`, as Redis's
-/// `lookupKeyRead` does (a key of another type is a hit).
-pub(super) fn count_read(ctx: &Ctx<'_>, key: &[u8]) {
-    let r = ctx.ks().get_live(ctx.db(), key);
-    count_lookup(ctx, &r, Option::is_some);
-}
-
 fn zcard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     count_read(ctx, &argv[1]);
     Ok(Reply::Integer(
@@ -656,13 +650,8 @@ fn parse_algebra(
     }
     let n = numkeys as usize;
     let keys = argv[numkeys_index + 1..numkeys_index + 1 + n].to_vec();
-    // Redis looks the inputs up one by one (counting each as a keyspace hit
-    // or miss) and stops at the first that is neither a set nor a zset.
-    for k in &keys {
-        let r = ctx.ks().get_live(ctx.db(), k);
-        count_lookup(ctx, &r, Option::is_some);
-        zset_algebra::check_sources(ctx.ks(), ctx.db(), std::slice::from_ref(k))?;
-    }
+    count_reads(ctx, &keys, &[KeyType::Set, KeyType::ZSet]);
+    zset_algebra::check_sources(ctx.ks(), ctx.db(), &keys)?;
     let mut a = AlgebraArgs {
         keys,
         weights: Vec::new(),

@@ -6,8 +6,8 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::keys::ScanOptions;
-use super::zset::{count_read, resp3, scored_reply};
-use super::{commit, CmdError, CmdResult, Ctx};
+use super::zset::{resp3, scored_reply};
+use super::{commit, count_read, CmdError, CmdResult, Ctx};
 use crate::resp::reply::format_double;
 use crate::resp::Reply;
 use crate::types::zset::{live_meta, score_string};

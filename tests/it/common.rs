@@ -395,6 +395,22 @@ impl Diff {
         );
     }
 
+    /// Requires INFO keyspace_hits and keyspace_misses to be equal on both
+    /// servers (Redis counts a hit or miss per `lookupKeyRead`).
+    #[track_caller]
+    pub fn assert_keyspace_stats_match(&mut self) {
+        let stats = |c: &mut Conn| {
+            let info = c.cmd_str(&["INFO", "stats"]);
+            info.lines()
+                .filter(|l| l.starts_with("keyspace_hits") || l.starts_with("keyspace_misses"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let (s, r) = (stats(&mut self.s), stats(&mut self.r));
+        assert_eq!(s.len(), 2, "INFO stats lacks keyspace_hits/misses: {s:?}");
+        assert_eq!(s, r, "keyspace hits/misses (left: Strata, right: Redis)");
+    }
+
     /// Runs a script of commands, one per line (split like redis-cli), checking each.
     #[track_caller]
     pub fn script(&mut self, text: &str) {

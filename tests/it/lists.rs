@@ -739,3 +739,34 @@ fn lists_survive_a_restart() {
     assert_eq!(c.cmd(&["LINDEX", "l", "0"]), b"$1\r\nz\r\n");
     assert_eq!(c.cmd(&["LINDEX", "l", "-1"]), b"$1\r\ny\r\n");
 }
+
+/// INFO keyspace_hits/keyspace_misses after LPOS, moves, LMPOP and SORT,
+/// as Redis counts them.
+#[test]
+fn keyspace_hits_of_lpos_moves_and_sort_match_redis() {
+    let mut d = Diff::new();
+    d.script(
+        r#"
+        RPUSH l a b c
+        SET s v
+        LLEN l
+        LLEN nokey
+        LRANGE l 0 -1
+        LRANGE nokey 0 -1
+        LINDEX l 0
+        LINDEX nokey 0
+        LINDEX s 0
+        LPOS l b
+        LPOS nokey b
+        LPUSH l x
+        LPOP nokey
+        RPOPLPUSH nokey l
+        LMOVE l l2 LEFT RIGHT
+        LMPOP 2 nokey l LEFT
+        SORT l ALPHA
+        SORT nokey
+        SORT_RO l ALPHA
+        "#,
+    );
+    d.assert_keyspace_stats_match();
+}

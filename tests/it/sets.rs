@@ -797,3 +797,43 @@ fn a_hundred_thousand_members() {
         .starts_with("*97999\r\n"));
     assert_eq!(c.cmd_str(&["EXISTS", "copy"]), ":0\r\n");
 }
+
+/// INFO keyspace_hits/keyspace_misses after set reads, as Redis counts them.
+#[test]
+fn keyspace_hits_and_misses_match_redis() {
+    let mut d = Diff::new();
+    d.script(
+        r#"
+        SADD st a b c
+        SET s v
+        SCARD st
+        SCARD nokey
+        SISMEMBER st a
+        SISMEMBER nokey a
+        SISMEMBER s a
+        SMISMEMBER st a z
+        SMEMBERS nokey
+        SRANDMEMBER nokey
+        SRANDMEMBER nokey 2
+        SINTER st nokey
+        SUNION nokey nokey2
+        SDIFF nokey st
+        SINTERCARD 2 st nokey
+        SINTERSTORE d st nokey
+        SUNIONSTORE d2 st
+        SSCAN st 0 MATCH zz*
+        SSCAN nokey 0
+        SMOVE st other a
+        SMOVE nokey other a
+        SADD st q
+        SREM nokey a
+        SPOP nokey
+        SORT st ALPHA
+        SINTER st s nokey
+        SUNIONSTORE d4 nokey s st
+        SINTERCARD 3 st s nokey
+        ZUNION 3 st s nokey
+        "#,
+    );
+    d.assert_keyspace_stats_match();
+}

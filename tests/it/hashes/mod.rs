@@ -183,16 +183,7 @@ fn keyspace_hits_and_misses_match_redis() {
         HSET nokey3 a 1
         "#,
     );
-    let stats = |c: &mut Conn| {
-        let info = c.cmd_str(&["INFO", "stats"]);
-        info.lines()
-            .filter(|l| l.starts_with("keyspace_hits") || l.starts_with("keyspace_misses"))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let (s, r) = (stats(&mut d.s), stats(&mut d.r));
-    assert_eq!(s.len(), 2, "INFO stats lacks keyspace_hits/misses: {s:?}");
-    assert_eq!(s, r);
+    d.assert_keyspace_stats_match();
 }
 
 /// Decodes a RESP2 flat array reply of bulk strings.
