@@ -12,7 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const STRATA_BIN: &str = env!("CARGO_BIN_EXE_strata-server");
+/// The server binary under test. `STRATA_SERVER_BIN` overrides the one cargo
+/// built, for several work trees sharing one target folder (each copies its
+/// own binary aside, so another tree's build cannot swap it mid-run).
+pub fn strata_bin() -> String {
+    std::env::var("STRATA_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_strata-server").to_string())
+}
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A free port for a test server. Ports come from 20000-31999, below the
@@ -81,7 +87,7 @@ impl Strata {
     }
 
     fn spawn(&mut self) {
-        let mut cmd = Command::new(STRATA_BIN);
+        let mut cmd = Command::new(strata_bin());
         cmd.arg("--port")
             .arg(self.port.to_string())
             .arg("--bind")

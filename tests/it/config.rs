@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{free_port, Conn, Diff, Redis, Strata, STRATA_BIN};
+use crate::common::{free_port, Conn, Diff, Redis, Strata, strata_bin};
 
 /// Decodes a RESP2 flat array of bulk strings (CONFIG GET's reply) into pairs.
 fn pairs(reply: &[u8]) -> BTreeMap<String, String> {
@@ -197,7 +197,7 @@ struct FileServer {
 
 impl FileServer {
     fn start(conf: &Path, data: &Path, port: u16, extra: &[&str]) -> FileServer {
-        let mut child = Command::new(STRATA_BIN)
+        let mut child = Command::new(strata_bin())
             .arg(conf)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
@@ -341,7 +341,7 @@ fn bad_config_file_value_stops_startup_with_redis_message() {
     let tmp = tempfile::tempdir().unwrap();
     let conf = tmp.path().join("bad.conf");
     std::fs::write(&conf, "port 7000\nmaxmemory lots\n").unwrap();
-    let out = Command::new(STRATA_BIN)
+    let out = Command::new(strata_bin())
         .arg(&conf)
         .output()
         .expect("run strata-server");
@@ -391,7 +391,7 @@ fn config_file_errors_match_redis() {
     ] {
         std::fs::write(&conf, format!("# comment\n{bad}\n")).unwrap();
         assert_eq!(
-            startup_error(STRATA_BIN, &conf),
+            startup_error(&strata_bin(), &conf),
             startup_error("redis-server", &conf),
             "start-up error for {bad:?} (left: Strata, right: Redis)"
         );
