@@ -15,11 +15,11 @@ use super::zset;
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::server::blocking::{ServeFn, ServeOutcome};
-use crate::server::Server;
+
 use crate::types::list::{self, End};
 use crate::types::string::long_double_seconds_to_ms;
 use crate::types::zset as zset_type;
-use crate::types::{now_ms, KeyType, TypeError};
+use crate::types::{now_ms, KeyType, TypeError, WriteContext};
 
 const ALL_BUT_LAST: KeySpec = KeySpec {
     first: 1,
@@ -162,12 +162,11 @@ fn try_or_block(
         if ctx.ks().get_typed(db, key, kind)?.is_none() {
             continue;
         }
-        match serve(ctx.server, logical, key) {
+        match serve(ctx.w, logical, key) {
             ServeOutcome::Wait => continue,
-            ServeOutcome::Served { reply, seq, ready } => {
-                if let Some(seq) = seq {
-                    ctx.committed(seq);
-                }
+            ServeOutcome::Served { reply, ready, .. } => {
+                // The operation propagated its non-blocking form.
+                ctx.propagate_nothing();
                 ctx.client.ready_keys.extend(ready);
                 return Ok(reply);
             }
@@ -186,10 +185,20 @@ fn failed(e: TypeError) -> ServeOutcome {
 /// Pops from one end of the list at `key`; `mpop` shapes the reply as
 /// LMPOP's `[key, [elements]]`, otherwise BLPOP's `[key, element]`.
 fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
-    Arc::new(move |server: &Server, logical, key: &Bytes| {
-        let db = server.ks.physical(logical as usize);
-        match list::pop(&server.ks, db, key, end, count) {
-            Ok((Some(mut items), seq)) if !items.is_empty() => {
+    Arc::new(move |w: &WriteContext<'_>, logical, key: &Bytes| {
+        let db = w.physical(logical as usize);
+        match list::pop(w, db, key, end, count) {
+            Ok((Some(mut items), _)) if !items.is_empty() => {
+                // Replicated as [LR]POP, with the count for BLMPOP.
+                let name = match end {
+                    End::Left => "LPOP",
+                    End::Right => "RPOP",
+                };
+                let mut argv = vec![Bytes::from_static(name.as_bytes()), key.clone()];
+                if mpop {
+                    argv.push(Bytes::from(items.len().to_string()));
+                }
+                w.propagate(logical as usize, argv);
                 let reply = if mpop {
                     mpop_reply(Some((key.clone(), items)))
                 } else {
@@ -197,7 +206,7 @@ fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
                 };
                 ServeOutcome::Served {
                     reply,
-                    seq,
+                    seq: None,
                     ready: vec![],
                 }
             }
@@ -208,23 +217,41 @@ fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
 }
 
 /// Moves the element at `from` of `key` to `to` of `dst`.
-fn list_move(dst: Bytes, from: End, to: End) -> ServeFn {
-    Arc::new(move |server: &Server, logical, key: &Bytes| {
-        let db = server.ks.physical(logical as usize);
+fn list_move(dst: Bytes, from: End, to: End, rpoplpush: bool) -> ServeFn {
+    Arc::new(move |w: &WriteContext<'_>, logical, key: &Bytes| {
+        let db = w.physical(logical as usize);
         // A source of another type keeps the client waiting (Redis 7.0);
         // a destination of another type fails it.
-        match server.ks.get_live(db, key) {
+        match w.get_live(db, key) {
             Ok(Some(m)) if m.kind != KeyType::List => return ServeOutcome::Wait,
             Ok(None) => return ServeOutcome::Wait,
             Err(e) => return failed(e),
             Ok(Some(_)) => {}
         }
-        match list::lmove(&server.ks, db, key, &dst, from, to) {
-            Ok((Some(item), seq)) => ServeOutcome::Served {
-                reply: Reply::Bulk(item),
-                seq,
-                ready: vec![(logical, dst.clone())],
-            },
+        match list::lmove(w, db, key, &dst, from, to) {
+            Ok((Some(item), _)) => {
+                // Replicated as RPOPLPUSH or LMOVE.
+                let argv = if rpoplpush {
+                    vec![Bytes::from_static(b"RPOPLPUSH"), key.clone(), dst.clone()]
+                } else {
+                    let side = |e: End| {
+                        Bytes::from_static(if e == End::Left { b"LEFT" } else { b"RIGHT" })
+                    };
+                    vec![
+                        Bytes::from_static(b"LMOVE"),
+                        key.clone(),
+                        dst.clone(),
+                        side(from),
+                        side(to),
+                    ]
+                };
+                w.propagate(logical as usize, argv);
+                ServeOutcome::Served {
+                    reply: Reply::Bulk(item),
+                    seq: None,
+                    ready: vec![(logical, dst.clone())],
+                }
+            }
             Ok((None, _)) => ServeOutcome::Wait,
             Err(e) => failed(e),
         }
@@ -249,7 +276,8 @@ fn brpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn bmove(ctx: &mut Ctx<'_>, argv: &[Bytes], from: End, to: End, timeout: &[u8]) -> CmdResult {
     let timeout = parse_timeout(timeout)?;
     let (src, dst) = (&argv[1], &argv[2]);
-    let serve = list_move(dst.clone(), from, to);
+    let rpoplpush = argv.len() == 4;
+    let serve = list_move(dst.clone(), from, to, rpoplpush);
     // Without a source, the destination's type is not checked yet (Redis).
     let src = std::slice::from_ref(src);
     // Redis answers every timed-out list wait with a null array, BLMOVE's too.
@@ -278,10 +306,19 @@ fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `mpop` shapes the reply as ZMPOP's `[key, [[member, score], ...]]`,
 /// otherwise BZPOPMIN's `[key, member, score]`.
 fn zset_pop(max: bool, count: u64, mpop: bool) -> ServeFn {
-    Arc::new(move |server: &Server, logical, key: &Bytes| {
-        let db = server.ks.physical(logical as usize);
-        match zset_type::pop(&server.ks, db, key, max, count) {
-            Ok((items, seq)) if !items.is_empty() => {
+    Arc::new(move |w: &WriteContext<'_>, logical, key: &Bytes| {
+        let db = w.physical(logical as usize);
+        match zset_type::pop(w, db, key, max, count) {
+            Ok((items, _)) if !items.is_empty() => {
+                // Replicated as ZPOPMIN/ZPOPMAX with the count.
+                let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
+                let n = if mpop { items.len() as u64 } else { count };
+                let argv = vec![
+                    Bytes::from_static(name.as_bytes()),
+                    key.clone(),
+                    Bytes::from(n.to_string()),
+                ];
+                w.propagate(logical as usize, argv);
                 let reply = if mpop {
                     zset::mpop_reply(key.clone(), items)
                 } else {
@@ -294,7 +331,7 @@ fn zset_pop(max: bool, count: u64, mpop: bool) -> ServeFn {
                 };
                 ServeOutcome::Served {
                     reply,
-                    seq,
+                    seq: None,
                     ready: vec![],
                 }
             }

@@ -398,11 +398,22 @@ fn pause(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86400)))
         .unwrap_or(now);
     ctx.server.pause.set(mode, until);
+    // Expiry deletes nothing while paused, so the replication offset
+    // stands still (a failover can wait for replicas to catch up).
+    let until_ms = ctx.w.now_ms().saturating_add(ms as u64);
+    ctx.server
+        .ks
+        .write_paused_until_ms
+        .fetch_max(until_ms, std::sync::atomic::Ordering::Relaxed);
     Ok(Reply::Ok)
 }
 
 fn unpause(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.server.pause.clear();
+    ctx.server
+        .ks
+        .write_paused_until_ms
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     Ok(Reply::Ok)
 }
 

@@ -504,29 +504,12 @@ fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(Found, Vec<Bytes>), CmdErro
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let k = spec.keys;
-    let mut keys = Vec::new();
-    if k.first > 0 {
-        let argc = cmd.len() as i32;
-        let last = if k.last < 0 { argc + k.last } else { k.last };
-        let step = k.step.max(1);
-        let mut i = k.first;
-        while i <= last && i < argc {
-            keys.push(cmd[i as usize].clone());
-            i += step;
-        }
-    }
-    if spec.name == "sort" || spec.name == "sort_ro" {
-        keys.extend(sort_store_key(cmd));
-    }
-    if let Some(at) = spec.numkeys_at {
-        let n = cmd
-            .get(at)
-            .and_then(|a| crate::resp::parse::parse_i64(a))
-            .filter(|&n| n > 0 && (n as usize) < cmd.len() - at)
-            .ok_or_else(|| CmdError::msg("ERR Invalid arguments specified for command"))?;
-        keys.extend(cmd[at + 1..at + 1 + n as usize].iter().cloned());
-    }
+    let keys: Vec<Bytes> = spec
+        .key_args(cmd)
+        .ok_or_else(|| CmdError::msg("ERR Invalid arguments specified for command"))?
+        .into_iter()
+        .cloned()
+        .collect();
     if keys.is_empty() {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
@@ -535,7 +518,7 @@ fn keys_of(ctx: &Ctx<'_>, argv: &[Bytes]) -> Result<(Found, Vec<Bytes>), CmdErro
 
 /// SORT's STORE destination, found the way Redis's `sortGetKeys` skips
 /// the other options and their arguments (the last STORE wins).
-fn sort_store_key(cmd: &[Bytes]) -> Option<Bytes> {
+pub(crate) fn sort_store_key(cmd: &[Bytes]) -> Option<&Bytes> {
     let mut found = None;
     let mut i = 2;
     while i < cmd.len() {
@@ -546,7 +529,7 @@ fn sort_store_key(cmd: &[Bytes]) -> Option<Bytes> {
         if let Some(n) = skip {
             i += n;
         } else if super::args::is(&cmd[i], "store") && i + 1 < cmd.len() {
-            found = Some(cmd[i + 1].clone());
+            found = Some(&cmd[i + 1]);
             i += 1;
         }
         i += 1;

@@ -131,6 +131,7 @@ fn apply_runtime_effects(ctx: &Ctx<'_>) {
         settings.appendfsync == FsyncPolicy::EverySec,
         Ordering::Relaxed,
     );
+    ctx.server.apply_keyspace_settings(&settings);
 }
 
 fn resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {

@@ -205,6 +205,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    super::tx::reset_transaction(ctx.server, ctx.client);
     let c = &mut *ctx.client;
     c.select(0);
     c.set_resp(RespVersion::Resp2);

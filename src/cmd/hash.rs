@@ -323,8 +323,14 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     let limits = limits(ctx);
-    let (v, seq) = hash::incr_by_float(ctx.ks(), ctx.db(), &argv[1], &argv[2], incr, limits)?;
-    commit(ctx, seq);
+    let (v, _) = hash::incr_by_float(ctx.ks(), ctx.db(), &argv[1], &argv[2], incr, limits)?;
+    // Replicated as the value it produced.
+    ctx.propagate(vec![
+        Bytes::from_static(b"HSET"),
+        argv[1].clone(),
+        argv[2].clone(),
+        v.clone(),
+    ]);
     Ok(Reply::Bulk(v))
 }
 

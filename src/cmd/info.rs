@@ -73,7 +73,11 @@ pub fn render(ctx: &Ctx<'_>, sections: &[&str]) -> String {
             "memory" => memory(ctx.server, &mut w),
             "persistence" => persistence(ctx.server, &mut w),
             "stats" => stats(ctx.server, &mut w),
-            "replication" => replication(&mut w),
+            "replication" => replication(
+                &mut w,
+                &ctx.server.ks,
+                ctx.server.config.settings().repl_backlog_size,
+            ),
             "cpu" => cpu(&mut w),
             "modules" => w.header("Modules"),
             "commandstats" => commandstats(ctx.server, &mut w),
@@ -412,29 +416,28 @@ fn stats(srv: &Server, w: &mut Lines<'_>) {
     w.field("reply_buffer_expands", 0);
 }
 
-/// The replication id this master reports: random per process, like Redis's.
-pub fn master_replid() -> &'static str {
-    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ID.get_or_init(|| {
-        (0..40)
-            .map(|_| char::from_digit(u32::from(rand::random::<u8>() & 0xf), 16).unwrap_or('0'))
-            .collect()
-    })
-}
-
-fn replication(w: &mut Lines<'_>) {
+/// The replication section. The id and offset are the durable ones kept
+/// with the data: unlike Redis, Strata counts the stream (and keeps its
+/// backlog on disk) even before any replica connects, so the offset grows
+/// from the first write and survives restarts.
+fn replication(w: &mut Lines<'_>, ks: &crate::types::Keyspace, backlog_size: u64) {
+    let pos = ks.position();
+    let first = ks.backlog_first_offset();
     w.header("Replication");
     w.field("role", "master");
     w.field("connected_slaves", 0);
     w.field("master_failover_state", "no-failover");
-    w.field("master_replid", master_replid());
+    w.field("master_replid", &pos.replid);
     w.field("master_replid2", "0".repeat(40));
-    w.field("master_repl_offset", 0);
+    w.field("master_repl_offset", pos.offset);
     w.field("second_repl_offset", -1);
-    w.field("repl_backlog_active", 0);
-    w.field("repl_backlog_size", 1048576);
-    w.field("repl_backlog_first_byte_offset", 0);
-    w.field("repl_backlog_histlen", 0);
+    w.field("repl_backlog_active", 1);
+    w.field("repl_backlog_size", backlog_size);
+    w.field("repl_backlog_first_byte_offset", first);
+    w.field(
+        "repl_backlog_histlen",
+        (pos.offset + 1).saturating_sub(first),
+    );
 }
 
 /// `(system, user)` CPU seconds for `who` (RUSAGE_SELF, _CHILDREN, _THREAD).

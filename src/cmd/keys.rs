@@ -556,20 +556,24 @@ fn flush_mode_ok(argv: &[Bytes]) -> Result<(), CmdError> {
 
 fn flushdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     flush_mode_ok(argv)?;
-    ctx.ks().flush_physical(ctx.db())?;
-    let seq = ctx.ks().committed();
-    ctx.committed(seq);
+    let db = ctx.db();
+    ctx.server.watches.touch_existing(&ctx.server.ks, &[db]);
+    ctx.ks().flush_physical(db);
+    // Propagated even when the database was already empty, as in Redis.
+    ctx.propagate(argv.to_vec());
     Ok(Reply::Ok)
 }
 
+/// FLUSHALL: every database emptied in one unit, so one batch.
 fn flushall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     flush_mode_ok(argv)?;
-    let ks = ctx.ks();
-    for logical in 0..ks.databases() {
-        ks.flush_physical(ks.physical(logical))?;
+    let w = ctx.ks();
+    let dbs: Vec<u8> = (0..w.databases()).map(|l| w.physical(l)).collect();
+    ctx.server.watches.touch_existing(&ctx.server.ks, &dbs);
+    for db in dbs {
+        w.flush_physical(db);
     }
-    let seq = ks.committed();
-    ctx.committed(seq);
+    ctx.propagate(argv.to_vec());
     Ok(Reply::Ok)
 }
 
@@ -603,10 +607,12 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     if a != b {
-        ctx.ks().swap_databases(a as usize, b as usize)?;
-        let seq = ctx.ks().committed();
-        ctx.committed(seq);
+        let dbs = [ctx.ks().physical(a as usize), ctx.ks().physical(b as usize)];
+        ctx.server.watches.touch_existing(&ctx.server.ks, &dbs);
+        ctx.ks().swap_databases(a as usize, b as usize);
     }
+    // Redis counts SWAPDB as a change even for one database, so it propagates.
+    ctx.propagate(argv.to_vec());
     Ok(Reply::Ok)
 }
 
@@ -776,11 +782,25 @@ fn expire(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         when = when.checked_mul(1000).ok_or_else(invalid)?;
     }
     if relative {
-        when = when.checked_add(now_ms() as i64).ok_or_else(invalid)?;
+        when = when
+            .checked_add(ctx.w.now_ms() as i64)
+            .ok_or_else(invalid)?;
     }
     match keys::expire(ctx.ks(), ctx.db(), &argv[1], when, cond)? {
-        Some(seq) => {
-            ctx.committed(seq);
+        Some(_) => {
+            // Replicated as PEXPIREAT (options kept), or as the deletion
+            // when the time is already past, as Redis 7.0 does.
+            let propagated = if when <= ctx.w.now_ms() as i64 {
+                let lazy = ctx.server.ks.lazyfree_expire.load(Ordering::Relaxed);
+                let del: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+                vec![Bytes::from_static(del), argv[1].clone()]
+            } else {
+                let mut v = argv.to_vec();
+                v[0] = Bytes::from_static(b"PEXPIREAT");
+                v[2] = Bytes::from(when.to_string());
+                v
+            };
+            ctx.propagate(propagated);
             Ok(Reply::Integer(1))
         }
         None => Ok(Reply::Integer(0)),

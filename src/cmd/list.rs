@@ -471,8 +471,19 @@ pub fn mpop_reply(popped: Option<(Bytes, Vec<Bytes>)>) -> Reply {
 
 fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let args = parse_mpop(argv, 1)?;
-    let (popped, seq) = list::mpop(ctx.ks(), ctx.db(), &argv[args.keys], args.end, args.count)?;
-    commit(ctx, seq);
+    let (popped, _) = list::mpop(ctx.ks(), ctx.db(), &argv[args.keys], args.end, args.count)?;
+    if let Some((key, items)) = &popped {
+        // Replicated as [LR]POP with the count taken, as Redis 7.0 does.
+        let name: &'static [u8] = match args.end {
+            list::End::Left => b"LPOP",
+            list::End::Right => b"RPOP",
+        };
+        ctx.propagate(vec![
+            Bytes::from_static(name),
+            key.clone(),
+            Bytes::from(items.len().to_string()),
+        ]);
+    }
     Ok(mpop_reply(popped))
 }
 

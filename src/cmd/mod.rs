@@ -16,10 +16,12 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod repl;
 pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod tx;
 pub mod zset;
 pub mod zset_range;
 
@@ -30,7 +32,7 @@ use bytes::Bytes;
 use crate::resp::Reply;
 use crate::server::client::ClientState;
 use crate::server::Server;
-use crate::types::{Keyspace, TypeError};
+use crate::types::{TypeError, WriteContext};
 
 /// Command flags, named as in Redis's COMMAND INFO output.
 pub mod flags {
@@ -152,6 +154,35 @@ impl CommandSpec {
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }
+    /// The key arguments of `argv` (argv[0] is the command name), from the
+    /// key spec, the numkeys count and SORT's STORE; `None` when a numkeys
+    /// count is not valid.
+    pub fn key_args<'b>(&self, argv: &'b [Bytes]) -> Option<Vec<&'b Bytes>> {
+        let k = self.keys;
+        let mut keys = Vec::new();
+        if k.first > 0 {
+            let argc = argv.len() as i32;
+            let last = if k.last < 0 { argc + k.last } else { k.last };
+            let step = k.step.max(1);
+            let mut i = k.first;
+            while i <= last && i < argc {
+                keys.push(&argv[i as usize]);
+                i += step;
+            }
+        }
+        if self.name == "sort" || self.name == "sort_ro" {
+            keys.extend(command_docs::sort_store_key(argv));
+        }
+        if let Some(at) = self.numkeys_at {
+            let n = argv
+                .get(at)
+                .and_then(|a| crate::resp::parse::parse_i64(a))
+                .filter(|&n| n > 0 && (n as usize) < argv.len() - at)?;
+            keys.extend(argv[at + 1..at + 1 + n as usize].iter());
+        }
+        Some(keys)
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let a = self.arity;
         (a >= 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
@@ -180,26 +211,53 @@ pub enum CmdError {
     Msg(String),
 }
 
+impl From<CmdError> for Reply {
+    fn from(e: CmdError) -> Self {
+        Reply::Error(e.to_string())
+    }
+}
+
 impl CmdError {
     pub fn msg(s: impl Into<String>) -> CmdError {
         CmdError::Msg(s.into())
     }
 }
 
-/// What a command needs while it runs.
+/// What a command needs while it runs: the server, the state of the client
+/// it runs for (a connection, EXEC, later a script or a replication link),
+/// and the write context of the unit it belongs to.
 pub struct Ctx<'a> {
     pub server: &'a Server,
     pub client: &'a mut ClientState,
     pub cmd: Resolved,
+    /// The unit's write context: every read and write of data goes through it.
+    pub w: &'a WriteContext<'a>,
+    /// Set when the handler propagated its own (rewritten) form, so the
+    /// command is not propagated verbatim.
+    pub rewritten: bool,
 }
 
-impl Ctx<'_> {
-    pub fn ks(&self) -> &Keyspace {
-        &self.server.ks
+impl<'a> Ctx<'a> {
+    /// The unit's write context (reads and writes of data).
+    pub fn ks(&self) -> &'a WriteContext<'a> {
+        self.w
+    }
+
+    /// Propagates `argv` instead of the command as the client sent it
+    /// (Redis's `rewriteClientCommandVector` / `alsoPropagate`): the
+    /// deterministic form replicas must apply. May be called several times.
+    pub fn propagate(&mut self, argv: Vec<Bytes>) {
+        self.w.propagate(self.client.db, argv);
+        self.rewritten = true;
+    }
+
+    /// Propagates nothing for this command even if it changed data.
+    pub fn propagate_nothing(&mut self) {
+        self.rewritten = true;
     }
     /// The physical id of the client's selected database.
     pub fn db(&self) -> u8 {
-        self.server.ks.physical(self.client.db)
+        self.w.physical(self.client.db)
     }
     /// Records that this command committed a write (for fsync-before-reply).
     pub fn committed(&mut self, seq: u64) {
@@ -317,7 +375,7 @@ pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 13] {
+pub fn families() -> [&'static [CommandSpec]; 15] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -332,6 +390,8 @@ pub fn families() -> [&'static [CommandSpec]; 13] {
         config::COMMANDS,
         command_docs::COMMANDS,
         zset::COMMANDS,
+        tx::COMMANDS,
+        repl::COMMANDS,
     ]
 }
 

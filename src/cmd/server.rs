@@ -316,7 +316,8 @@ fn debug_subcommand(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             Ok(Reply::Ok)
         }
         3 if args::is(sub, "set-active-expire") => {
-            ctx.ks()
+            ctx.server
+                .ks
                 .active_expire
                 .store(atoi(&argv[2]) != 0, Ordering::Relaxed);
             Ok(Reply::Ok)
@@ -370,12 +371,17 @@ mod tests {
         let Ok(cmd) = server.commands.lookup(&argv) else {
             panic!("unknown command {args:?}");
         };
+        let w = crate::types::WriteContext::new(&server.ks, crate::types::now_ms());
         let mut ctx = Ctx {
             server,
             client,
             cmd,
+            w: &w,
+            rewritten: false,
         };
-        debug_subcommand(&mut ctx, &argv)
+        let reply = debug_subcommand(&mut ctx, &argv);
+        w.commit().expect("commit");
+        reply
     }
 
     #[test]
@@ -389,7 +395,9 @@ mod tests {
         let addr: std::net::SocketAddr = ([127, 0, 0, 1], 1).into();
         let info = Arc::new(ClientInfo::new(1, addr, addr, -1));
         let mut client = ClientState::new(info, true);
-        crate::types::string::set(&server.ks, 0, b"k", Bytes::from_static(b"hello")).expect("set");
+        let w = crate::types::WriteContext::new(&server.ks, crate::types::now_ms());
+        crate::types::string::set(&w, 0, b"k", Bytes::from_static(b"hello")).expect("set");
+        w.commit().expect("commit");
 
         let line = match run(&server, &mut client, &["debug", "object", "k"]) {
             Ok(Reply::Status(s)) => String::from_utf8_lossy(&s).into_owned(),

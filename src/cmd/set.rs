@@ -273,18 +273,45 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         },
         _ => return Err(CmdError::Syntax),
     };
-    let (popped, seq) = set::spop(
+    let size_before = set::scard(ctx.ks(), ctx.db(), &argv[1])?.unwrap_or(0);
+    let (popped, _) = set::spop(
         ctx.ks(),
         ctx.db(),
         &argv[1],
         count.unwrap_or(1),
         max_intset(ctx),
     )?;
-    commit(ctx, seq);
+    propagate_spop(ctx, &argv[1], count, size_before, popped.as_deref());
     Ok(match count {
         None => Reply::opt_bulk(popped.and_then(|mut v| v.pop())),
         Some(_) => Reply::Set(bulks(popped.unwrap_or_default())),
     })
+}
+
+/// SPOP replicates what it took: `SREM key member` (in batches of 1024
+/// members), or the deletion of the whole set when the count covers it, as
+/// Redis 7.0 does.
+fn propagate_spop(
+    ctx: &mut Ctx<'_>,
+    key: &Bytes,
+    count: Option<u64>,
+    size_before: u64,
+    popped: Option<&[Bytes]>,
+) {
+    let Some(popped) = popped.filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if count.is_some_and(|c| c >= size_before) {
+        let lazy = ctx.server.config.settings().lazyfree_lazy_server_del;
+        let del: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        ctx.propagate(vec![Bytes::from_static(del), key.clone()]);
+        return;
+    }
+    for batch in popped.chunks(1024) {
+        let mut argv = vec![Bytes::from_static(b"SREM"), key.clone()];
+        argv.extend(batch.iter().cloned());
+        ctx.propagate(argv);
+    }
 }
 
 fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {

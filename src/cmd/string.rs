@@ -8,7 +8,6 @@ use super::args::{int, is};
 use super::flags::*;
 use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
-use crate::types::now_ms;
 use crate::types::string::{self, GetExChange, SetCondition, SetOptions, TtlChange};
 
 const STR: CommandSpec = CommandSpec {
@@ -273,7 +272,7 @@ fn expire_at(ctx: &Ctx<'_>, arg: &[u8], unit: ExpireUnit) -> Result<u64, CmdErro
     };
     let ms = match unit {
         ExpireUnit::Seconds | ExpireUnit::Millis => {
-            ms.checked_add(now_ms() as i64).ok_or_else(invalid)?
+            ms.checked_add(ctx.w.now_ms() as i64).ok_or_else(invalid)?
         }
         _ => ms,
     };
@@ -345,15 +344,27 @@ fn parse_options(
     Ok(o)
 }
 
+/// How a SET-family command propagates once it wrote.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetPropagation {
+    Verbatim,
+    /// `SET key value PXAT <ms>`: a relative or second-based expiry made
+    /// absolute, as Redis 7.0 rewrites SET EX/PX/EXAT, SETEX and PSETEX.
+    AbsoluteExpiry,
+    /// `SET key value` (GETSET).
+    PlainSet,
+}
+
 /// The shared tail of SET, SETNX, SETEX, PSETEX and GETSET: `ok` is the reply
 /// when the value is written, `vetoed` when NX/XX stops it (unless GET).
 fn set_generic(
     ctx: &mut Ctx<'_>,
-    key: &[u8],
+    key: &Bytes,
     value: &Bytes,
     opts: SetOptions,
     ok: Reply,
     vetoed: Reply,
+    propagation: SetPropagation,
 ) -> CmdResult {
     let r = string::set_with(ctx.ks(), ctx.db(), key, value.clone(), opts);
     if opts.get {
@@ -361,7 +372,21 @@ fn set_generic(
         count_lookup(ctx, &r, |o| o.old.is_some());
     }
     let outcome = r?;
-    commit(ctx, outcome.seq);
+    if outcome.written {
+        match (propagation, opts.ttl) {
+            (SetPropagation::AbsoluteExpiry, TtlChange::At(ms)) => ctx.propagate(vec![
+                Bytes::from_static(b"SET"),
+                key.clone(),
+                value.clone(),
+                Bytes::from_static(b"PXAT"),
+                Bytes::from(ms.to_string()),
+            ]),
+            (SetPropagation::PlainSet, _) => {
+                ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), value.clone()])
+            }
+            _ => {}
+        }
+    }
     if opts.get {
         return Ok(Reply::opt_bulk(outcome.old));
     }
@@ -370,6 +395,10 @@ fn set_generic(
 
 fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let o = parse_options(argv, 3, true)?;
+    let propagation = match o.expire {
+        Some((ExpireUnit::UnixMillis, _)) | None => SetPropagation::Verbatim,
+        Some(_) => SetPropagation::AbsoluteExpiry,
+    };
     let ttl = match o.expire {
         Some((unit, arg)) => TtlChange::At(expire_at(ctx, arg, unit)?),
         None if o.keepttl => TtlChange::Keep,
@@ -387,7 +416,15 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ttl,
         get: o.get,
     };
-    set_generic(ctx, &argv[1], &argv[2], opts, Reply::Ok, Reply::Nil)
+    set_generic(
+        ctx,
+        &argv[1],
+        &argv[2],
+        opts,
+        Reply::Ok,
+        Reply::Nil,
+        propagation,
+    )
 }
 
 fn setnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
@@ -403,6 +440,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         opts,
         Reply::Integer(1),
         Reply::Integer(0),
+        SetPropagation::Verbatim,
     )
 }
 
@@ -413,7 +451,15 @@ fn setex_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], unit: ExpireUnit) -> CmdResu
         ttl: TtlChange::At(at),
         get: false,
     };
-    set_generic(ctx, &argv[1], &argv[3], opts, Reply::Ok, Reply::Nil)
+    set_generic(
+        ctx,
+        &argv[1],
+        &argv[3],
+        opts,
+        Reply::Ok,
+        Reply::Nil,
+        SetPropagation::AbsoluteExpiry,
+    )
 }
 
 fn setex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
@@ -430,7 +476,15 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ttl: TtlChange::Clear,
         get: true,
     };
-    set_generic(ctx, &argv[1], &argv[2], opts, Reply::Ok, Reply::Nil)
+    set_generic(
+        ctx,
+        &argv[1],
+        &argv[2],
+        opts,
+        Reply::Ok,
+        Reply::Nil,
+        SetPropagation::PlainSet,
+    )
 }
 
 fn mget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
@@ -473,7 +527,9 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let r = string::getdel(ctx.ks(), ctx.db(), &argv[1]);
     count_lookup(ctx, &r, |(v, _)| v.is_some());
     let (v, seq) = r?;
-    commit(ctx, seq);
+    if seq.is_some() {
+        ctx.propagate(vec![Bytes::from_static(b"DEL"), argv[1].clone()]);
+    }
     Ok(Reply::opt_bulk(v))
 }
 
@@ -500,7 +556,33 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let r = string::getex(ctx.ks(), ctx.db(), &argv[1], change);
     count_lookup(ctx, &r, |(v, _)| v.is_some());
     let (v, seq) = r?;
-    commit(ctx, seq);
+    if seq.is_some() {
+        // Replicated as an absolute expiry, PERSIST, or the deletion of a
+        // time already past (Redis 7.0's forms).
+        let key = argv[1].clone();
+        let argv = match change {
+            GetExChange::At(ms) if ms <= ctx.w.now_ms() => {
+                let del = if ctx
+                    .server
+                    .ks
+                    .lazyfree_expire
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    "UNLINK"
+                } else {
+                    "DEL"
+                };
+                vec![Bytes::from_static(del.as_bytes()), key]
+            }
+            GetExChange::At(ms) => vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key,
+                Bytes::from(ms.to_string()),
+            ],
+            _ => vec![Bytes::from_static(b"PERSIST"), key],
+        };
+        ctx.propagate(argv);
+    }
     Ok(Reply::opt_bulk(v))
 }
 
@@ -545,8 +627,15 @@ fn decrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (v, seq) = string::incr_by_float(ctx.ks(), ctx.db(), &argv[1], &argv[2])?;
-    commit(ctx, seq);
+    let (v, _) = string::incr_by_float(ctx.ks(), ctx.db(), &argv[1], &argv[2])?;
+    // Replicated as the value it produced, so replicas need not repeat
+    // the float arithmetic.
+    ctx.propagate(vec![
+        Bytes::from_static(b"SET"),
+        argv[1].clone(),
+        v.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]);
     Ok(Reply::Bulk(v))
 }
 

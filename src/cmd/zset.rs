@@ -609,9 +609,15 @@ pub fn mpop_reply(key: Bytes, popped: Vec<Scored>) -> Reply {
 fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let a = parse_mpop(argv, 1)?;
     for key in a.keys {
-        let (popped, seq) = zset::pop(ctx.ks(), ctx.db(), &key, a.max, a.count)?;
+        let (popped, _) = zset::pop(ctx.ks(), ctx.db(), &key, a.max, a.count)?;
         if !popped.is_empty() {
-            commit(ctx, seq);
+            // Replicated as ZPOPMIN/ZPOPMAX with the count taken.
+            let name: &'static [u8] = if a.max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            ctx.propagate(vec![
+                Bytes::from_static(name),
+                key.clone(),
+                Bytes::from(popped.len().to_string()),
+            ]);
             return Ok(mpop_reply(key, popped));
         }
     }

@@ -68,6 +68,9 @@ pub struct Settings {
     pub max_background_jobs: i32,
     pub compression: String,
     pub metrics_port: u16,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
+    pub repl_backlog_size: u64,
 }
 
 /// The live configuration: canonical values plus the parsed [`Settings`].
@@ -328,6 +331,9 @@ impl Settings {
             max_background_jobs: n("rocksdb.max-background-jobs").max(2) as i32,
             compression: s("rocksdb.compression"),
             metrics_port: n("metrics-port") as u16,
+            lazyfree_lazy_expire: s("lazyfree-lazy-expire") == "yes",
+            lazyfree_lazy_server_del: s("lazyfree-lazy-server-del") == "yes",
+            repl_backlog_size: n("repl-backlog-size").max(1) as u64,
         }
     }
 }

@@ -24,12 +24,22 @@ pub enum Cf {
     /// Expiry index: `expire-ms|db|key -> ""`, so active expiry is O(expired).
     Expire,
     /// Server state that must move atomically with the data: key counters,
-    /// the logical-to-physical database map, and (later) replication state.
+    /// the logical-to-physical database map, the replication id and offset.
     State,
+    /// The replication stream by offset: `offset u64 BE -> bytes` (see
+    /// `types::backlog`).
+    Backlog,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 5] = [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire, Cf::State];
+    pub const ALL: [Cf; 6] = [
+        Cf::Meta,
+        Cf::Data,
+        Cf::ZScore,
+        Cf::Expire,
+        Cf::State,
+        Cf::Backlog,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +48,7 @@ impl Cf {
             Cf::ZScore => "zscore",
             Cf::Expire => "expire",
             Cf::State => "state",
+            Cf::Backlog => "backlog",
         }
     }
 }
@@ -107,6 +118,10 @@ impl Batch {
     }
     pub fn len(&self) -> usize {
         self.ops.len()
+    }
+    /// Appends `other`'s changes after this batch's.
+    pub fn extend(&mut self, other: Batch) {
+        self.ops.extend(other.ops);
     }
     pub fn ops(&self) -> &[BatchOp] {
         &self.ops

@@ -161,12 +161,6 @@ impl Reply {
     }
 }
 
-impl From<crate::cmd::CmdError> for Reply {
-    fn from(e: crate::cmd::CmdError) -> Self {
-        Reply::Error(e.to_string())
-    }
-}
-
 fn line(out: &mut BytesMut, prefix: u8, s: &[u8]) {
     out.put_u8(prefix);
     out.put_slice(s);
@@ -184,31 +178,7 @@ fn bulk(out: &mut BytesMut, b: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
-/// Formats a double as Redis 7.0's `addReplyDouble` does: `%.17g`, with
-/// `inf`/`-inf` spelled out.
-pub fn format_double(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    printf_g17(d)
-}
-
-/// C's `%.17g` of a double, through libc so every digit matches Redis.
-pub fn printf_g17(d: f64) -> String {
-    let mut buf = [0u8; 64];
-    // SAFETY: the buffer is 64 bytes, snprintf writes at most that many
-    // (including the NUL), and the format consumes exactly one double.
-    let n = unsafe {
-        libc::snprintf(
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-            c"%.17g".as_ptr(),
-            d,
-        )
-    };
-    let n = (n.max(0) as usize).min(buf.len() - 1);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
+pub use crate::num::{format_double, printf_g17};
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 
 use super::Server;
 use crate::resp::Reply;
+use crate::types::WriteContext;
 
 /// What serving a blocked client on one key did.
 pub enum ServeOutcome {
@@ -40,10 +41,33 @@ pub enum ServeOutcome {
     Failed(Reply),
 }
 
-/// The operation a blocked client runs on a ready key (logical db, key).
-/// Waiters are keyed by the database index the client named, as in Redis,
-/// so after SWAPDB they wait on whatever that index now holds.
-pub type ServeFn = Arc<dyn Fn(&Server, u8, &Bytes) -> ServeOutcome + Send + Sync>;
+/// The operation a blocked client runs on a ready key (logical db, key),
+/// inside a write context; it propagates its non-blocking form (LPOP, LMOVE,
+/// ZPOPMIN, ...) itself. Waiters are keyed by the database index the client
+/// named, as in Redis, so after SWAPDB they wait on whatever that index now
+/// holds.
+pub type ServeFn = Arc<dyn Fn(&WriteContext<'_>, u8, &Bytes) -> ServeOutcome + Send + Sync>;
+
+/// Runs `serve` for a waiter as a unit of its own: one commit, whose
+/// effects are delivered. The caller holds the keyspace gate.
+fn run_serve(server: &Server, serve: &ServeFn, db: u8, key: &Bytes) -> ServeOutcome {
+    let w = WriteContext::new(&server.ks, crate::types::now_ms());
+    let outcome = serve(&w, db, key);
+    match w.commit() {
+        Ok((committed, effects)) => {
+            server.deliver(effects);
+            match outcome {
+                ServeOutcome::Served { reply, ready, .. } => ServeOutcome::Served {
+                    reply,
+                    seq: committed.wrote.then_some(committed.seq),
+                    ready,
+                },
+                other => other,
+            }
+        }
+        Err(e) => ServeOutcome::Failed(Reply::from(crate::cmd::CmdError::from(e))),
+    }
+}
 
 /// Left on `ClientState::block` by a blocking command that has to wait.
 pub struct BlockRequest {
@@ -148,11 +172,12 @@ impl BlockingRegistry {
         client_id: u64,
         req: &BlockRequest,
     ) -> Result<Arc<Waiter>, Wakeup> {
+        let _gate = server.ks.shared_gate();
         let mut q = self.queues.lock();
         let mut ready = Vec::new();
         let mut outcome = None;
         for (db, key) in &req.keys {
-            match (req.serve)(server, *db, key) {
+            match run_serve(server, &req.serve, *db, key) {
                 ServeOutcome::Wait => continue,
                 ServeOutcome::Served {
                     reply,
@@ -230,7 +255,7 @@ impl BlockingRegistry {
                 let Some(waiter) = q.by_key.get(&key).and_then(|v| v.front()).cloned() else {
                     break;
                 };
-                let wakeup = match (waiter.serve)(server, key.0, &key.1) {
+                let wakeup = match run_serve(server, &waiter.serve, key.0, &key.1) {
                     ServeOutcome::Wait => break,
                     ServeOutcome::Served {
                         reply,

@@ -49,6 +49,11 @@ pub struct ClientInfo {
     pub authenticated: AtomicBool,
     /// Waiting in a blocking command (CLIENT LIST flag `b`).
     pub blocked: AtomicBool,
+    /// A WATCHed key changed: the next EXEC fails (Redis's CLIENT_DIRTY_CAS).
+    pub dirty_cas: AtomicBool,
+    /// Inside MULTI (CLIENT LIST flag `x`, `multi=` count).
+    pub multi_len: AtomicUsize,
+    pub in_multi: AtomicBool,
 }
 
 impl ClientInfo {
@@ -70,6 +75,9 @@ impl ClientInfo {
             no_evict: AtomicBool::new(false),
             authenticated: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            dirty_cas: AtomicBool::new(false),
+            multi_len: AtomicUsize::new(0),
+            in_multi: AtomicBool::new(false),
         }
     }
 
@@ -95,8 +103,15 @@ impl ClientInfo {
         let name = self.name.lock().clone().unwrap_or_default();
         // Redis prints one letter per flag, or N when none is set.
         let mut flags = String::new();
+        let in_multi = self.in_multi.load(Ordering::Relaxed);
+        if in_multi {
+            flags.push('x');
+        }
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
+        }
+        if self.dirty_cas.load(Ordering::Relaxed) {
+            flags.push('d');
         }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
@@ -105,7 +120,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={}",
             self.id,
@@ -117,6 +132,11 @@ impl ClientInfo {
             self.idle_secs(),
             flags,
             self.db.load(Ordering::Relaxed),
+            if in_multi {
+                self.multi_len.load(Ordering::Relaxed) as i64
+            } else {
+                -1
+            },
             self.qbuf.load(Ordering::Relaxed),
             cmd,
             self.resp.load(Ordering::Relaxed),
@@ -141,6 +161,21 @@ pub struct ClientState {
     pub ready_keys: Vec<(u8, bytes::Bytes)>,
     /// Set by a blocking command that found nothing to take.
     pub block: Option<super::blocking::BlockRequest>,
+    /// MULTI's queue, while the client is in a transaction.
+    pub multi: Option<Transaction>,
+    /// Set by PSYNC: once the reply is out, the connection carries the
+    /// replication stream from this offset.
+    pub feed_from: Option<u64>,
+    /// Keys this client WATCHes: (physical db, key, expired when watched).
+    pub watched: Vec<(u8, bytes::Bytes, bool)>,
+}
+
+/// Commands queued between MULTI and EXEC.
+#[derive(Default)]
+pub struct Transaction {
+    pub queued: Vec<Vec<bytes::Bytes>>,
+    /// A command failed to queue (unknown, arity...): EXEC aborts.
+    pub failed: bool,
 }
 
 impl ClientState {
@@ -156,6 +191,9 @@ impl ClientState {
             last_commit: 0,
             ready_keys: Vec::new(),
             block: None,
+            multi: None,
+            feed_from: None,
+            watched: Vec::new(),
         }
     }
 

@@ -182,6 +182,11 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 break;
             }
             out.clear();
+            if let Some(from) = client.feed_from.take() {
+                // PSYNC accepted: this connection now carries the stream.
+                crate::repl::feed::feed_replica(&server, &mut wr, from).await;
+                break;
+            }
             if out.capacity() > 1 << 20 {
                 // Do not keep a huge reply buffer alive for an idle client.
                 out = BytesMut::with_capacity(READ_CHUNK);
@@ -192,6 +197,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         }
     }
     let _ = wr.shutdown().await;
+    crate::cmd::tx::reset_transaction(&server, &mut client);
     server.clients.unregister(info.id);
 }
 

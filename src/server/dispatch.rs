@@ -10,8 +10,9 @@ use bytes::{Bytes, BytesMut};
 use super::blocking::{BlockRequest, Wakeup};
 use super::client::{ClientState, ReplyMode};
 use super::{PauseMode, Server};
-use crate::cmd::{flags, Ctx, LookupError};
+use crate::cmd::{flags, Ctx, LookupError, Resolved};
 use crate::resp::Reply;
+use crate::types::{now_ms, WriteContext};
 
 fn unknown_command(argv: &[Bytes]) -> String {
     let mut args = String::new();
@@ -70,10 +71,12 @@ pub async fn execute(
     let cmd = match server.commands.lookup(&argv) {
         Ok(c) => c,
         Err(LookupError::Unknown) => {
+            flag_transaction(client);
             emit(server, client, Reply::Error(unknown_command(&argv)), out);
             return None;
         }
         Err(LookupError::UnknownSubcommand) => {
+            flag_transaction(client);
             let sub = String::from_utf8_lossy(&argv[1]);
             let sub: String = sub.chars().take(128).collect();
             let msg = format!(
@@ -87,6 +90,7 @@ pub async fn execute(
     };
     let spec = cmd.spec;
     if !spec.arity_ok(argv.len()) {
+        flag_transaction(client);
         server.stats.record_rejected(cmd.id);
         let msg = format!(
             "ERR wrong number of arguments for '{}' command",
@@ -96,6 +100,7 @@ pub async fn execute(
         return None;
     }
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
+        flag_transaction(client);
         server.stats.record_rejected(cmd.id);
         emit(
             server,
@@ -105,42 +110,121 @@ pub async fn execute(
         );
         return None;
     }
+    if let Some(tx) = client.multi.as_mut() {
+        if !QUEUE_BYPASS.contains(&spec.name) || cmd.parent.is_some() {
+            // Inside MULTI: queue, as Redis's processCommand does.
+            if spec.has(flags::NO_MULTI) {
+                tx.failed = true;
+                let msg = "ERR Command not allowed inside a transaction";
+                emit(server, client, Reply::error(msg), out);
+                return None;
+            }
+            tx.queued.push(argv);
+            client
+                .info
+                .multi_len
+                .store(tx.queued.len(), Ordering::Relaxed);
+            emit(server, client, Reply::status("QUEUED"), out);
+            return None;
+        }
+    }
     wait_for_pause(
         server,
         spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE),
     )
     .await;
 
+    let reply = run_unit(server, client, cmd, &argv);
+    if let Some(req) = client.block.take() {
+        if !reply.is_error() {
+            return Some(req);
+        }
+    }
+    emit(server, client, reply, out);
+    None
+}
+
+/// A command rejected while queueing makes the transaction's EXEC fail
+/// (Redis's `flagTransaction`).
+fn flag_transaction(client: &mut ClientState) {
+    if let Some(tx) = client.multi.as_mut() {
+        tx.failed = true;
+    }
+}
+
+/// Commands that run at once even inside MULTI.
+const QUEUE_BYPASS: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// Runs one command as one unit: takes the keyspace gate, locks the keys a
+/// write declares, runs the handler in a fresh write context, commits the
+/// unit (data, propagated form and offset in one batch), then delivers its
+/// effects and serves clients blocked on keys it made ready.
+pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: &[Bytes]) -> Reply {
+    let ks = &*server.ks;
+    let exclusive = cmd.spec.has(flags::EXCLUSIVE);
+    let (_gate_shared, _gate_excl);
+    let w = if exclusive {
+        _gate_excl = ks.exclusive_gate();
+        WriteContext::exclusive(ks, now_ms())
+    } else {
+        _gate_shared = ks.shared_gate();
+        WriteContext::new(ks, now_ms())
+    };
+    if cmd.spec.is_write() && !exclusive {
+        if let Some(keys) = cmd.spec.key_args(argv) {
+            w.lock(ks.physical(client.db), &keys);
+        }
+    }
+    let reply = run_command(server, client, cmd, argv, &w);
+    let reply = match w.commit() {
+        Ok((committed, effects)) => {
+            if committed.wrote {
+                client.last_commit = client.last_commit.max(committed.seq);
+            }
+            server.deliver(effects);
+            reply
+        }
+        Err(e) => Reply::from(crate::cmd::CmdError::from(e)),
+    };
+    if !client.ready_keys.is_empty() {
+        server
+            .blocking
+            .serve(server, std::mem::take(&mut client.ready_keys));
+    }
+    reply
+}
+
+/// Runs one command inside the unit `w` (alone, or as one command of an
+/// EXEC): the handler, then its propagation in the form replicas must see
+/// (verbatim when it changed data and did not rewrite itself), then the
+/// statistics.
+pub fn run_command(
+    server: &Server,
+    client: &mut ClientState,
+    cmd: Resolved,
+    argv: &[Bytes],
+    w: &WriteContext<'_>,
+) -> Reply {
+    let spec = cmd.spec;
     client.info.last_cmd.store(cmd.id, Ordering::Relaxed);
     let Some(handler) = spec.handler else {
-        // A container called with only its name fails the arity check above,
+        // A container called with only its name fails the arity check,
         // so a handler-less spec is never reached with valid arguments.
-        emit(server, client, Reply::error("ERR unknown command"), out);
-        return None;
+        return Reply::error("ERR unknown command");
     };
     let start = Instant::now();
-    let result = {
-        let ks = server.ks.clone();
-        let _gate_shared;
-        let _gate_excl;
-        if spec.has(flags::EXCLUSIVE) {
-            _gate_excl = ks.exclusive_gate();
-        } else {
-            _gate_shared = ks.shared_gate();
-        }
-        let mut ctx = Ctx {
-            server,
-            client,
-            cmd,
-        };
-        let result = handler(&mut ctx, &argv);
-        if !client.ready_keys.is_empty() {
-            server
-                .blocking
-                .serve(server, std::mem::take(&mut client.ready_keys));
-        }
-        result
+    let changes_before = w.own_changes();
+    let mut ctx = Ctx {
+        server,
+        client,
+        cmd,
+        w,
+        rewritten: false,
     };
+    let result = handler(&mut ctx, argv);
+    if spec.is_write() && !ctx.rewritten && w.own_changes() > changes_before {
+        w.propagate(ctx.client.db, argv.to_vec());
+    }
     let elapsed = start.elapsed();
     let reply = result.unwrap_or_else(Reply::from);
     server
@@ -151,13 +235,7 @@ pub async fn execute(
         .stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    if let Some(req) = client.block.take() {
-        if !reply.is_error() {
-            return Some(req);
-        }
-    }
-    emit(server, client, reply, out);
-    None
+    reply
 }
 
 /// Appends the reply of a blocking command once its wait has ended.

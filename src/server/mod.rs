@@ -9,6 +9,7 @@ pub mod durability;
 pub mod logging;
 pub mod signals;
 pub mod stats;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,6 +79,8 @@ pub struct Server {
     pub clients: ClientRegistry,
     /// Clients waiting in BLPOP, BZPOPMIN, ...
     pub blocking: blocking::BlockingRegistry,
+    /// Keys clients WATCH, and whether a change broke their transaction.
+    pub watches: watch::WatchRegistry,
     pub stats: Stats,
     /// Per-command latency histograms for the Prometheus endpoint.
     pub metrics: crate::metrics::CommandLatency,
@@ -130,12 +133,13 @@ impl Server {
             .periodic
             .store(s.appendfsync == FsyncPolicy::EverySec, Ordering::Relaxed);
         syncer.spawn(ks.clone());
-        Ok(Arc::new(Server {
+        let server = Arc::new(Server {
             config,
             ks,
             commands,
             clients: ClientRegistry::default(),
             blocking: blocking::BlockingRegistry::default(),
+            watches: watch::WatchRegistry::default(),
             stats,
             metrics,
             syncer,
@@ -147,7 +151,19 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),
             executable: std::env::current_exe().unwrap_or_default(),
-        }))
+        });
+        server.apply_keyspace_settings(&s);
+        Ok(server)
+    }
+
+    /// Hands the settings the commit point and expiry read to the keyspace.
+    pub fn apply_keyspace_settings(&self, s: &crate::config::Settings) {
+        self.ks
+            .lazyfree_expire
+            .store(s.lazyfree_lazy_expire, Ordering::Relaxed);
+        self.ks
+            .backlog_size
+            .store(s.repl_backlog_size, Ordering::Relaxed);
     }
 
     /// Binds the configured addresses (127.0.0.1 and ::1 style lists, `*`
@@ -224,9 +240,17 @@ impl Server {
         loop {
             let hz = self.config.settings().hz.max(1);
             tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+            if !self.ks.active_expire.load(Ordering::Relaxed) {
+                continue;
+            }
             let me = self.clone();
             let res = tokio::task::spawn_blocking(move || {
-                expire::expire_cycle(&me.ks, crate::types::now_ms(), 200)
+                // Shared gate: a unit running alone (EXEC, FLUSHALL) is not
+                // interleaved with expiry.
+                let _gate = me.ks.shared_gate();
+                expire::expire_cycle(&me.ks, crate::types::now_ms(), 200, &mut |effects| {
+                    me.deliver(effects)
+                })
             })
             .await;
             match res {
@@ -262,6 +286,18 @@ impl Server {
         }
         tracing::info!("Strata is now ready to exit, bye bye...");
     }
+
+    /// Delivers what a committed unit leaves for others: WATCH breaks and
+    /// keyspace events.
+    pub fn deliver(&self, effects: crate::types::Effects) {
+        self.watches.touch(&effects.touched);
+        for e in effects.events {
+            self.notify_keyspace_event(e.class, e.event, e.db, &e.key);
+        }
+    }
+
+    /// Publishes a keyspace event (the pub/sub hub takes this over).
+    pub fn notify_keyspace_event(&self, _class: u32, _event: &str, _db: usize, _key: &[u8]) {}
 
     pub fn local_port(&self) -> u16 {
         self.port.load(Ordering::Relaxed) as u16

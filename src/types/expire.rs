@@ -1,14 +1,26 @@
 //! Active expiry: walks each database's expiry index in time order and
 //! deletes keys whose time has come, so expired keys do not linger on disk
 //! when nobody reads them. Work per cycle is bounded.
+//!
+//! Each deletion is a unit of its own, as in Redis: one commit, one `DEL`
+//! propagated, one `expired` event.
 
 use super::encoding;
-use super::{Keyspace, TypeResult};
+use super::{Effects, Keyspace, TypeResult, WriteContext, WriteSet};
 use crate::engine::Cf;
 
 /// Deletes up to `budget` expired keys across all databases; returns how
-/// many were deleted.
-pub fn expire_cycle(ks: &Keyspace, now_ms: u64, budget: usize) -> TypeResult<usize> {
+/// many were deleted. `delivered` receives each deletion's effects after
+/// its commit (events, WATCH).
+pub fn expire_cycle(
+    ks: &Keyspace,
+    now_ms: u64,
+    budget: usize,
+    delivered: &mut dyn FnMut(Effects),
+) -> TypeResult<usize> {
+    if !ks.deletes_expired() {
+        return Ok(0);
+    }
     let mut deleted = 0;
     let mut candidates = Vec::new();
     for logical in 0..ks.databases() {
@@ -33,22 +45,25 @@ pub fn expire_cycle(ks: &Keyspace, now_ms: u64, budget: usize) -> TypeResult<usi
         }
     }
     for (db, exp, key) in candidates {
-        let _g = ks.lock(db, &[&key]);
-        match ks.get_stored(db, &key)? {
+        let w = WriteContext::new(ks, now_ms);
+        w.lock(db, &[&key]);
+        match w.get_stored(db, &key)? {
             Some(m) if m.expire_ms == exp => {
-                if ks.delete_if_expired(db, &key, now_ms)? {
+                if w.delete_if_expired(db, &key)? {
                     deleted += 1;
                 }
             }
             _ => {
                 // An index entry that no longer matches its key: drop it so
                 // the cycle cannot spin on it.
-                let mut ws = ks.write_set();
+                let mut ws = WriteSet::new();
                 ws.batch
                     .delete(Cf::Expire, encoding::expire_index_key(db, exp, &key));
-                ks.commit(ws)?;
+                w.stage(ws)?;
             }
         }
+        let (_, effects) = w.commit()?;
+        delivered(effects);
     }
     Ok(deleted)
 }

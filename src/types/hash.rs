@@ -28,10 +28,10 @@ use rand::Rng;
 use super::encoding::{self, KeyType, Metadata};
 use super::random_pick::random_under_prefix;
 use super::string::{long_double_add, FloatAddError};
-use super::{now_ms, Keyspace, TypeError, TypeResult};
+use super::{TypeError, TypeResult, WriteContext};
 use crate::engine::{Cf, EngineIter};
 use crate::glob::glob_match;
-use crate::resp::parse::parse_i64;
+use crate::num::parse_i64;
 
 /// Payload byte: Redis would hold this hash as a hashtable.
 const HASHTABLE: u8 = 1;
@@ -95,37 +95,37 @@ pub enum Parts {
 /// The live hash at `key`, read without the lock (`None` when missing,
 /// `WrongType` for other types). The read functions below take its result,
 /// so the command layer can count the lookup as Redis does.
-pub fn lookup(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
-    ks.get_typed(db, key, KeyType::Hash)
+pub fn lookup(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
+    w.get_typed(db, key, KeyType::Hash)
 }
 
 /// HGET: the value of `field` of the hash `meta`.
 pub fn get(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     field: &[u8],
 ) -> TypeResult<Option<Bytes>> {
     let sub = encoding::subkey(db, key, meta.version, field);
-    Ok(ks.engine().get(Cf::Data, &sub)?.map(Bytes::from))
+    Ok(w.get(Cf::Data, &sub)?.map(Bytes::from))
 }
 
 /// HMGET: the value of each field of the hash `meta`.
 pub fn mget<F: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     fields: &[F],
 ) -> TypeResult<Vec<Option<Bytes>>> {
-    let values = field_values(ks, db, key, meta, fields.iter().map(AsRef::as_ref))?;
+    let values = field_values(w, db, key, meta, fields.iter().map(AsRef::as_ref))?;
     Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect())
 }
 
 /// The stored values of `fields` of the hash `meta`, by one multi-get.
 fn field_values<'f>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
@@ -135,7 +135,7 @@ fn field_values<'f>(
         .map(|f| encoding::subkey(db, key, meta.version, f))
         .collect();
     let refs: Vec<&[u8]> = subs.iter().map(Vec::as_slice).collect();
-    Ok(ks.engine().multi_get(Cf::Data, &refs)?)
+    Ok(w.multi_get(Cf::Data, &refs)?)
 }
 
 /// An iterator over the fields of one version of a hash, positioned at its
@@ -147,7 +147,7 @@ struct FieldCursor<'a> {
 
 impl<'a> FieldCursor<'a> {
     fn open(
-        ks: &'a Keyspace,
+        w: &'a WriteContext<'a>,
         db: u8,
         key: &[u8],
         meta: &Metadata,
@@ -155,7 +155,7 @@ impl<'a> FieldCursor<'a> {
     ) -> FieldCursor<'a> {
         let prefix = encoding::subkey_prefix(db, key, meta.version);
         let end = encoding::prefix_end(&prefix);
-        let mut it = ks.engine().iter(Cf::Data, Some(&prefix), end.as_deref());
+        let mut it = w.iter(Cf::Data, Some(&prefix), end.as_deref());
         match after {
             Some(field) => {
                 // The smallest field greater than `field` is `field` + 0x00.
@@ -193,14 +193,14 @@ impl<'a> FieldCursor<'a> {
 /// Every (field, value) of the live hash `meta` in field order; the part not
 /// asked for is left empty.
 fn all_pairs(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     parts: Parts,
 ) -> TypeResult<Vec<(Bytes, Bytes)>> {
     let mut out = Vec::with_capacity(meta.size.min(1 << 20) as usize);
-    let mut c = FieldCursor::open(ks, db, key, meta, None);
+    let mut c = FieldCursor::open(w, db, key, meta, None);
     while c.valid() {
         let field = match parts {
             Parts::Values => Bytes::new(),
@@ -220,13 +220,13 @@ fn all_pairs(
 /// HGETALL / HKEYS / HVALS: the pairs of the hash `meta` in field order,
 /// streamed from one iterator; the part not asked for is left empty.
 pub fn get_all(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     parts: Parts,
 ) -> TypeResult<Vec<(Bytes, Bytes)>> {
-    all_pairs(ks, db, key, meta, parts)
+    all_pairs(w, db, key, meta, parts)
 }
 
 /// One HSCAN step.
@@ -241,7 +241,7 @@ pub struct ScanPage {
 /// returned whole (as Redis does, whatever the cursor); a larger one is
 /// walked `count` fields at a time after `after`.
 pub fn scan(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
@@ -256,7 +256,7 @@ pub fn scan(
         (after, count.max(1))
     };
     let mut page = ScanPage::default();
-    let mut c = FieldCursor::open(ks, db, key, meta, after);
+    let mut c = FieldCursor::open(w, db, key, meta, after);
     let mut examined = 0;
     let mut last = None;
     while c.valid() && examined < count {
@@ -286,7 +286,7 @@ pub fn scan(
 /// other picks from larger hashes by random descent, which spreads over the
 /// fields but is not uniform (Strata keeps no order statistics).
 pub fn random_fields(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
@@ -303,11 +303,11 @@ pub fn random_fields(
         return Ok(Vec::new());
     }
     if count > 0 && wanted >= meta.size {
-        return all_pairs(ks, db, key, meta, parts);
+        return all_pairs(w, db, key, meta, parts);
     }
     let mut rng = rand::thread_rng();
     if meta.size <= EXACT_SAMPLE_MAX {
-        let all = all_pairs(ks, db, key, meta, parts)?;
+        let all = all_pairs(w, db, key, meta, parts)?;
         if all.is_empty() {
             return Ok(all);
         }
@@ -332,7 +332,7 @@ pub fn random_fields(
     let mut out = Vec::with_capacity(wanted.min(1 << 20) as usize);
     if count < 0 {
         for _ in 0..wanted {
-            match random_under_prefix(ks, Cf::Data, &prefix, &mut rng, DESCENT_SEEK_BUDGET)? {
+            match random_under_prefix(w, Cf::Data, &prefix, &mut rng, DESCENT_SEEK_BUDGET)? {
                 Some(pair) => out.push(strip(pair)),
                 None => break,
             }
@@ -346,7 +346,7 @@ pub fn random_fields(
             rand::seq::index::sample(&mut rng, meta.size as usize, wanted as usize).into_vec();
         picks.sort_unstable();
         let mut picks = picks.into_iter().peekable();
-        let mut c = FieldCursor::open(ks, db, key, meta, None);
+        let mut c = FieldCursor::open(w, db, key, meta, None);
         let mut position = 0;
         while c.valid() && picks.peek().is_some() {
             if picks.peek() == Some(&position) {
@@ -370,7 +370,7 @@ pub fn random_fields(
     let mut attempts = wanted.saturating_mul(4).saturating_add(64);
     while (out.len() as u64) < wanted && attempts > 0 {
         attempts -= 1;
-        let Some(pair) = random_under_prefix(ks, Cf::Data, &prefix, &mut rng, DESCENT_SEEK_BUDGET)?
+        let Some(pair) = random_under_prefix(w, Cf::Data, &prefix, &mut rng, DESCENT_SEEK_BUDGET)?
         else {
             break;
         };
@@ -379,7 +379,7 @@ pub fn random_fields(
             out.push(pair);
         }
     }
-    let mut c = FieldCursor::open(ks, db, key, meta, None);
+    let mut c = FieldCursor::open(w, db, key, meta, None);
     while c.valid() && (out.len() as u64) < wanted {
         if !seen.contains(c.field()) {
             let field = Bytes::copy_from_slice(c.field());
@@ -408,14 +408,14 @@ struct Writable {
 impl Writable {
     /// Reads `key` for a write (the caller holds its lock). A missing or
     /// expired key opens as a new empty hash with a fresh version.
-    fn open(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Writable> {
-        let stored = ks.get_stored(db, key)?;
-        let live = stored.as_ref().filter(|m| !m.is_expired(now_ms()));
+    fn open(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Writable> {
+        let stored = w.get_stored(db, key)?;
+        let live = stored.as_ref().filter(|m| !m.is_expired(w.now_ms()));
         let (meta, existed) = match live {
             Some(m) if m.kind != KeyType::Hash => return Err(TypeError::WrongType),
             Some(m) => (m.clone(), true),
             None => (
-                Metadata::collection(KeyType::Hash, ks.new_version(), 0),
+                Metadata::collection(KeyType::Hash, w.new_version(), 0),
                 false,
             ),
         };
@@ -442,7 +442,7 @@ impl Writable {
     /// the hash became empty, and converted when it outgrew the listpack.
     fn commit(
         mut self,
-        ks: &Keyspace,
+        w: &WriteContext<'_>,
         mut ws: super::WriteSet,
         db: u8,
         key: &[u8],
@@ -458,14 +458,14 @@ impl Writable {
         } else {
             ws.put_meta(db, key, &self.meta, self.stored.as_ref());
         }
-        ks.commit(ws)
+        w.stage(ws)
     }
 }
 
 /// HSET / HMSET: sets each pair (a field given twice takes its last value).
 /// Returns the number of fields that were new.
 pub fn set(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     pairs: &[(Bytes, Bytes)],
@@ -474,22 +474,22 @@ pub fn set(
     if pairs.is_empty() {
         return Ok((0, None));
     }
-    let _g = ks.lock(db, &[key]);
-    let mut h = Writable::open(ks, db, key)?;
+    w.lock(db, &[key]);
+    let mut h = Writable::open(w, db, key)?;
     let mut last: HashMap<&[u8], &[u8]> = HashMap::with_capacity(pairs.len());
     for (f, v) in pairs {
         last.insert(f, v);
     }
     let unique: Vec<(&[u8], &[u8])> = last.into_iter().collect();
     let present: Vec<bool> = if h.existed {
-        field_values(ks, db, key, &h.meta, unique.iter().map(|(f, _)| *f))?
+        field_values(w, db, key, &h.meta, unique.iter().map(|(f, _)| *f))?
             .into_iter()
             .map(|v| v.is_some())
             .collect()
     } else {
         vec![false; unique.len()]
     };
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     let mut added = 0;
     for ((field, value), was_there) in unique.iter().zip(present) {
         ws.batch
@@ -501,49 +501,49 @@ pub fn set(
         h.note_write(field, value, limits);
     }
     h.meta.size += added;
-    Ok((added, Some(h.commit(ks, ws, db, key, limits)?)))
+    Ok((added, Some(h.commit(w, ws, db, key, limits)?)))
 }
 
 /// HSETNX: sets `field` only if it is not there. Returns whether it was set.
 pub fn set_if_missing(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     field: &[u8],
     value: &[u8],
     limits: ListpackLimits,
 ) -> TypeResult<(bool, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut h = Writable::open(ks, db, key)?;
+    w.lock(db, &[key]);
+    let mut h = Writable::open(w, db, key)?;
     let sub = h.subkey(db, key, field);
-    if h.existed && ks.engine().get(Cf::Data, &sub)?.is_some() {
+    if h.existed && w.get(Cf::Data, &sub)?.is_some() {
         return Ok((false, None));
     }
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     ws.batch.put(Cf::Data, sub, value.to_vec());
     h.note_write(field, value, limits);
     h.meta.size += 1;
-    Ok((true, Some(h.commit(ks, ws, db, key, limits)?)))
+    Ok((true, Some(h.commit(w, ws, db, key, limits)?)))
 }
 
 /// HDEL: removes the fields that exist (a field given twice counts once);
 /// the key goes when the last field does. Returns how many were removed.
 pub fn delete<F: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     fields: &[F],
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut h = Writable::open(ks, db, key)?;
+    w.lock(db, &[key]);
+    let mut h = Writable::open(w, db, key)?;
     if !h.existed {
         return Ok((0, None));
     }
     let mut unique: Vec<&[u8]> = fields.iter().map(AsRef::as_ref).collect();
     unique.sort_unstable();
     unique.dedup();
-    let values = field_values(ks, db, key, &h.meta, unique.iter().copied())?;
-    let mut ws = ks.write_set();
+    let values = field_values(w, db, key, &h.meta, unique.iter().copied())?;
+    let mut ws = w.write_set();
     let mut removed = 0;
     for (field, value) in unique.iter().zip(values) {
         if value.is_some() {
@@ -556,46 +556,46 @@ pub fn delete<F: AsRef<[u8]>>(
     }
     h.meta.size = h.meta.size.saturating_sub(removed);
     // A shrinking hash keeps its encoding, as in Redis.
-    let seq = h.commit(ks, ws, db, key, NEVER_CONVERT)?;
+    let seq = h.commit(w, ws, db, key, NEVER_CONVERT)?;
     Ok((removed, Some(seq)))
 }
 
 /// Reads `field` under the lock, lets `f` compute its new value from the
 /// current one, and stores it. Errors from `f` write nothing.
 fn modify_field<T>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     field: &[u8],
     limits: ListpackLimits,
     f: impl FnOnce(Option<&[u8]>) -> TypeResult<(T, Bytes)>,
 ) -> TypeResult<(T, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut h = Writable::open(ks, db, key)?;
+    w.lock(db, &[key]);
+    let mut h = Writable::open(w, db, key)?;
     let sub = h.subkey(db, key, field);
     let current = if h.existed {
-        ks.engine().get(Cf::Data, &sub)?
+        w.get(Cf::Data, &sub)?
     } else {
         None
     };
     let (result, new_value) = f(current.as_deref())?;
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     ws.batch.put(Cf::Data, sub, new_value.to_vec());
     h.note_write(field, &new_value, limits);
     h.meta.size += current.is_none() as u64;
-    Ok((result, Some(h.commit(ks, ws, db, key, limits)?)))
+    Ok((result, Some(h.commit(w, ws, db, key, limits)?)))
 }
 
 /// HINCRBY: the new value.
 pub fn incr_by(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     field: &[u8],
     delta: i64,
     limits: ListpackLimits,
 ) -> TypeResult<(i64, Option<u64>)> {
-    modify_field(ks, db, key, field, limits, |current| {
+    modify_field(w, db, key, field, limits, |current| {
         let old = match current {
             None => 0,
             Some(v) => parse_i64(v).ok_or_else(|| TypeError::Reply(ERR_NOT_INTEGER.into()))?,
@@ -611,20 +611,19 @@ pub fn incr_by(
 /// does. `incr` must already be a valid finite float (the caller checks, so
 /// that its errors come before the key is looked up, as in Redis).
 pub fn incr_by_float(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     field: &[u8],
     incr: &[u8],
     limits: ListpackLimits,
 ) -> TypeResult<(Bytes, Option<u64>)> {
-    modify_field(ks, db, key, field, limits, |current| match long_double_add(
-        current.unwrap_or(&b"0"[..]),
-        incr,
-    ) {
-        Ok(v) => Ok((v.clone(), v)),
-        Err(FloatAddError::Invalid) => Err(TypeError::Reply(ERR_NOT_FLOAT.into())),
-        Err(FloatAddError::NotFinite) => Err(TypeError::Reply(ERR_NOT_FINITE.into())),
+    modify_field(w, db, key, field, limits, |current| {
+        match long_double_add(current.unwrap_or(&b"0"[..]), incr) {
+            Ok(v) => Ok((v.clone(), v)),
+            Err(FloatAddError::Invalid) => Err(TypeError::Reply(ERR_NOT_FLOAT.into())),
+            Err(FloatAddError::NotFinite) => Err(TypeError::Reply(ERR_NOT_FINITE.into())),
+        }
     })
 }
 

@@ -1,4 +1,4 @@
-//! Keyspace-wide operations that work on keys of any type: delete, rename,
+//! WriteContext-wide operations that work on keys of any type: delete, rename,
 //! move and copy between databases, expiry, and walking a database's keys
 //! (KEYS, SCAN, RANDOMKEY).
 //!
@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::encoding::{self, KeyType, Metadata};
 use super::random_pick::random_under_prefix;
-use super::{now_ms, Keyspace, TypeResult, WriteSet};
+use super::{TypeResult, WriteContext, WriteSet};
 use crate::engine::Cf;
 use crate::glob::glob_match;
 
@@ -25,10 +25,10 @@ fn live(stored: Option<Metadata>, now: u64) -> Option<Metadata> {
 
 /// Deletes the keys that exist; duplicates count once. Returns how many
 /// were deleted and the commit sequence.
-pub fn delete(ks: &Keyspace, db: u8, keys: &[Bytes]) -> TypeResult<(u64, u64)> {
-    let _g = ks.lock(db, keys);
-    let now = now_ms();
-    let mut ws = ks.write_set();
+pub fn delete(w: &WriteContext<'_>, db: u8, keys: &[Bytes]) -> TypeResult<(u64, u64)> {
+    w.lock(db, keys);
+    let now = w.now_ms();
+    let mut ws = w.write_set();
     let mut done: Vec<&[u8]> = Vec::with_capacity(keys.len());
     let mut deleted = 0;
     for key in keys {
@@ -36,14 +36,14 @@ pub fn delete(ks: &Keyspace, db: u8, keys: &[Bytes]) -> TypeResult<(u64, u64)> {
             continue;
         }
         done.push(key);
-        if let Some(m) = ks.get_stored(db, key)? {
+        if let Some(m) = w.get_stored(db, key)? {
             // An expired key is removed too (as Redis's lazy expiry would) but
             // does not count as deleted.
             deleted += !m.is_expired(now) as u64;
             ws.delete_key(db, key, &m);
         }
     }
-    let seq = ks.commit(ws)?;
+    let seq = w.stage(ws)?;
     Ok((deleted, seq))
 }
 
@@ -52,7 +52,7 @@ pub fn delete(ks: &Keyspace, db: u8, keys: &[Bytes]) -> TypeResult<(u64, u64)> {
 /// `expire_ms`. Collections get their subkeys copied under a fresh version.
 #[allow(clippy::too_many_arguments)]
 pub fn copy_value(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     ws: &mut WriteSet,
     src_db: u8,
     src_key: &[u8],
@@ -63,12 +63,12 @@ pub fn copy_value(
 ) -> TypeResult<()> {
     let mut new = src_meta.clone();
     if src_meta.kind != KeyType::String {
-        new.version = ks.new_version();
+        new.version = w.new_version();
         let from = encoding::subkey_prefix(src_db, src_key, src_meta.version);
         let to = encoding::subkey_prefix(dst_db, dst_key, new.version);
         let end = encoding::prefix_end(&from);
         for cf in [Cf::Data, Cf::ZScore] {
-            let mut it = ks.engine().iter(cf, Some(&from), end.as_deref());
+            let mut it = w.iter(cf, Some(&from), end.as_deref());
             it.seek(&from);
             while it.valid() {
                 let mut k = to.clone();
@@ -96,65 +96,61 @@ pub enum RenameOutcome {
 
 /// RENAME (`nx` false) and RENAMENX (`nx` true). The value keeps its TTL.
 pub fn rename(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     src: &[u8],
     dst: &[u8],
     nx: bool,
 ) -> TypeResult<RenameOutcome> {
-    let _g = ks.lock(db, &[src, dst]);
-    let now = now_ms();
-    let Some(src_meta) = live(ks.get_stored(db, src)?, now) else {
+    w.lock(db, &[src, dst]);
+    let now = w.now_ms();
+    let Some(src_meta) = live(w.get_stored(db, src)?, now) else {
         return Ok(RenameOutcome::NoSuchKey);
     };
     if src == dst {
         return Ok(RenameOutcome::NotRenamed { same: true });
     }
-    let dst_stored = ks.get_stored(db, dst)?;
+    let dst_stored = w.get_stored(db, dst)?;
     if nx && dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) {
         return Ok(RenameOutcome::NotRenamed { same: false });
     }
-    let mut ws = ks.write_set();
-    copy_value(
-        ks,
-        &mut ws,
-        db,
-        src,
-        &src_meta,
-        db,
-        dst,
-        dst_stored.as_ref(),
-    )?;
+    let mut ws = w.write_set();
+    copy_value(w, &mut ws, db, src, &src_meta, db, dst, dst_stored.as_ref())?;
     ws.delete_key(db, src, &src_meta);
-    Ok(RenameOutcome::Renamed(ks.commit(ws)?))
+    Ok(RenameOutcome::Renamed(w.stage(ws)?))
 }
 
 /// MOVE `key` from physical db `src_db` to `dst_db` (different dbs). Returns
 /// the commit sequence, or `None` when the key is missing or exists in the
 /// destination. Both keys are locked together and the move is one batch.
-pub fn move_key(ks: &Keyspace, src_db: u8, dst_db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
-    let _g = ks.lock_multi(&[(src_db, key), (dst_db, key)]);
-    let Some((mut ws, src_meta)) = stage_copy(ks, src_db, dst_db, key, key, false)? else {
+pub fn move_key(
+    w: &WriteContext<'_>,
+    src_db: u8,
+    dst_db: u8,
+    key: &[u8],
+) -> TypeResult<Option<u64>> {
+    w.lock_multi(&[(src_db, key), (dst_db, key)]);
+    let Some((mut ws, src_meta)) = stage_copy(w, src_db, dst_db, key, key, false)? else {
         return Ok(None);
     };
     ws.delete_key(src_db, key, &src_meta);
-    Ok(Some(ks.commit(ws)?))
+    Ok(Some(w.stage(ws)?))
 }
 
 /// COPY `src` (in `src_db`) to `dst` (in `dst_db`), keeping the TTL.
 /// Returns the commit sequence, or `None` when the source is missing or the
 /// destination exists and `replace` is false. One batch, both keys locked.
 pub fn copy(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     src_db: u8,
     dst_db: u8,
     src: &[u8],
     dst: &[u8],
     replace: bool,
 ) -> TypeResult<Option<u64>> {
-    let _g = ks.lock_multi(&[(src_db, src), (dst_db, dst)]);
-    match stage_copy(ks, src_db, dst_db, src, dst, replace)? {
-        Some((ws, _)) => Ok(Some(ks.commit(ws)?)),
+    w.lock_multi(&[(src_db, src), (dst_db, dst)]);
+    match stage_copy(w, src_db, dst_db, src, dst, replace)? {
+        Some((ws, _)) => Ok(Some(w.stage(ws)?)),
         None => Ok(None),
     }
 }
@@ -163,24 +159,24 @@ pub fn copy(
 /// caller), plus the source's metadata; `None` when the source is missing or
 /// a live destination may not be replaced.
 fn stage_copy(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     src_db: u8,
     dst_db: u8,
     src: &[u8],
     dst: &[u8],
     replace: bool,
 ) -> TypeResult<Option<(WriteSet, Metadata)>> {
-    let now = now_ms();
-    let Some(src_meta) = live(ks.get_stored(src_db, src)?, now) else {
+    let now = w.now_ms();
+    let Some(src_meta) = live(w.get_stored(src_db, src)?, now) else {
         return Ok(None);
     };
-    let dst_stored = ks.get_stored(dst_db, dst)?;
+    let dst_stored = w.get_stored(dst_db, dst)?;
     if dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) && !replace {
         return Ok(None);
     }
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     copy_value(
-        ks,
+        w,
         &mut ws,
         src_db,
         src,
@@ -205,15 +201,15 @@ pub struct ExpireCond {
 /// time not after now deletes the key. Returns `None` when nothing was done
 /// (missing key or a condition failed), else the commit sequence.
 pub fn expire(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     when_ms: i64,
     cond: ExpireCond,
 ) -> TypeResult<Option<u64>> {
-    let _g = ks.lock(db, &[key]);
-    let now = now_ms();
-    let stored = ks.get_stored(db, key)?;
+    w.lock(db, &[key]);
+    let now = w.now_ms();
+    let stored = w.get_stored(db, key)?;
     let Some(meta) = live(stored.clone(), now) else {
         return Ok(None);
     };
@@ -226,7 +222,7 @@ pub fn expire(
     if refused {
         return Ok(None);
     }
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     if when_ms <= now as i64 {
         ws.delete_key(db, key, &meta);
     } else {
@@ -234,13 +230,13 @@ pub fn expire(
         new.expire_ms = when_ms as u64;
         ws.put_meta(db, key, &new, Some(&meta));
     }
-    Ok(Some(ks.commit(ws)?))
+    Ok(Some(w.stage(ws)?))
 }
 
 /// PERSIST: removes the TTL. `None` when the key is missing or has none.
-pub fn persist(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
-    let _g = ks.lock(db, &[key]);
-    let Some(meta) = live(ks.get_stored(db, key)?, now_ms()) else {
+pub fn persist(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
+    w.lock(db, &[key]);
+    let Some(meta) = live(w.get_stored(db, key)?, w.now_ms()) else {
         return Ok(None);
     };
     if meta.expire_ms == 0 {
@@ -248,9 +244,9 @@ pub fn persist(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
     }
     let mut new = meta.clone();
     new.expire_ms = 0;
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     ws.put_meta(db, key, &new, Some(&meta));
-    Ok(Some(ks.commit(ws)?))
+    Ok(Some(w.stage(ws)?))
 }
 
 /// Kind and expiry of a metadata record, without copying a string's value.
@@ -275,7 +271,7 @@ pub struct ScanPage {
 /// Examines up to `count` keys of `db` strictly after `after` (from the start
 /// when `None`) and returns the live ones matching `pattern` and `kind`.
 pub fn scan(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     after: Option<&[u8]>,
     count: usize,
@@ -291,8 +287,8 @@ pub fn scan(
         None => vec![db],
     };
     let upper = db_end(db);
-    let now = now_ms();
-    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    let now = w.now_ms();
+    let mut it = w.iter(Cf::Meta, Some(&lower), upper.as_deref());
     it.seek(&lower);
     let mut keys = Vec::new();
     let mut examined = 0;
@@ -317,18 +313,18 @@ pub fn scan(
 }
 
 /// KEYS: every live key of `db` matching `pattern`, in byte order.
-pub fn keys(ks: &Keyspace, db: u8, pattern: &[u8]) -> TypeResult<Vec<Bytes>> {
+pub fn keys(w: &WriteContext<'_>, db: u8, pattern: &[u8]) -> TypeResult<Vec<Bytes>> {
     let all = pattern == b"*";
-    Ok(scan(ks, db, None, usize::MAX, (!all).then_some(pattern), None)?.keys)
+    Ok(scan(w, db, None, usize::MAX, (!all).then_some(pattern), None)?.keys)
 }
 
 /// Most seeks one random descent may spend before settling.
 const RANDOM_SEEK_BUDGET: usize = 4096;
 
 /// A stored key of `db` (meta key, with its db byte), picked at random.
-fn random_descent(ks: &Keyspace, db: u8) -> TypeResult<Option<Vec<u8>>> {
+fn random_descent(w: &WriteContext<'_>, db: u8) -> TypeResult<Option<Vec<u8>>> {
     let mut rng = rand::thread_rng();
-    let pick = random_under_prefix(ks, Cf::Meta, &[db], &mut rng, RANDOM_SEEK_BUDGET)?;
+    let pick = random_under_prefix(w, Cf::Meta, &[db], &mut rng, RANDOM_SEEK_BUDGET)?;
     Ok(pick.map(|(key, _)| key))
 }
 
@@ -338,14 +334,14 @@ fn random_descent(ks: &Keyspace, db: u8) -> TypeResult<Option<Vec<u8>>> {
 /// random (see [`random_under_prefix`]); the choice is spread but not uniform,
 /// which Redis does not promise either. Expired keys are skipped: after a
 /// few unlucky draws it walks the database for the first live key.
-pub fn random_key(ks: &Keyspace, db: u8) -> TypeResult<Option<Bytes>> {
-    let now = now_ms();
+pub fn random_key(w: &WriteContext<'_>, db: u8) -> TypeResult<Option<Bytes>> {
+    let now = w.now_ms();
     let alive = |raw: &[u8]| peek(raw).is_some_and(|(_, exp)| exp == 0 || exp > now);
     for _ in 0..8 {
-        let Some(meta_key) = random_descent(ks, db)? else {
+        let Some(meta_key) = random_descent(w, db)? else {
             return Ok(None);
         };
-        if let Some(raw) = ks.engine().get(Cf::Meta, &meta_key)? {
+        if let Some(raw) = w.get(Cf::Meta, &meta_key)? {
             if alive(&raw) {
                 return Ok(Some(Bytes::copy_from_slice(&meta_key[1..])));
             }
@@ -353,7 +349,7 @@ pub fn random_key(ks: &Keyspace, db: u8) -> TypeResult<Option<Bytes>> {
     }
     let upper = db_end(db);
     let lower = [db];
-    let mut it = ks.engine().iter(Cf::Meta, Some(&lower), upper.as_deref());
+    let mut it = w.iter(Cf::Meta, Some(&lower), upper.as_deref());
     it.seek_to_first();
     // Bounded: a database of nothing but expired keys answers nil.
     for _ in 0..10_000 {
@@ -373,7 +369,7 @@ pub fn random_key(ks: &Keyspace, db: u8) -> TypeResult<Option<Bytes>> {
 /// chooses it: `int` for a canonical integer, `embstr` up to 44 bytes,
 /// else `raw`.
 pub fn string_encoding(value: &[u8]) -> &'static str {
-    if value.len() <= 20 && crate::resp::parse::parse_i64(value).is_some() {
+    if value.len() <= 20 && crate::num::parse_i64(value).is_some() {
         "int"
     } else if value.len() <= 44 {
         "embstr"
@@ -400,7 +396,7 @@ pub fn encoding_name(meta: &Metadata) -> &'static str {
 pub fn refcount(meta: &Metadata) -> i64 {
     let shared = meta.kind == KeyType::String
         && string_encoding(&meta.payload) == "int"
-        && crate::resp::parse::parse_i64(&meta.payload).is_some_and(|v| (0..10_000).contains(&v));
+        && crate::num::parse_i64(&meta.payload).is_some_and(|v| (0..10_000).contains(&v));
     if shared {
         i32::MAX as i64
     } else {
@@ -413,26 +409,26 @@ mod tests {
 
     use super::*;
 
-    use crate::types::test_keyspace as open;
+    use crate::types::test_context as open;
 
-    fn put_string(ks: &Keyspace, db: u8, key: &[u8], value: &[u8], expire_ms: u64) {
-        let stored = ks.get_stored(db, key).unwrap();
-        let mut ws = ks.write_set();
+    fn put_string(w: &WriteContext<'_>, db: u8, key: &[u8], value: &[u8], expire_ms: u64) {
+        let stored = w.get_stored(db, key).unwrap();
+        let mut ws = w.write_set();
         ws.put_meta(
             db,
             key,
             &Metadata::string(Bytes::copy_from_slice(value), expire_ms),
             stored.as_ref(),
         );
-        ks.commit(ws).unwrap();
+        w.stage(ws).unwrap();
     }
 
     /// A hand-made hash: metadata plus three subkeys in Cf::Data and one
     /// in Cf::ZScore (to check both families are copied).
-    fn put_collection(ks: &Keyspace, db: u8, key: &[u8]) -> Metadata {
-        let mut meta = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+    fn put_collection(w: &WriteContext<'_>, db: u8, key: &[u8]) -> Metadata {
+        let mut meta = Metadata::collection(KeyType::Hash, w.new_version(), 0);
         meta.size = 3;
-        let mut ws = ks.write_set();
+        let mut ws = w.write_set();
         for (f, v) in [(&b"f1"[..], &b"v1"[..]), (b"f2", b"v2"), (b"f3", b"v3")] {
             ws.batch
                 .put(Cf::Data, encoding::subkey(db, key, meta.version, f), v);
@@ -443,14 +439,20 @@ mod tests {
             Vec::new(),
         );
         ws.put_meta(db, key, &meta, None);
-        ks.commit(ws).unwrap();
+        w.stage(ws).unwrap();
         meta
     }
 
-    fn subkeys(ks: &Keyspace, cf: Cf, db: u8, key: &[u8], version: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn subkeys(
+        w: &WriteContext<'_>,
+        cf: Cf,
+        db: u8,
+        key: &[u8],
+        version: u64,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
         let prefix = encoding::subkey_prefix(db, key, version);
         let end = encoding::prefix_end(&prefix);
-        let mut it = ks.engine().iter(cf, Some(&prefix), end.as_deref());
+        let mut it = w.iter(cf, Some(&prefix), end.as_deref());
         it.seek(&prefix);
         let mut out = Vec::new();
         while it.valid() {
@@ -462,58 +464,58 @@ mod tests {
 
     #[test]
     fn rename_move_copy_carry_collection_subkeys() {
-        let (_dir, ks) = open();
-        let src = put_collection(&ks, 0, b"h");
-        let data = subkeys(&ks, Cf::Data, 0, b"h", src.version);
+        let (_dir, w) = open();
+        let src = put_collection(&w, 0, b"h");
+        let data = subkeys(&w, Cf::Data, 0, b"h", src.version);
         assert_eq!(data.len(), 3);
 
         assert!(matches!(
-            rename(&ks, 0, b"h", b"h2", false).unwrap(),
+            rename(&w, 0, b"h", b"h2", false).unwrap(),
             RenameOutcome::Renamed(_)
         ));
-        assert!(ks.get_stored(0, b"h").unwrap().is_none());
-        let renamed = ks.get_stored(0, b"h2").unwrap().unwrap();
+        assert!(w.get_stored(0, b"h").unwrap().is_none());
+        let renamed = w.get_stored(0, b"h2").unwrap().unwrap();
         assert_ne!(renamed.version, src.version);
         assert_eq!(renamed.size, 3);
-        assert_eq!(subkeys(&ks, Cf::Data, 0, b"h2", renamed.version), data);
-        assert_eq!(subkeys(&ks, Cf::ZScore, 0, b"h2", renamed.version).len(), 1);
+        assert_eq!(subkeys(&w, Cf::Data, 0, b"h2", renamed.version), data);
+        assert_eq!(subkeys(&w, Cf::ZScore, 0, b"h2", renamed.version).len(), 1);
 
-        assert!(move_key(&ks, 0, 3, b"h2").unwrap().is_some());
-        let moved = ks.get_stored(3, b"h2").unwrap().unwrap();
-        assert_eq!(subkeys(&ks, Cf::Data, 3, b"h2", moved.version), data);
-        assert_eq!(ks.dbsize(0), 0);
-        assert_eq!(ks.dbsize(3), 1);
+        assert!(move_key(&w, 0, 3, b"h2").unwrap().is_some());
+        let moved = w.get_stored(3, b"h2").unwrap().unwrap();
+        assert_eq!(subkeys(&w, Cf::Data, 3, b"h2", moved.version), data);
+        assert_eq!(w.dbsize(0), 0);
+        assert_eq!(w.dbsize(3), 1);
 
-        assert!(copy(&ks, 3, 3, b"h2", b"h3", false).unwrap().is_some());
-        let copied = ks.get_stored(3, b"h3").unwrap().unwrap();
+        assert!(copy(&w, 3, 3, b"h2", b"h3", false).unwrap().is_some());
+        let copied = w.get_stored(3, b"h3").unwrap().unwrap();
         assert_ne!(copied.version, moved.version);
-        assert_eq!(subkeys(&ks, Cf::Data, 3, b"h3", copied.version), data);
+        assert_eq!(subkeys(&w, Cf::Data, 3, b"h3", copied.version), data);
         // The source is untouched by COPY.
-        assert_eq!(subkeys(&ks, Cf::Data, 3, b"h2", moved.version), data);
-        assert_eq!(ks.dbsize(3), 2);
+        assert_eq!(subkeys(&w, Cf::Data, 3, b"h2", moved.version), data);
+        assert_eq!(w.dbsize(3), 2);
     }
 
     #[test]
     fn delete_counts_live_keys_once() {
-        let (_dir, ks) = open();
-        put_string(&ks, 0, b"a", b"1", 0);
-        put_string(&ks, 0, b"b", b"2", 0);
-        put_string(&ks, 0, b"old", b"x", 1);
-        assert_eq!(ks.dbsize(0), 3);
+        let (_dir, w) = open();
+        put_string(&w, 0, b"a", b"1", 0);
+        put_string(&w, 0, b"b", b"2", 0);
+        put_string(&w, 0, b"old", b"x", 1);
+        assert_eq!(w.dbsize(0), 3);
         let keys: Vec<Bytes> = ["a", "a", "old", "missing"]
             .iter()
             .map(|k| Bytes::copy_from_slice(k.as_bytes()))
             .collect();
-        assert_eq!(delete(&ks, 0, &keys).unwrap().0, 1);
-        assert_eq!(ks.dbsize(0), 1);
-        assert_eq!(ks.expires_count(0), 0);
+        assert_eq!(delete(&w, 0, &keys).unwrap().0, 1);
+        assert_eq!(w.dbsize(0), 1);
+        assert_eq!(w.expires_count(0), 0);
     }
 
     #[test]
     fn expire_conditions_and_past_times() {
-        let (_dir, ks) = open();
-        put_string(&ks, 0, b"k", b"v", 0);
-        let far = now_ms() as i64 + 100_000;
+        let (_dir, w) = open();
+        put_string(&w, 0, b"k", b"v", 0);
+        let far = w.now_ms() as i64 + 100_000;
         let gt = ExpireCond {
             gt: true,
             ..Default::default()
@@ -526,33 +528,33 @@ mod tests {
             xx: true,
             ..Default::default()
         };
-        assert!(expire(&ks, 0, b"k", far, gt).unwrap().is_none());
-        assert!(expire(&ks, 0, b"k", far, xx).unwrap().is_none());
-        assert!(expire(&ks, 0, b"k", far, lt).unwrap().is_some());
-        assert_eq!(ks.expires_count(0), 1);
-        assert!(expire(&ks, 0, b"k", far + 1, lt).unwrap().is_none());
-        assert!(expire(&ks, 0, b"k", far + 1, gt).unwrap().is_some());
-        assert!(persist(&ks, 0, b"k").unwrap().is_some());
-        assert!(persist(&ks, 0, b"k").unwrap().is_none());
-        assert_eq!(ks.expires_count(0), 0);
-        assert!(expire(&ks, 0, b"k", -5, ExpireCond::default())
+        assert!(expire(&w, 0, b"k", far, gt).unwrap().is_none());
+        assert!(expire(&w, 0, b"k", far, xx).unwrap().is_none());
+        assert!(expire(&w, 0, b"k", far, lt).unwrap().is_some());
+        assert_eq!(w.expires_count(0), 1);
+        assert!(expire(&w, 0, b"k", far + 1, lt).unwrap().is_none());
+        assert!(expire(&w, 0, b"k", far + 1, gt).unwrap().is_some());
+        assert!(persist(&w, 0, b"k").unwrap().is_some());
+        assert!(persist(&w, 0, b"k").unwrap().is_none());
+        assert_eq!(w.expires_count(0), 0);
+        assert!(expire(&w, 0, b"k", -5, ExpireCond::default())
             .unwrap()
             .is_some());
-        assert_eq!(ks.dbsize(0), 0);
+        assert_eq!(w.dbsize(0), 0);
     }
 
     #[test]
     fn scan_pages_through_all_live_keys() {
-        let (_dir, ks) = open();
+        let (_dir, w) = open();
         for i in 0..25 {
-            put_string(&ks, 1, format!("k{i:02}").as_bytes(), b"v", 0);
+            put_string(&w, 1, format!("k{i:02}").as_bytes(), b"v", 0);
         }
-        put_string(&ks, 1, b"gone", b"v", 1);
-        put_string(&ks, 0, b"other-db", b"v", 0);
+        put_string(&w, 1, b"gone", b"v", 1);
+        put_string(&w, 0, b"other-db", b"v", 0);
         let mut after: Option<Vec<u8>> = None;
         let mut seen = Vec::new();
         loop {
-            let page = scan(&ks, 1, after.as_deref(), 10, None, None).unwrap();
+            let page = scan(&w, 1, after.as_deref(), 10, None, None).unwrap();
             seen.extend(page.keys);
             match page.resume_after {
                 Some(k) => after = Some(k),
@@ -560,29 +562,29 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 25);
-        assert_eq!(keys(&ks, 1, b"k1*").unwrap().len(), 10);
-        assert!(random_key(&ks, 1).unwrap().is_some());
-        assert!(random_key(&ks, 2).unwrap().is_none());
-        let only_hash = scan(&ks, 1, None, 100, None, Some(Some(KeyType::Hash))).unwrap();
+        assert_eq!(keys(&w, 1, b"k1*").unwrap().len(), 10);
+        assert!(random_key(&w, 1).unwrap().is_some());
+        assert!(random_key(&w, 2).unwrap().is_none());
+        let only_hash = scan(&w, 1, None, 100, None, Some(Some(KeyType::Hash))).unwrap();
         assert!(only_hash.keys.is_empty());
     }
 
     #[test]
     fn random_key_spreads_and_skips_expired() {
-        let (_dir, ks) = open();
+        let (_dir, w) = open();
         for i in 0..100 {
-            put_string(&ks, 0, format!("user:{i}").as_bytes(), b"v", 0);
+            put_string(&w, 0, format!("user:{i}").as_bytes(), b"v", 0);
         }
-        put_string(&ks, 0, b"", b"empty key", 0);
+        put_string(&w, 0, b"", b"empty key", 0);
         let picks: std::collections::HashSet<Bytes> = (0..200)
-            .map(|_| random_key(&ks, 0).unwrap().unwrap())
+            .map(|_| random_key(&w, 0).unwrap().unwrap())
             .collect();
         assert!(picks.len() >= 40, "{} distinct", picks.len());
-        put_string(&ks, 5, b"dead1", b"v", 1);
-        put_string(&ks, 5, b"dead2", b"v", 1);
-        assert!(random_key(&ks, 5).unwrap().is_none());
-        put_string(&ks, 5, b"live", b"v", 0);
-        assert_eq!(random_key(&ks, 5).unwrap().unwrap(), &b"live"[..]);
+        put_string(&w, 5, b"dead1", b"v", 1);
+        put_string(&w, 5, b"dead2", b"v", 1);
+        assert!(random_key(&w, 5).unwrap().is_none());
+        put_string(&w, 5, b"live", b"v", 0);
+        assert_eq!(random_key(&w, 5).unwrap().unwrap(), &b"live"[..]);
     }
 
     #[test]

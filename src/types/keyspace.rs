@@ -1,20 +1,26 @@
-//! The keyspace: databases over one engine, key locks, key counters and the
-//! single commit point every write goes through.
+//! The keyspace: databases over one engine, key locks, key counters, the
+//! durable replication position, and the single commit point every change
+//! goes through.
 //!
-//! Write path: a command locks its keys ([`Keyspace::lock`]), reads the stored
-//! metadata, builds a [`WriteSet`] (data change plus counter deltas) and hands
-//! it to [`Keyspace::commit`]. Commit is the one ordered point where writes
-//! get their sequence number; the replication backlog will be appended there,
-//! inside the same atomic batch, so data and stream can never disagree.
+//! Write path: a command runs inside a [`WriteContext`](super::WriteContext),
+//! which locks keys, stages [`WriteSet`]s and collects effects; the context
+//! ends in [`Keyspace::commit_unit`], the one ordered point where changes
+//! reach the engine. Under one mutex it adds the counter records, appends the
+//! unit's propagated bytes to the backlog, advances the replication offset
+//! and writes it all as one atomic batch: stream order equals apply order,
+//! and after a crash data and offset agree exactly.
 
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use bytes::Bytes;
+use parking_lot::lock_api::RawMutex as _;
+use parking_lot::{Mutex, RawMutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::backlog::{self, ReplPosition};
 use super::encoding::{self, KeyType, Metadata};
-use super::{now_ms, now_us, TypeError, TypeResult};
+use super::{now_us, TypeResult};
 use crate::engine::{Batch, Cf, CompactionDecision, CompactionPolicy, Engine, MetaLookup};
 
 const LOCK_STRIPES: usize = 1024;
@@ -24,10 +30,23 @@ const DBMAP_KEY: &[u8] = b"dbmap";
 /// Most databases Strata supports: the physical id is one byte.
 pub const MAX_DATABASES: usize = 256;
 
+/// Default `repl-backlog-size` here: the backlog lives on disk, so it can be
+/// far larger than Redis's 1 MB.
+pub const DEFAULT_BACKLOG_SIZE: u64 = 256 << 20;
+
 #[derive(Default)]
 struct DbCounts {
     keys: AtomicI64,
     expires: AtomicI64,
+}
+
+/// The replication stream's state, changed only under the commit lock.
+struct StreamState {
+    position: ReplPosition,
+    /// The database the stream last SELECTed (`None` after a start).
+    selected: Option<usize>,
+    /// Offset of the oldest byte kept in the backlog.
+    first: u64,
 }
 
 pub struct Keyspace {
@@ -37,28 +56,43 @@ pub struct Keyspace {
     dbmap: RwLock<Vec<u8>>,
     /// Indexed by physical id.
     counts: Vec<DbCounts>,
-    stripes: Vec<Mutex<()>>,
-    /// Taken shared by every command and exclusively by the few that touch
-    /// whole databases (FLUSHDB, FLUSHALL, SWAPDB).
+    /// Key locks, striped. Raw mutexes: a write context holds a set of them
+    /// for a whole unit and releases them when it ends (`HeldLocks`).
+    stripes: Vec<RawMutex>,
+    /// Taken shared by every command and exclusively by units that must run
+    /// alone (FLUSHDB, FLUSHALL, SWAPDB, EXEC).
     gate: RwLock<()>,
-    commit_lock: Mutex<()>,
-    /// Sequence number of the last committed write.
+    /// The commit point's lock; guards the stream state.
+    stream: Mutex<StreamState>,
+    /// Sequence number of the last committed unit.
     committed: AtomicU64,
+    /// The replication offset of the last committed unit (for readers
+    /// outside the commit lock: INFO, replicas tailing the backlog).
+    offset: AtomicU64,
     /// Sequence number up to which the engine's log buffer reached the OS.
     wal_flushed: AtomicU64,
     wal_flush_lock: Mutex<()>,
     version_counter: AtomicU64,
-    /// Whether this node may delete expired keys (false on replicas, which
-    /// only hide them and wait for the master's DEL).
+    /// Whether the expire cycle runs (`DEBUG SET-ACTIVE-EXPIRE`).
     pub active_expire: AtomicBool,
+    /// A replica never deletes expired keys itself: it hides them and waits
+    /// for its master's DEL.
+    pub replica: AtomicBool,
+    /// CLIENT PAUSE (unix ms it lasts until): expiry deletes nothing, so the
+    /// offset stands still.
+    pub write_paused_until_ms: AtomicU64,
+    /// `lazyfree-lazy-expire`: expired keys propagate as UNLINK.
+    pub lazyfree_expire: AtomicBool,
+    /// `repl-backlog-size` in bytes.
+    pub backlog_size: AtomicU64,
+    /// Clients with WATCHed keys; commits list touched keys only when > 0.
+    pub watchers: AtomicUsize,
+    /// Woken after every commit that moved the offset.
+    pub offset_moved: tokio::sync::Notify,
 }
 
-/// Locks held on a set of keys for the duration of a read-modify-write.
-pub struct KeyGuard<'a> {
-    _guards: Vec<MutexGuard<'a, ()>>,
-}
-
-/// The changes one command makes, committed atomically.
+/// The changes of one step of a command, staged into its write context.
+#[derive(Default)]
 pub struct WriteSet {
     pub batch: Batch,
     /// physical db -> (keys delta, expires delta)
@@ -66,17 +100,16 @@ pub struct WriteSet {
 }
 
 impl WriteSet {
+    pub fn new() -> WriteSet {
+        WriteSet::default()
+    }
+
     fn delta(&mut self, db: u8, keys: i64, expires: i64) {
-        if keys == 0 && expires == 0 {
-            return;
-        }
-        match self.deltas.iter_mut().find(|d| d.0 == db) {
-            Some(d) => {
-                d.1 += keys;
-                d.2 += expires;
-            }
-            None => self.deltas.push((db, keys, expires)),
-        }
+        add_delta(&mut self.deltas, db, keys, expires);
+    }
+
+    pub(super) fn into_parts(self) -> (Batch, Vec<(u8, i64, i64)>) {
+        (self.batch, self.deltas)
     }
 
     /// Stores `new` as the metadata of `key`, replacing `stored` (the record
@@ -124,6 +157,73 @@ impl WriteSet {
     }
 }
 
+fn add_delta(deltas: &mut Vec<(u8, i64, i64)>, db: u8, keys: i64, expires: i64) {
+    if keys == 0 && expires == 0 {
+        return;
+    }
+    match deltas.iter_mut().find(|d| d.0 == db) {
+        Some(d) => {
+            d.1 += keys;
+            d.2 += expires;
+        }
+        None => deltas.push((db, keys, expires)),
+    }
+}
+
+/// Counter changes and database-level changes a unit accumulates.
+#[derive(Default)]
+pub struct UnitChanges {
+    deltas: Vec<(u8, i64, i64)>,
+    /// Physical dbs emptied by the unit: their counters restart from zero.
+    flushed: Vec<u8>,
+    /// The database map after the unit's SWAPDBs.
+    pub(super) dbmap: Option<Vec<u8>>,
+}
+
+impl UnitChanges {
+    pub(super) fn add_deltas(&mut self, deltas: &[(u8, i64, i64)]) {
+        for &(db, k, e) in deltas {
+            add_delta(&mut self.deltas, db, k, e);
+        }
+    }
+
+    pub(super) fn flush(&mut self, db: u8) {
+        self.deltas.retain(|d| d.0 != db);
+        if !self.flushed.contains(&db) {
+            self.flushed.push(db);
+        }
+    }
+
+    /// (keys, expires) of physical db `db` once these changes apply.
+    pub(super) fn counts(&self, ks: &Keyspace, db: u8) -> (i64, i64) {
+        let c = &ks.counts[db as usize];
+        let (mut keys, mut expires) = if self.flushed.contains(&db) {
+            (0, 0)
+        } else {
+            (
+                c.keys.load(Ordering::Relaxed),
+                c.expires.load(Ordering::Relaxed),
+            )
+        };
+        if let Some(d) = self.deltas.iter().find(|d| d.0 == db) {
+            keys += d.1;
+            expires += d.2;
+        }
+        (keys.max(0), expires.max(0))
+    }
+}
+
+/// Where a committed unit landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The unit's sequence number (for fsync-before-reply).
+    pub seq: u64,
+    /// The replication offset after the unit.
+    pub offset: u64,
+    /// Whether the unit wrote anything.
+    pub wrote: bool,
+}
+
 impl Keyspace {
     pub fn open(engine: Arc<dyn Engine>, databases: usize) -> TypeResult<Keyspace> {
         let databases = databases.clamp(1, MAX_DATABASES);
@@ -149,19 +249,33 @@ impl Keyspace {
                 dbmap = raw;
             }
         }
+        let position = ReplPosition::load(engine.as_ref())?;
+        let first = backlog::first_offset(engine.as_ref(), position.offset);
+        let offset = position.offset;
         Ok(Keyspace {
             engine,
             databases,
             dbmap: RwLock::new(dbmap),
             counts,
-            stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            stripes: (0..LOCK_STRIPES).map(|_| RawMutex::INIT).collect(),
             gate: RwLock::new(()),
-            commit_lock: Mutex::new(()),
+            stream: Mutex::new(StreamState {
+                position,
+                selected: None,
+                first,
+            }),
             committed: AtomicU64::new(0),
+            offset: AtomicU64::new(offset),
             wal_flushed: AtomicU64::new(0),
             wal_flush_lock: Mutex::new(()),
             version_counter: AtomicU64::new(rand::random::<u16>() as u64),
             active_expire: AtomicBool::new(true),
+            replica: AtomicBool::new(false),
+            write_paused_until_ms: AtomicU64::new(0),
+            lazyfree_expire: AtomicBool::new(false),
+            backlog_size: AtomicU64::new(DEFAULT_BACKLOG_SIZE),
+            watchers: AtomicUsize::new(0),
+            offset_moved: tokio::sync::Notify::new(),
         })
     }
 
@@ -183,6 +297,10 @@ impl Keyspace {
         self.dbmap.read().iter().position(|&p| p == physical)
     }
 
+    pub(super) fn dbmap_snapshot(&self) -> Vec<u8> {
+        self.dbmap.read().clone()
+    }
+
     pub fn shared_gate(&self) -> RwLockReadGuard<'_, ()> {
         self.gate.read()
     }
@@ -191,24 +309,35 @@ impl Keyspace {
         self.gate.write()
     }
 
-    /// Locks `keys` of physical db `db` in a global order (no deadlocks).
-    pub fn lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> KeyGuard<'_> {
-        self.lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect())
+    pub(super) fn lock_stripe(&self, i: usize) {
+        self.stripes[i].lock();
     }
 
-    /// Locks keys that live in different databases (MOVE, COPY DB) in one
-    /// call: stripes are shared by all databases, so two separate `lock`
-    /// calls could wait on a stripe the first one already holds.
-    pub fn lock_multi(&self, keys: &[(u8, &[u8])]) -> KeyGuard<'_> {
-        self.lock_stripes(keys.iter().map(|(db, k)| stripe(*db, k)).collect())
+    pub(super) fn try_lock_stripe(&self, i: usize) -> bool {
+        self.stripes[i].try_lock()
     }
 
-    fn lock_stripes(&self, mut idx: Vec<usize>) -> KeyGuard<'_> {
-        idx.sort_unstable();
-        idx.dedup();
-        KeyGuard {
-            _guards: idx.into_iter().map(|i| self.stripes[i].lock()).collect(),
-        }
+    /// # Safety
+    /// The caller locked stripe `i` (with `lock_stripe` or a successful
+    /// `try_lock_stripe`) and has not unlocked it since.
+    pub(super) unsafe fn unlock_stripe(&self, i: usize) {
+        // SAFETY: guaranteed by the caller, see above.
+        unsafe { self.stripes[i].unlock() }
+    }
+
+    /// Whether the data path deletes keys it finds expired: on a master that
+    /// is not write-paused. Replicas and paused masters only hide them.
+    pub fn deletes_expired(&self) -> bool {
+        !self.replica.load(Ordering::Relaxed)
+            && self.write_paused_until_ms.load(Ordering::Relaxed) <= super::now_ms()
+    }
+
+    pub(super) fn lazyfree_expire(&self) -> bool {
+        self.lazyfree_expire.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn has_watchers(&self) -> bool {
+        self.watchers.load(Ordering::Relaxed) > 0
     }
 
     /// A new subkey version: microseconds << 11 plus a counter, so versions
@@ -218,7 +347,7 @@ impl Keyspace {
         (now_us() << 11) | (c & 2047)
     }
 
-    /// The metadata record as stored, expired or not. Call it with the key locked.
+    /// The metadata record as committed, expired or not.
     pub fn get_stored(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
         match self.engine.get(Cf::Meta, &encoding::meta_key(db, key))? {
             Some(raw) => Ok(Some(Metadata::decode(&raw)?)),
@@ -226,81 +355,122 @@ impl Keyspace {
         }
     }
 
-    /// The metadata of a live key; an expired key reads as missing and is
-    /// deleted on the way (on masters). Call it *without* the key locked.
-    pub fn get_live(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
-        let Some(meta) = self.get_stored(db, key)? else {
-            return Ok(None);
-        };
-        let now = now_ms();
-        if !meta.is_expired(now) {
-            return Ok(Some(meta));
+    /// The commit point. Writes one unit as one atomic engine batch: its
+    /// data, the counter records, the database map, the bytes it propagates
+    /// (appended to the backlog) and the new replication position. A unit
+    /// may carry effects only (a PUBLISH, a master's PING).
+    pub fn commit_unit(
+        &self,
+        mut batch: Batch,
+        changes: UnitChanges,
+        propagate: &[(usize, Vec<Bytes>)],
+    ) -> TypeResult<Committed> {
+        if batch.is_empty() && propagate.is_empty() && changes.dbmap.is_none() {
+            return Ok(Committed {
+                seq: self.committed(),
+                offset: self.offset(),
+                wrote: false,
+            });
         }
-        if self.active_expire.load(Ordering::Relaxed) {
-            let _g = self.lock(db, &[key]);
-            self.delete_if_expired(db, key, now)?;
-        }
-        Ok(None)
-    }
-
-    /// Like [`get_live`](Self::get_live) but also checks the type:
-    /// `Err(WrongType)` when the key holds another kind of value.
-    pub fn get_typed(&self, db: u8, key: &[u8], kind: KeyType) -> TypeResult<Option<Metadata>> {
-        match self.get_live(db, key)? {
-            Some(m) if m.kind != kind => Err(TypeError::WrongType),
-            other => Ok(other),
-        }
-    }
-
-    /// Deletes `key` if its stored record has expired by `now`. Call it with
-    /// the key locked. Returns whether it deleted.
-    pub fn delete_if_expired(&self, db: u8, key: &[u8], now: u64) -> TypeResult<bool> {
-        match self.get_stored(db, key)? {
-            Some(m) if m.is_expired(now) => {
-                let mut ws = self.write_set();
-                ws.delete_key(db, key, &m);
-                self.commit(ws)?;
-                Ok(true)
+        let mut stream = self.stream.lock();
+        let mut updated = Vec::with_capacity(changes.deltas.len() + changes.flushed.len());
+        for db in changes
+            .deltas
+            .iter()
+            .map(|d| d.0)
+            .chain(changes.flushed.iter().copied())
+        {
+            if updated.iter().any(|(d, _, _)| *d == db) {
+                continue;
             }
-            _ => Ok(false),
-        }
-    }
-
-    pub fn write_set(&self) -> WriteSet {
-        WriteSet {
-            batch: Batch::new(),
-            deltas: Vec::new(),
-        }
-    }
-
-    /// The commit point: applies the write set atomically with its counter
-    /// updates and returns its sequence number.
-    pub fn commit(&self, mut ws: WriteSet) -> TypeResult<u64> {
-        if ws.batch.is_empty() {
-            return Ok(self.committed());
-        }
-        let _g = self.commit_lock.lock();
-        let mut updated = Vec::with_capacity(ws.deltas.len());
-        for &(db, dk, de) in &ws.deltas {
-            let c = &self.counts[db as usize];
-            let keys = (c.keys.load(Ordering::Relaxed) + dk).max(0);
-            let expires = (c.expires.load(Ordering::Relaxed) + de).max(0);
-            ws.batch
-                .put(Cf::State, counts_key(db), counts_value(keys, expires));
+            let (keys, expires) = changes.counts(self, db);
+            batch.put(Cf::State, counts_key(db), counts_value(keys, expires));
             updated.push((db, keys, expires));
         }
-        self.engine.write(&ws.batch)?;
+        if let Some(map) = &changes.dbmap {
+            batch.put(Cf::State, DBMAP_KEY.to_vec(), map.clone());
+        }
+        let mut selected = stream.selected;
+        let mut offset = stream.position.offset;
+        let mut first = stream.first;
+        if !propagate.is_empty() {
+            let bytes = backlog::encode_unit(propagate, &mut selected);
+            let start = offset + 1;
+            offset += bytes.len() as u64;
+            batch.put(Cf::Backlog, backlog::chunk_key(start), bytes);
+            let keep = self.backlog_size.load(Ordering::Relaxed).max(1);
+            // Trim in steps of an eighth of the size, not on every commit.
+            if offset.saturating_sub(first) > keep + keep / 8 {
+                let new_first = offset.saturating_sub(keep);
+                batch.delete_range(
+                    Cf::Backlog,
+                    backlog::chunk_key(0),
+                    backlog::chunk_key(new_first),
+                );
+                first = new_first;
+            }
+            let pos = ReplPosition {
+                replid: stream.position.replid.clone(),
+                offset,
+            };
+            batch.put(Cf::State, backlog::REPL_STATE_KEY.to_vec(), pos.encode());
+        }
+        self.engine.write(&batch)?;
         for (db, keys, expires) in updated {
             self.counts[db as usize].keys.store(keys, Ordering::Relaxed);
             self.counts[db as usize]
                 .expires
                 .store(expires, Ordering::Relaxed);
         }
-        Ok(self.committed.fetch_add(1, Ordering::AcqRel) + 1)
+        if let Some(map) = changes.dbmap {
+            *self.dbmap.write() = map;
+        }
+        stream.selected = selected;
+        stream.position.offset = offset;
+        stream.first = first;
+        self.offset.store(offset, Ordering::Release);
+        let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
+        drop(stream);
+        if !propagate.is_empty() {
+            self.offset_moved.notify_waiters();
+        }
+        Ok(Committed {
+            seq,
+            offset,
+            wrote: true,
+        })
     }
 
     pub fn committed(&self) -> u64 {
         self.committed.load(Ordering::Acquire)
+    }
+
+    /// The replication offset: bytes of stream committed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset.load(Ordering::Acquire)
+    }
+
+    /// The replication id and offset, read together.
+    pub fn position(&self) -> ReplPosition {
+        self.stream.lock().position.clone()
+    }
+
+    /// The offset of the oldest byte still in the backlog.
+    pub fn backlog_first_offset(&self) -> u64 {
+        self.stream.lock().first
+    }
+
+    /// Stream bytes from offset `from` on (at most about `max_bytes`);
+    /// `None` when `from` is outside the backlog.
+    pub fn read_backlog(&self, from: u64, max_bytes: usize) -> Option<Vec<u8>> {
+        let (first, end) = {
+            let s = self.stream.lock();
+            (s.first, s.position.offset)
+        };
+        if from < first {
+            return None;
+        }
+        backlog::read(self.engine.as_ref(), from, end, max_bytes)
     }
 
     /// Whether some committed write may still be only in the engine's
@@ -344,42 +514,9 @@ impl Keyspace {
             .load(Ordering::Relaxed)
             .max(0) as u64
     }
-
-    /// Empties physical db `db`. Call it holding the exclusive gate.
-    pub fn flush_physical(&self, db: u8) -> TypeResult<()> {
-        let mut ws = self.write_set();
-        for cf in [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire] {
-            ws.batch.delete_range(cf, vec![db], vec![db + 1]);
-        }
-        if db == 0xff {
-            // [0xff] has no one-byte successor; cover it with a longer bound.
-            for cf in [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire] {
-                ws.batch.delete_range(cf, vec![0xff], vec![0xff; 64]);
-            }
-        }
-        let _g = self.commit_lock.lock();
-        ws.batch.put(Cf::State, counts_key(db), counts_value(0, 0));
-        self.engine.write(&ws.batch)?;
-        self.counts[db as usize].keys.store(0, Ordering::Relaxed);
-        self.counts[db as usize].expires.store(0, Ordering::Relaxed);
-        self.committed.fetch_add(1, Ordering::AcqRel);
-        Ok(())
-    }
-
-    /// Swaps logical databases `a` and `b`. Call it holding the exclusive gate.
-    pub fn swap_databases(&self, a: usize, b: usize) -> TypeResult<()> {
-        let mut map = self.dbmap.write();
-        let mut new_map = map.clone();
-        new_map.swap(a, b);
-        let mut ws = self.write_set();
-        ws.batch.put(Cf::State, DBMAP_KEY.to_vec(), new_map.clone());
-        self.commit(ws)?;
-        *map = new_map;
-        Ok(())
-    }
 }
 
-fn stripe(db: u8, key: &[u8]) -> usize {
+pub(super) fn stripe(db: u8, key: &[u8]) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     db.hash(&mut h);
     key.hash(&mut h);
@@ -432,6 +569,21 @@ mod tests {
     use super::*;
 
     use crate::types::test_keyspace_in as open;
+    use crate::types::WriteContext;
+
+    impl Keyspace {
+        fn write_set(&self) -> WriteSet {
+            WriteSet::new()
+        }
+
+        /// Commits one write set as a unit of its own.
+        fn commit(&self, ws: WriteSet) -> TypeResult<Committed> {
+            let (batch, deltas) = ws.into_parts();
+            let mut changes = UnitChanges::default();
+            changes.add_deltas(&deltas);
+            self.commit_unit(batch, changes, &[])
+        }
+    }
 
     fn count(ks: &Keyspace, cf: Cf) -> usize {
         let mut it = ks.engine().iter(cf, None, None);
@@ -492,20 +644,6 @@ mod tests {
         );
     }
 
-    /// Keys of two databases can share a stripe; locking them together must
-    /// take that stripe once (taking it twice would wait forever).
-    #[test]
-    fn lock_multi_takes_a_shared_stripe_once() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ks = open(dir.path());
-        let key = (0..1_000_000u32)
-            .map(|i| i.to_string())
-            .find(|k| stripe(0, k.as_bytes()) == stripe(1, k.as_bytes()))
-            .expect("a key whose stripes collide");
-        let guard = ks.lock_multi(&[(0, key.as_bytes()), (1, key.as_bytes())]);
-        assert_eq!(guard._guards.len(), 1);
-    }
-
     #[test]
     fn counters_and_expiry_index_stay_exact() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -527,7 +665,9 @@ mod tests {
         // Counters are persisted with the data.
         let ks = open(dir.path());
         assert_eq!((ks.dbsize(3), ks.expires_count(3)), (2, 0));
-        ks.flush_physical(3).expect("flush");
+        let w = WriteContext::new(&ks, crate::types::now_ms());
+        w.flush_physical(3);
+        w.commit().expect("commit");
         assert_eq!(ks.dbsize(3), 0);
         assert_eq!(ks.get_stored(3, b"a").expect("get"), None);
     }
@@ -541,11 +681,17 @@ mod tests {
         ws.put_meta(0, b"lazy", &Metadata::string(&b"x"[..], 1), None);
         ks.commit(ws).expect("commit");
         assert_eq!(ks.dbsize(0), 2);
-        assert_eq!(ks.get_live(0, b"lazy").expect("get"), None);
+        let w = WriteContext::new(&ks, crate::types::now_ms());
+        assert_eq!(w.get_live(0, b"lazy").expect("get"), None);
+        w.commit().expect("commit");
         assert_eq!(ks.dbsize(0), 1, "lazy expiry deleted the key it read");
-        let n =
-            crate::types::expire::expire_cycle(&ks, crate::types::now_ms(), 100).expect("cycle");
+        let mut events = Vec::new();
+        let n = crate::types::expire::expire_cycle(&ks, crate::types::now_ms(), 100, &mut |e| {
+            events.extend(e.events)
+        })
+        .expect("cycle");
         assert_eq!(n, 1);
+        assert_eq!(events.len(), 1, "one expired event: {events:?}");
         assert_eq!((ks.dbsize(0), ks.expires_count(0)), (0, 0));
     }
 }

@@ -31,9 +31,9 @@ pub use edit::{insert, rem, set, trim};
 use bytes::Bytes;
 
 use super::encoding::{self, KeyType, Metadata};
-use super::{now_ms, Keyspace, TypeError, TypeResult, WriteSet};
+use super::{TypeError, TypeResult, WriteContext, WriteSet};
 use crate::engine::Cf;
-use crate::resp::parse::parse_i64;
+use crate::num::parse_i64;
 
 /// The index `head` and `tail` start at for a new list (see the module docs).
 pub const INITIAL_INDEX: u64 = 1 << 63;
@@ -85,8 +85,8 @@ impl ListMeta {
     }
 
     /// An empty list with a fresh version (the caller pushes into it).
-    fn new(ks: &Keyspace, db: u8, key: &[u8]) -> ListMeta {
-        let meta = Metadata::collection(KeyType::List, ks.new_version(), 0);
+    fn new(w: &WriteContext<'_>, db: u8, key: &[u8]) -> ListMeta {
+        let meta = Metadata::collection(KeyType::List, w.new_version(), 0);
         let prefix = encoding::subkey_prefix(db, key, meta.version);
         ListMeta {
             meta,
@@ -165,17 +165,15 @@ struct Loaded {
 /// Reads `key` under its lock: `WrongType` if it holds a live value of
 /// another type; an expired record is deleted on the way (on masters), as
 /// Redis's lookups do.
-fn load(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Loaded> {
-    let now = now_ms();
-    match ks.get_stored(db, key)? {
+fn load(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Loaded> {
+    let now = w.now_ms();
+    match w.get_stored(db, key)? {
         None => Ok(Loaded {
             stored: None,
             list: None,
         }),
         Some(m) if m.is_expired(now) => {
-            if ks.active_expire.load(std::sync::atomic::Ordering::Relaxed)
-                && ks.delete_if_expired(db, key, now)?
-            {
+            if w.delete_if_expired(db, key)? {
                 return Ok(Loaded {
                     stored: None,
                     list: None,
@@ -198,7 +196,7 @@ fn load(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Loaded> {
 /// `to - 1` down to `from`), passing each position and value to `visit`
 /// until it returns false. One bounded iterator, no per-element seeks.
 fn scan(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     list: &ListMeta,
     from: u64,
     to: u64,
@@ -211,7 +209,7 @@ fn scan(
     }
     let lower = list.item(list.head + from);
     let upper = list.item(list.head + to);
-    let mut it = ks.engine().iter(Cf::Data, Some(&lower), Some(&upper));
+    let mut it = w.iter(Cf::Data, Some(&lower), Some(&upper));
     if reverse {
         it.seek_for_prev(&list.item(list.head + to - 1));
     } else {
@@ -236,9 +234,9 @@ fn scan(
 }
 
 /// The values at positions `from .. to`, left to right.
-fn read_range(ks: &Keyspace, list: &ListMeta, from: u64, to: u64) -> TypeResult<Vec<Bytes>> {
+fn read_range(w: &WriteContext<'_>, list: &ListMeta, from: u64, to: u64) -> TypeResult<Vec<Bytes>> {
     let mut out = Vec::with_capacity(to.saturating_sub(from).min(1 << 16) as usize);
-    scan(ks, list, from, to, false, |_, v| {
+    scan(w, list, from, to, false, |_, v| {
         out.push(Bytes::copy_from_slice(v));
         true
     })?;
@@ -246,9 +244,9 @@ fn read_range(ks: &Keyspace, list: &ListMeta, from: u64, to: u64) -> TypeResult<
 }
 
 /// LLEN: the length, `None` for a missing key.
-pub fn len(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
-    let _g = ks.lock(db, &[key]);
-    Ok(load(ks, db, key)?.list.map(|l| l.len()))
+pub fn len(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
+    w.lock(db, &[key]);
+    Ok(load(w, db, key)?.list.map(|l| l.len()))
 }
 
 /// Parses an index argument. LINDEX and LSET parse it only once the key is
@@ -260,19 +258,19 @@ fn parse_index(arg: &[u8]) -> TypeResult<i64> {
 /// LINDEX with the index argument unparsed: `None` for a missing key,
 /// `Some(None)` for an index out of range.
 pub fn index(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     index_arg: &[u8],
 ) -> TypeResult<Option<Option<Bytes>>> {
-    let _g = ks.lock(db, &[key]);
-    let Some(list) = load(ks, db, key)?.list else {
+    w.lock(db, &[key]);
+    let Some(list) = load(w, db, key)?.list else {
         return Ok(None);
     };
     let Some(pos) = list.position(parse_index(index_arg)?) else {
         return Ok(Some(None));
     };
-    let value = ks.engine().get(Cf::Data, &list.item(list.head + pos))?;
+    let value = w.get(Cf::Data, &list.item(list.head + pos))?;
     Ok(Some(value.map(Bytes::from)))
 }
 
@@ -295,18 +293,18 @@ fn normalize_range(len: u64, start: i64, stop: i64) -> Option<(u64, u64)> {
 
 /// LRANGE: `None` for a missing key.
 pub fn range(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     start: i64,
     stop: i64,
 ) -> TypeResult<Option<Vec<Bytes>>> {
-    let _g = ks.lock(db, &[key]);
-    let Some(list) = load(ks, db, key)?.list else {
+    w.lock(db, &[key]);
+    let Some(list) = load(w, db, key)?.list else {
         return Ok(None);
     };
     match normalize_range(list.len(), start, stop) {
-        Some((from, to)) => Ok(Some(read_range(ks, &list, from, to)?)),
+        Some((from, to)) => Ok(Some(read_range(w, &list, from, to)?)),
         None => Ok(Some(Vec::new())),
     }
 }
@@ -327,14 +325,14 @@ pub struct PosOptions {
 /// LPOS: the positions of up to `count` matches of `element`, `None` for a
 /// missing key.
 pub fn positions(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     element: &[u8],
     opts: PosOptions,
 ) -> TypeResult<Option<Vec<u64>>> {
-    let _g = ks.lock(db, &[key]);
-    let Some(list) = load(ks, db, key)?.list else {
+    w.lock(db, &[key]);
+    let Some(list) = load(w, db, key)?.list else {
         return Ok(None);
     };
     let reverse = opts.rank < 0;
@@ -348,7 +346,7 @@ pub fn positions(
     let mut found = Vec::new();
     let mut matches = 0u64;
     let mut compared = 0u64;
-    scan(ks, &list, 0, list.len(), reverse, |pos, value| {
+    scan(w, &list, 0, list.len(), reverse, |pos, value| {
         if opts.maxlen != 0 && compared == opts.maxlen {
             return false;
         }
@@ -371,42 +369,47 @@ pub fn positions(
 /// `elements` one after the other at `end`. Returns the new length (0 when
 /// `only_if_exists` found no list).
 pub fn push(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     end: End,
     elements: &[Bytes],
     only_if_exists: bool,
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let loaded = load(ks, db, key)?;
+    w.lock(db, &[key]);
+    let loaded = load(w, db, key)?;
     let mut list = match loaded.list {
         Some(list) => list,
         None if only_if_exists => return Ok((0, None)),
-        None => ListMeta::new(ks, db, key),
+        None => ListMeta::new(w, db, key),
     };
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     push_into(&mut ws, &mut list, end, elements)?;
     list.save(&mut ws, db, key, loaded.stored.as_ref());
-    let seq = ks.commit(ws)?;
+    let seq = w.stage(ws)?;
     Ok((list.len(), Some(seq)))
 }
 
 /// Replaces whatever `key` holds with a new list of `elements` (SORT ...
 /// STORE); an empty result deletes the key. Returns the commit sequence,
 /// `None` when nothing changed.
-pub fn store(ks: &Keyspace, db: u8, key: &[u8], elements: Vec<Bytes>) -> TypeResult<Option<u64>> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let mut list = ListMeta::new(ks, db, key);
-    let mut ws = ks.write_set();
+pub fn store(
+    w: &WriteContext<'_>,
+    db: u8,
+    key: &[u8],
+    elements: Vec<Bytes>,
+) -> TypeResult<Option<u64>> {
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let mut list = ListMeta::new(w, db, key);
+    let mut ws = w.write_set();
     push_into(&mut ws, &mut list, End::Right, &elements)?;
     if stored.is_none() && elements.is_empty() {
         return Ok(None);
     }
     // Any old value goes, of whatever type, an expired record included.
     list.save(&mut ws, db, key, stored.as_ref());
-    Ok(Some(ks.commit(ws)?))
+    Ok(Some(w.stage(ws)?))
 }
 
 /// Adds the writes of pushing `elements` at `end` to `ws` and moves the bound.
@@ -448,7 +451,7 @@ fn push_into(
 /// Reads and removes up to `n` elements at `end` of `list` (in pop order),
 /// adding the writes to `ws`; the caller saves the list.
 fn pop_from(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     ws: &mut WriteSet,
     list: &mut ListMeta,
     end: End,
@@ -458,14 +461,14 @@ fn pop_from(
     let mut out = Vec::with_capacity(n.min(1 << 16) as usize);
     match end {
         End::Left => {
-            scan(ks, list, 0, n, false, |_, v| {
+            scan(w, list, 0, n, false, |_, v| {
                 out.push(Bytes::copy_from_slice(v));
                 true
             })?;
         }
         End::Right => {
             let len = list.len();
-            scan(ks, list, len - n, len, true, |_, v| {
+            scan(w, list, len - n, len, true, |_, v| {
                 out.push(Bytes::copy_from_slice(v));
                 true
             })?;
@@ -495,34 +498,34 @@ fn pop_from(
 /// from `end`. Returns the popped elements in pop order (`None` for a
 /// missing key) and the commit sequence. The blocking pops use it too.
 pub fn pop(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     end: End,
     count: Option<usize>,
 ) -> TypeResult<(Option<Vec<Bytes>>, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    pop_locked(ks, db, key, end, count.unwrap_or(1) as u64)
+    w.lock(db, &[key]);
+    pop_locked(w, db, key, end, count.unwrap_or(1) as u64)
 }
 
 fn pop_locked(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     end: End,
     n: u64,
 ) -> TypeResult<(Option<Vec<Bytes>>, Option<u64>)> {
-    let loaded = load(ks, db, key)?;
+    let loaded = load(w, db, key)?;
     let Some(mut list) = loaded.list else {
         return Ok((None, None));
     };
     if n == 0 {
         return Ok((Some(Vec::new()), None));
     }
-    let mut ws = ks.write_set();
-    let popped = pop_from(ks, &mut ws, &mut list, end, n)?;
+    let mut ws = w.write_set();
+    let popped = pop_from(w, &mut ws, &mut list, end, n)?;
     list.save(&mut ws, db, key, loaded.stored.as_ref());
-    Ok((Some(popped), Some(ks.commit(ws)?)))
+    Ok((Some(popped), Some(w.stage(ws)?)))
 }
 
 /// A key and the elements popped from it (LMPOP's reply).
@@ -533,15 +536,15 @@ pub type KeyElements = (Bytes, Vec<Bytes>);
 /// locked together, so the choice and the pop are one atomic step.
 /// `WrongType` if a key of another type comes before that list.
 pub fn mpop(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     keys: &[Bytes],
     end: End,
     count: u64,
 ) -> TypeResult<(Option<KeyElements>, Option<u64>)> {
-    let _g = ks.lock(db, keys);
+    w.lock(db, keys);
     for key in keys {
-        if let (Some(popped), seq) = pop_locked(ks, db, key, end, count.max(1))? {
+        if let (Some(popped), seq) = pop_locked(w, db, key, end, count.max(1))? {
             return Ok((Some((key.clone(), popped)), seq));
         }
     }
@@ -554,22 +557,22 @@ pub fn mpop(
 /// (`None` when `src` is missing; `dst`'s type is then not checked, as in
 /// Redis).
 pub fn lmove(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     src: &[u8],
     dst: &[u8],
     from: End,
     to: End,
 ) -> TypeResult<(Option<Bytes>, Option<u64>)> {
-    let _g = ks.lock(db, &[src, dst]);
-    let src_loaded = load(ks, db, src)?;
+    w.lock(db, &[src, dst]);
+    let src_loaded = load(w, db, src)?;
     let Some(mut src_list) = src_loaded.list else {
         return Ok((None, None));
     };
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     if src == dst {
         return rotate(
-            ks,
+            w,
             ws,
             db,
             src,
@@ -579,19 +582,19 @@ pub fn lmove(
             to,
         );
     }
-    let dst_loaded = load(ks, db, dst)?;
+    let dst_loaded = load(w, db, dst)?;
     let mut dst_list = match dst_loaded.list {
         Some(list) => list,
-        None => ListMeta::new(ks, db, dst),
+        None => ListMeta::new(w, db, dst),
     };
-    let popped = pop_from(ks, &mut ws, &mut src_list, from, 1)?;
+    let popped = pop_from(w, &mut ws, &mut src_list, from, 1)?;
     let Some(element) = popped.into_iter().next() else {
         return Ok((None, None));
     };
     src_list.save(&mut ws, db, src, src_loaded.stored.as_ref());
     push_into(&mut ws, &mut dst_list, to, std::slice::from_ref(&element))?;
     dst_list.save(&mut ws, db, dst, dst_loaded.stored.as_ref());
-    Ok((Some(element), Some(ks.commit(ws)?)))
+    Ok((Some(element), Some(w.stage(ws)?)))
 }
 
 /// LMOVE with the same source and destination: the element at `from` moves
@@ -599,7 +602,7 @@ pub fn lmove(
 /// element.
 #[allow(clippy::too_many_arguments)]
 fn rotate(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     mut ws: WriteSet,
     db: u8,
     key: &[u8],
@@ -612,7 +615,7 @@ fn rotate(
         End::Left => list.head,
         End::Right => list.tail - 1,
     };
-    let Some(element) = ks.engine().get(Cf::Data, &list.item(taken))? else {
+    let Some(element) = w.get(Cf::Data, &list.item(taken))? else {
         return Err(encoding::CorruptMetadata.into());
     };
     let element = Bytes::from(element);
@@ -626,7 +629,7 @@ fn rotate(
     }
     push_into(&mut ws, &mut list, to, std::slice::from_ref(&element))?;
     list.save(&mut ws, db, key, stored);
-    Ok((Some(element), Some(ks.commit(ws)?)))
+    Ok((Some(element), Some(w.stage(ws)?)))
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 //! functions take and return plain Rust values and typed errors, and the
 //! command layer turns them into replies.
 
+pub mod backlog;
+pub mod context;
 pub mod encoding;
 pub mod expire;
 pub mod hash;
 pub mod keys;
 pub mod keyspace;
 pub mod list;
+pub mod overlay;
 pub mod random_pick;
 pub mod set;
 pub mod set_algebra;
@@ -19,8 +22,9 @@ pub mod zset_range;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use context::{Effects, KeyspaceEvent, WriteContext};
 pub use encoding::{KeyType, Metadata};
-pub use keyspace::{KeyGuard, Keyspace, StalePolicy, WriteSet};
+pub use keyspace::{Committed, Keyspace, StalePolicy, WriteSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TypeError {
@@ -63,6 +67,25 @@ pub(crate) fn test_keyspace_in(dir: &std::path::Path) -> Keyspace {
     };
     let engine = RocksEngine::open(dir, &opts, std::sync::Arc::new(StalePolicy)).expect("engine");
     Keyspace::open(std::sync::Arc::new(engine), 16).expect("keyspace")
+}
+
+/// A write context over a keyspace in `dir` that commits every change as it
+/// is staged, so the data-type unit tests can call the types functions one
+/// after another and inspect the engine in between. The keyspace is leaked:
+/// it lives as long as the test process.
+#[cfg(test)]
+pub(crate) fn test_context_in(dir: &std::path::Path) -> WriteContext<'static> {
+    let ks: &'static Keyspace = Box::leak(Box::new(test_keyspace_in(dir)));
+    WriteContext::autocommit(ks)
+}
+
+/// [`test_context_in`] a new temporary folder, which lives as long as the
+/// returned guard.
+#[cfg(test)]
+pub(crate) fn test_context() -> (tempfile::TempDir, WriteContext<'static>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = test_context_in(dir.path());
+    (dir, w)
 }
 
 /// [`test_keyspace_in`] a new temporary folder, which lives as long as the

@@ -5,7 +5,7 @@
 
 use rand::Rng;
 
-use super::{encoding, Keyspace, TypeResult};
+use super::{encoding, TypeResult, WriteContext};
 use crate::engine::Cf;
 
 /// A random record of `cf` whose key starts with `prefix`, as `(key, value)`,
@@ -16,14 +16,14 @@ use crate::engine::Cf;
 /// without being uniform. After `seek_budget` seeks it settles for the first
 /// key under the prefix chosen so far. `None` when nothing is under `prefix`.
 pub fn random_under_prefix(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     cf: Cf,
     prefix: &[u8],
     rng: &mut impl Rng,
     seek_budget: usize,
 ) -> TypeResult<Option<(Vec<u8>, Vec<u8>)>> {
     let end = encoding::prefix_end(prefix);
-    let mut it = ks.engine().iter(cf, Some(prefix), end.as_deref());
+    let mut it = w.iter(cf, Some(prefix), end.as_deref());
     let mut current = prefix.to_vec();
     let mut seeks = 0;
     loop {

@@ -31,10 +31,10 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::encoding::{prefix_end, subkey, subkey_prefix};
-use super::{now_ms, KeyType, Keyspace, Metadata, TypeError, TypeResult};
+use super::{KeyType, Metadata, TypeError, TypeResult, WriteContext};
 use crate::engine::{Cf, EngineIter};
 use crate::glob::glob_match;
-use crate::resp::parse::parse_i64;
+use crate::num::parse_i64;
 
 /// Redis's `set-max-intset-entries` default (the live value is passed in by
 /// the writes that can grow a set).
@@ -85,8 +85,8 @@ fn mark_hashtable(meta: &mut Metadata) {
 }
 
 /// A new empty set record (intset until told otherwise).
-pub(crate) fn new_set(ks: &Keyspace) -> Metadata {
-    Metadata::collection(KeyType::Set, ks.new_version(), 0)
+pub(crate) fn new_set(w: &WriteContext<'_>) -> Metadata {
+    Metadata::collection(KeyType::Set, w.new_version(), 0)
 }
 
 /// The live set in a record read under the key lock: `None` for a missing
@@ -106,10 +106,10 @@ pub struct MemberCursor<'a> {
 
 impl<'a> MemberCursor<'a> {
     /// Positioned on the first member.
-    pub fn open(ks: &'a Keyspace, db: u8, key: &[u8], version: u64) -> MemberCursor<'a> {
+    pub fn open(w: &'a WriteContext<'a>, db: u8, key: &[u8], version: u64) -> MemberCursor<'a> {
         let prefix = subkey_prefix(db, key, version);
         let end = prefix_end(&prefix);
-        let mut it = ks.engine().iter(Cf::Data, Some(&prefix), end.as_deref());
+        let mut it = w.iter(Cf::Data, Some(&prefix), end.as_deref());
         it.seek(&prefix);
         MemberCursor { it, prefix }
     }
@@ -182,14 +182,14 @@ impl Iterator for SetMembers<'_> {
 /// `WrongType` when it holds another type. The metadata comes along (its
 /// `size` is the member count).
 pub fn stream_members<'a>(
-    ks: &'a Keyspace,
+    w: &'a WriteContext<'a>,
     db: u8,
     key: &[u8],
 ) -> TypeResult<Option<(Metadata, SetMembers<'a>)>> {
-    let Some(meta) = ks.get_typed(db, key, KeyType::Set)? else {
+    let Some(meta) = w.get_typed(db, key, KeyType::Set)? else {
         return Ok(None);
     };
-    let cursor = MemberCursor::open(ks, db, key, meta.version);
+    let cursor = MemberCursor::open(w, db, key, meta.version);
     Ok(Some((
         meta,
         SetMembers {
@@ -202,13 +202,13 @@ pub fn stream_members<'a>(
 
 /// Collects at most `limit` members of one version of a set.
 pub(crate) fn collect_members(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     version: u64,
     limit: usize,
 ) -> TypeResult<Vec<Bytes>> {
-    let mut c = MemberCursor::open(ks, db, key, version);
+    let mut c = MemberCursor::open(w, db, key, version);
     let mut out = Vec::new();
     while let Some(m) = c.member() {
         if out.len() >= limit {
@@ -233,7 +233,7 @@ fn distinct(members: &[Bytes]) -> Vec<&[u8]> {
 
 /// Which of `members` exist in the version `meta` of the set at `key`.
 fn existing(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
@@ -244,9 +244,7 @@ fn existing(
         .map(|m| subkey(db, key, meta.version, m))
         .collect();
     let refs: Vec<&[u8]> = subkeys.iter().map(Vec::as_slice).collect();
-    Ok(ks
-        .engine()
-        .multi_get(Cf::Data, &refs)?
+    Ok(w.multi_get(Cf::Data, &refs)?
         .into_iter()
         .map(|v| v.is_some())
         .collect())
@@ -254,25 +252,25 @@ fn existing(
 
 /// SADD: returns how many members were new and the commit sequence.
 pub fn sadd(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     members: &[Bytes],
     max_intset: u64,
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let (mut meta, fresh) = match live_set(&stored, now_ms())? {
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let (mut meta, fresh) = match live_set(&stored, w.now_ms())? {
         Some(m) => (m.clone(), false),
-        None => (new_set(ks), true),
+        None => (new_set(w), true),
     };
     let members = distinct(members);
     let present = if fresh {
         vec![false; members.len()]
     } else {
-        existing(ks, db, key, &meta, &members)?
+        existing(w, db, key, &meta, &members)?
     };
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     let mut added = 0;
     for (m, present) in members.iter().zip(present) {
         // Redis converts on any non-integer argument, even one already present.
@@ -289,26 +287,26 @@ pub fn sadd(
     meta.size += added;
     note_size(&mut meta, max_intset);
     ws.put_meta(db, key, &meta, stored.as_ref());
-    Ok((added, Some(ks.commit(ws)?)))
+    Ok((added, Some(w.stage(ws)?)))
 }
 
 /// SREM: returns how many members were removed and the commit sequence.
 /// The key goes when its last member does.
 pub fn srem(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     members: &[Bytes],
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let Some(meta) = live_set(&stored, now_ms())? else {
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let Some(meta) = live_set(&stored, w.now_ms())? else {
         return Ok((0, None));
     };
     let mut meta = meta.clone();
     let members = distinct(members);
-    let present = existing(ks, db, key, &meta, &members)?;
-    let mut ws = ks.write_set();
+    let present = existing(w, db, key, &meta, &members)?;
+    let mut ws = w.write_set();
     let mut removed = 0;
     for (m, present) in members.iter().zip(present) {
         if present {
@@ -325,31 +323,31 @@ pub fn srem(
     } else {
         ws.put_meta(db, key, &meta, stored.as_ref());
     }
-    Ok((removed, Some(ks.commit(ws)?)))
+    Ok((removed, Some(w.stage(ws)?)))
 }
 
 /// SCARD: the member count, 0 for a missing key.
-pub fn scard(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
-    Ok(ks.get_typed(db, key, KeyType::Set)?.map(|m| m.size))
+pub fn scard(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
+    Ok(w.get_typed(db, key, KeyType::Set)?.map(|m| m.size))
 }
 
 /// SMISMEMBER (and SISMEMBER with one member): `None` for a missing key.
 pub fn smismember(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     members: &[Bytes],
 ) -> TypeResult<Option<Vec<bool>>> {
-    let Some(meta) = ks.get_typed(db, key, KeyType::Set)? else {
+    let Some(meta) = w.get_typed(db, key, KeyType::Set)? else {
         return Ok(None);
     };
     let refs: Vec<&[u8]> = members.iter().map(|m| m.as_ref()).collect();
-    existing(ks, db, key, &meta, &refs).map(Some)
+    existing(w, db, key, &meta, &refs).map(Some)
 }
 
 /// SMEMBERS: every member in byte order; `None` for a missing key.
-pub fn smembers(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Vec<Bytes>>> {
-    match stream_members(ks, db, key)? {
+pub fn smembers(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<Vec<Bytes>>> {
+    match stream_members(w, db, key)? {
         None => Ok(None),
         Some((_, members)) => members.collect::<TypeResult<Vec<_>>>().map(Some),
     }
@@ -367,18 +365,18 @@ pub struct ScanPage {
 /// Like Redis, a set still in its intset encoding is returned whole in one
 /// page. `None` for a missing key.
 pub fn sscan(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     after: Option<&[u8]>,
     count: usize,
     pattern: Option<&[u8]>,
 ) -> TypeResult<Option<ScanPage>> {
-    let Some(meta) = ks.get_typed(db, key, KeyType::Set)? else {
+    let Some(meta) = w.get_typed(db, key, KeyType::Set)? else {
         return Ok(None);
     };
     let whole = !is_hashtable(&meta);
-    let mut c = MemberCursor::open(ks, db, key, meta.version);
+    let mut c = MemberCursor::open(w, db, key, meta.version);
     if let (Some(after), false) = (after, whole) {
         c.seek(after);
         if c.member() == Some(after) {
@@ -456,7 +454,7 @@ impl RandomSeeker {
 /// `count` random members of a set of `size` members (`count <= size`):
 /// distinct when `distinct`, else independent picks that may repeat.
 fn random_members(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
@@ -469,7 +467,7 @@ fn random_members(
         return Ok(Vec::new());
     }
     if size <= SMALL_SET {
-        let all = collect_members(ks, db, key, meta.version, size as usize)?;
+        let all = collect_members(w, db, key, meta.version, size as usize)?;
         if all.is_empty() {
             return Ok(all);
         }
@@ -486,9 +484,9 @@ fn random_members(
             .collect());
     }
     if distinct && count.saturating_mul(3) > size {
-        return reservoir(ks, db, key, meta, count as usize, &mut rng);
+        return reservoir(w, db, key, meta, count as usize, &mut rng);
     }
-    let mut c = MemberCursor::open(ks, db, key, meta.version);
+    let mut c = MemberCursor::open(w, db, key, meta.version);
     let Some(first) = c.member().map(<[u8]>::to_vec) else {
         c.status()?;
         return Ok(Vec::new());
@@ -521,21 +519,21 @@ fn random_members(
         }
     }
     if (out.len() as u64) < count {
-        return reservoir(ks, db, key, meta, count as usize, &mut rng);
+        return reservoir(w, db, key, meta, count as usize, &mut rng);
     }
     Ok(out)
 }
 
 /// `count` distinct members chosen uniformly in one scan (reservoir sampling).
 fn reservoir(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     count: usize,
     rng: &mut impl Rng,
 ) -> TypeResult<Vec<Bytes>> {
-    let mut c = MemberCursor::open(ks, db, key, meta.version);
+    let mut c = MemberCursor::open(w, db, key, meta.version);
     let mut picked: Vec<Bytes> = Vec::with_capacity(count);
     let mut seen = 0usize;
     while let Some(m) = c.member() {
@@ -556,31 +554,31 @@ fn reservoir(
 }
 
 /// SRANDMEMBER without a count: `None` for a missing key.
-pub fn srandmember(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
-    let Some(meta) = ks.get_typed(db, key, KeyType::Set)? else {
+pub fn srandmember(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
+    let Some(meta) = w.get_typed(db, key, KeyType::Set)? else {
         return Ok(None);
     };
-    Ok(random_members(ks, db, key, &meta, 1, true)?.pop())
+    Ok(random_members(w, db, key, &meta, 1, true)?.pop())
 }
 
 /// SRANDMEMBER with a count: a positive count asks for distinct members
 /// (the whole set when it is that small), a negative one for `-count`
 /// independent picks.
 pub fn srandmember_count(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     count: i64,
 ) -> TypeResult<Option<Vec<Bytes>>> {
-    let Some(meta) = ks.get_typed(db, key, KeyType::Set)? else {
+    let Some(meta) = w.get_typed(db, key, KeyType::Set)? else {
         return Ok(None);
     };
     let picked = if count < 0 {
-        random_members(ks, db, key, &meta, count.unsigned_abs(), false)?
+        random_members(w, db, key, &meta, count.unsigned_abs(), false)?
     } else if count as u64 >= meta.size {
-        collect_members(ks, db, key, meta.version, usize::MAX)?
+        collect_members(w, db, key, meta.version, usize::MAX)?
     } else {
-        random_members(ks, db, key, &meta, count as u64, true)?
+        random_members(w, db, key, &meta, count as u64, true)?
     };
     Ok(Some(picked))
 }
@@ -588,28 +586,28 @@ pub fn srandmember_count(
 /// SPOP with or without a count: removes and returns `min(count, size)`
 /// random members (the key goes with its last member). `None` for a missing key.
 pub fn spop(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     count: u64,
     max_intset: u64,
 ) -> TypeResult<(Option<Vec<Bytes>>, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let Some(meta) = live_set(&stored, now_ms())? else {
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let Some(meta) = live_set(&stored, w.now_ms())? else {
         return Ok((None, None));
     };
     let mut meta = meta.clone();
     if count == 0 {
         return Ok((Some(Vec::new()), None));
     }
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     if count >= meta.size {
-        let all = collect_members(ks, db, key, meta.version, usize::MAX)?;
+        let all = collect_members(w, db, key, meta.version, usize::MAX)?;
         ws.delete_key(db, key, &meta);
-        return Ok((Some(all), Some(ks.commit(ws)?)));
+        return Ok((Some(all), Some(w.stage(ws)?)));
     }
-    let popped = random_members(ks, db, key, &meta, count, true)?;
+    let popped = random_members(w, db, key, &meta, count, true)?;
     for m in &popped {
         ws.batch.delete(Cf::Data, subkey(db, key, meta.version, m));
     }
@@ -619,7 +617,7 @@ pub fn spop(
     if remaining.saturating_mul(5) <= count {
         let gone: HashSet<&[u8]> = popped.iter().map(|m| m.as_ref()).collect();
         meta.payload = Bytes::new();
-        let mut c = MemberCursor::open(ks, db, key, meta.version);
+        let mut c = MemberCursor::open(w, db, key, meta.version);
         while let Some(m) = c.member() {
             if !gone.contains(m) {
                 note_member(&mut meta, m);
@@ -631,7 +629,7 @@ pub fn spop(
     meta.size = remaining;
     note_size(&mut meta, max_intset);
     ws.put_meta(db, key, &meta, stored.as_ref());
-    Ok((Some(popped), Some(ks.commit(ws)?)))
+    Ok((Some(popped), Some(w.stage(ws)?)))
 }
 
 #[cfg(test)]
@@ -639,7 +637,7 @@ mod tests {
 
     use super::*;
 
-    use crate::types::test_keyspace_in as open;
+    use crate::types::test_context_in as open;
 
     fn bytes(v: &[&str]) -> Vec<Bytes> {
         v.iter()
@@ -652,34 +650,32 @@ mod tests {
     #[test]
     fn members_stream_sorted_within_the_key() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ks = open(dir.path());
+        let w = open(dir.path());
         sadd(
-            &ks,
+            &w,
             0,
             b"k",
             &bytes(&["b", "a", "c", "a"]),
             MAX_INTSET_ENTRIES,
         )
         .expect("sadd");
-        sadd(&ks, 0, b"k2", &bytes(&["zzz"]), MAX_INTSET_ENTRIES).expect("sadd");
-        let (meta, members) = stream_members(&ks, 0, b"k")
+        sadd(&w, 0, b"k2", &bytes(&["zzz"]), MAX_INTSET_ENTRIES).expect("sadd");
+        let (meta, members) = stream_members(&w, 0, b"k")
             .expect("stream")
             .expect("exists");
         assert_eq!(meta.size, 3);
         let all: Vec<Bytes> = members.collect::<TypeResult<_>>().expect("members");
         assert_eq!(all, bytes(&["a", "b", "c"]));
-        assert!(stream_members(&ks, 0, b"nope").expect("stream").is_none());
+        assert!(stream_members(&w, 0, b"nope").expect("stream").is_none());
         assert_eq!(
-            srem(&ks, 0, b"k", &bytes(&["a", "b", "c"]))
-                .expect("srem")
-                .0,
+            srem(&w, 0, b"k", &bytes(&["a", "b", "c"])).expect("srem").0,
             3
         );
         assert!(
-            ks.get_stored(0, b"k").expect("get").is_none(),
+            w.get_stored(0, b"k").expect("get").is_none(),
             "empty set deleted"
         );
-        assert_eq!(ks.dbsize(0), 1);
+        assert_eq!(w.dbsize(0), 1);
     }
 
     /// Random picks on a set too big to load: members, distinct when asked,
@@ -687,13 +683,13 @@ mod tests {
     #[test]
     fn random_picks_on_a_big_set() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ks = open(dir.path());
+        let w = open(dir.path());
         let names: Vec<String> = (0..1000).map(|i| format!("m{i:04}")).collect();
         let members: Vec<Bytes> = names.iter().map(|n| Bytes::from(n.clone())).collect();
-        sadd(&ks, 0, b"big", &members, MAX_INTSET_ENTRIES).expect("sadd");
+        sadd(&w, 0, b"big", &members, MAX_INTSET_ENTRIES).expect("sadd");
         let all: HashSet<Bytes> = members.iter().cloned().collect();
         for count in [1, 10, 300, 999] {
-            let got = srandmember_count(&ks, 0, b"big", count)
+            let got = srandmember_count(&w, 0, b"big", count)
                 .expect("rand")
                 .expect("some");
             assert_eq!(got.len() as i64, count);
@@ -701,16 +697,16 @@ mod tests {
             assert_eq!(distinct.len(), got.len());
             assert!(distinct.is_subset(&all));
         }
-        let got = srandmember_count(&ks, 0, b"big", -2000)
+        let got = srandmember_count(&w, 0, b"big", -2000)
             .expect("rand")
             .expect("some");
         assert_eq!(got.len(), 2000);
         assert!(got.iter().all(|m| all.contains(m)));
-        let (popped, _) = spop(&ks, 0, b"big", 900, MAX_INTSET_ENTRIES).expect("spop");
+        let (popped, _) = spop(&w, 0, b"big", 900, MAX_INTSET_ENTRIES).expect("spop");
         let popped = popped.expect("some");
         assert_eq!(popped.len(), 900);
-        assert_eq!(scard(&ks, 0, b"big").expect("scard"), Some(100));
-        let left: HashSet<Bytes> = smembers(&ks, 0, b"big")
+        assert_eq!(scard(&w, 0, b"big").expect("scard"), Some(100));
+        let left: HashSet<Bytes> = smembers(&w, 0, b"big")
             .expect("smembers")
             .expect("some")
             .into_iter()

@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use super::encoding::subkey;
 use super::set::{live_set, new_set, note_member, note_size, MemberCursor};
-use super::{now_ms, Keyspace, Metadata, TypeResult};
+use super::{Metadata, TypeResult, WriteContext};
 use crate::engine::Cf;
 
 /// A set operation over several keys.
@@ -30,31 +30,30 @@ pub enum SetOp {
 /// SMOVE: moves `member` from `src` to `dst`. Returns whether it moved
 /// (with `src == dst`, whether it is a member) and the commit sequence.
 pub fn smove(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     src: &[u8],
     dst: &[u8],
     member: &[u8],
     max_intset: u64,
 ) -> TypeResult<(bool, Option<u64>)> {
-    let _g = ks.lock(db, &[src, dst]);
-    let now = now_ms();
-    let src_stored = ks.get_stored(db, src)?;
-    let dst_stored = ks.get_stored(db, dst)?;
+    w.lock(db, &[src, dst]);
+    let now = w.now_ms();
+    let src_stored = w.get_stored(db, src)?;
+    let dst_stored = w.get_stored(db, dst)?;
     // Redis answers 0 for a missing source before it looks at types.
     let Some(src_meta) = src_stored.as_ref().filter(|m| !m.is_expired(now)).cloned() else {
         return Ok((false, None));
     };
     live_set(&src_stored, now)?;
     let dst_live = live_set(&dst_stored, now)?.cloned();
-    let in_src = ks
-        .engine()
+    let in_src = w
         .get(Cf::Data, &subkey(db, src, src_meta.version, member))?
         .is_some();
     if src == dst || !in_src {
         return Ok((in_src, None));
     }
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     let mut src_meta = src_meta;
     ws.batch
         .delete(Cf::Data, subkey(db, src, src_meta.version, member));
@@ -64,26 +63,30 @@ pub fn smove(
     } else {
         ws.put_meta(db, src, &src_meta, src_stored.as_ref());
     }
-    let mut dst_meta = dst_live.unwrap_or_else(|| new_set(ks));
+    let mut dst_meta = dst_live.unwrap_or_else(|| new_set(w));
     let dst_sub = subkey(db, dst, dst_meta.version, member);
-    if ks.engine().get(Cf::Data, &dst_sub)?.is_none() {
+    if w.get(Cf::Data, &dst_sub)?.is_none() {
         ws.batch.put(Cf::Data, dst_sub, Vec::new());
         dst_meta.size += 1;
         note_member(&mut dst_meta, member);
         note_size(&mut dst_meta, max_intset);
         ws.put_meta(db, dst, &dst_meta, dst_stored.as_ref());
     }
-    Ok((true, Some(ks.commit(ws)?)))
+    Ok((true, Some(w.stage(ws)?)))
 }
 
 /// The live sets at `keys` (`None` for missing ones), read under the
 /// caller's locks; `WrongType` if any key holds another type, even after a
 /// missing one (Redis 7.0 checks every key).
-fn sources<K: AsRef<[u8]>>(ks: &Keyspace, db: u8, keys: &[K]) -> TypeResult<Vec<Option<Metadata>>> {
-    let now = now_ms();
+fn sources<K: AsRef<[u8]>>(
+    w: &WriteContext<'_>,
+    db: u8,
+    keys: &[K],
+) -> TypeResult<Vec<Option<Metadata>>> {
+    let now = w.now_ms();
     keys.iter()
         .map(|k| {
-            let stored = ks.get_stored(db, k.as_ref())?;
+            let stored = w.get_stored(db, k.as_ref())?;
             Ok(live_set(&stored, now)?.cloned())
         })
         .collect()
@@ -93,7 +96,7 @@ fn sources<K: AsRef<[u8]>>(ks: &Keyspace, db: u8, keys: &[K]) -> TypeResult<Vec<
 /// metadata in `sets`) to `emit`, in byte order for union and difference.
 /// `emit` returns false to stop early (SINTERCARD's LIMIT).
 fn combine<K: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     op: SetOp,
     keys: &[K],
@@ -111,11 +114,11 @@ fn combine<K: AsRef<[u8]>>(
                 return Ok(());
             };
             let version = |i: usize| sets[i].as_ref().map_or(0, |m| m.version);
-            let mut c = MemberCursor::open(ks, db, keys[smallest].as_ref(), version(smallest));
+            let mut c = MemberCursor::open(w, db, keys[smallest].as_ref(), version(smallest));
             'members: while let Some(m) = c.member() {
                 for &o in others {
                     let probe = subkey(db, keys[o].as_ref(), version(o), m);
-                    if ks.engine().get(Cf::Data, &probe)?.is_none() {
+                    if w.get(Cf::Data, &probe)?.is_none() {
                         c.advance();
                         continue 'members;
                     }
@@ -133,7 +136,7 @@ fn combine<K: AsRef<[u8]>>(
                 .zip(sets)
                 .filter_map(|(k, m)| {
                     m.as_ref()
-                        .map(|m| MemberCursor::open(ks, db, k.as_ref(), m.version))
+                        .map(|m| MemberCursor::open(w, db, k.as_ref(), m.version))
                 })
                 .collect();
             while let Some(min) = cursors.iter().filter_map(|c| c.member()).min() {
@@ -153,13 +156,13 @@ fn combine<K: AsRef<[u8]>>(
             let Some(Some(first)) = sets.first() else {
                 return Ok(());
             };
-            let mut c = MemberCursor::open(ks, db, keys[0].as_ref(), first.version);
+            let mut c = MemberCursor::open(w, db, keys[0].as_ref(), first.version);
             let mut others: Vec<MemberCursor<'_>> = keys[1..]
                 .iter()
                 .zip(&sets[1..])
                 .filter_map(|(k, m)| {
                     m.as_ref()
-                        .map(|m| MemberCursor::open(ks, db, k.as_ref(), m.version))
+                        .map(|m| MemberCursor::open(w, db, k.as_ref(), m.version))
                 })
                 .collect();
             while let Some(m) = c.member() {
@@ -186,15 +189,15 @@ fn combine<K: AsRef<[u8]>>(
 
 /// SINTER, SUNION, SDIFF: the members of the result.
 pub fn set_op<K: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     op: SetOp,
     keys: &[K],
 ) -> TypeResult<Vec<Bytes>> {
-    let _g = ks.lock(db, keys);
-    let sets = sources(ks, db, keys)?;
+    w.lock(db, keys);
+    let sets = sources(w, db, keys)?;
     let mut out = Vec::new();
-    combine(ks, db, op, keys, &sets, |m| {
+    combine(w, db, op, keys, &sets, |m| {
         out.push(Bytes::copy_from_slice(m));
         true
     })?;
@@ -204,15 +207,15 @@ pub fn set_op<K: AsRef<[u8]>>(
 /// SINTERCARD: the size of the intersection, counting stops at `limit`
 /// (0 = no limit).
 pub fn sintercard<K: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     keys: &[K],
     limit: u64,
 ) -> TypeResult<u64> {
-    let _g = ks.lock(db, keys);
-    let sets = sources(ks, db, keys)?;
+    w.lock(db, keys);
+    let sets = sources(w, db, keys)?;
     let mut n = 0u64;
-    combine(ks, db, SetOp::Inter, keys, &sets, |_| {
+    combine(w, db, SetOp::Inter, keys, &sets, |_| {
         n += 1;
         limit == 0 || n < limit
     })?;
@@ -222,7 +225,7 @@ pub fn sintercard<K: AsRef<[u8]>>(
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE: stores the result at `dst` and
 /// returns its size and the commit sequence.
 pub fn set_op_store<K: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     op: SetOp,
     dst: &[u8],
@@ -231,13 +234,13 @@ pub fn set_op_store<K: AsRef<[u8]>>(
 ) -> TypeResult<(u64, Option<u64>)> {
     let mut locked: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
     locked.push(dst);
-    let _g = ks.lock(db, &locked);
-    let sets = sources(ks, db, keys)?;
-    let dst_stored = ks.get_stored(db, dst)?;
-    let mut ws = ks.write_set();
-    let mut meta = new_set(ks);
+    w.lock(db, &locked);
+    let sets = sources(w, db, keys)?;
+    let dst_stored = w.get_stored(db, dst)?;
+    let mut ws = w.write_set();
+    let mut meta = new_set(w);
     let version = meta.version;
-    combine(ks, db, op, keys, &sets, |m| {
+    combine(w, db, op, keys, &sets, |m| {
         ws.batch
             .put(Cf::Data, subkey(db, dst, version, m), Vec::new());
         meta.size += 1;
@@ -248,12 +251,12 @@ pub fn set_op_store<K: AsRef<[u8]>>(
         let Some(stored) = dst_stored else {
             return Ok((0, None));
         };
-        let mut ws = ks.write_set();
+        let mut ws = w.write_set();
         ws.delete_key(db, dst, &stored);
-        return Ok((0, Some(ks.commit(ws)?)));
+        return Ok((0, Some(w.stage(ws)?)));
     }
     note_size(&mut meta, max_intset);
     ws.put_meta(db, dst, &meta, dst_stored.as_ref());
     let size = meta.size;
-    Ok((size, Some(ks.commit(ws)?)))
+    Ok((size, Some(w.stage(ws)?)))
 }

@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 
-use super::{hash, list, set, zset, KeyType, Keyspace, TypeError, TypeResult};
+use super::{hash, list, set, zset, KeyType, TypeError, TypeResult, WriteContext};
 
 /// What SORT was asked to do (validated by the command layer).
 #[derive(Debug, Default)]
@@ -46,7 +46,7 @@ pub const ERR_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into
 /// element; `key->field` reads a hash field; only strings (and hash fields)
 /// are values, anything else reads as missing.
 pub fn lookup_by_pattern(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     pattern: &[u8],
     element: &Bytes,
@@ -70,11 +70,11 @@ pub fn lookup_by_pattern(
     key.extend_from_slice(&pattern[..star]);
     key.extend_from_slice(element);
     key.extend_from_slice(suffix);
-    let Some(meta) = ks.get_live(db, &key)? else {
+    let Some(meta) = w.get_live(db, &key)? else {
         return Ok(None);
     };
     match (field, meta.kind) {
-        (Some(f), KeyType::Hash) => hash::get(ks, db, &key, &meta, f),
+        (Some(f), KeyType::Hash) => hash::get(w, db, &key, &meta, f),
         (None, KeyType::String) => Ok(Some(meta.payload)),
         _ => Ok(None),
     }
@@ -124,14 +124,14 @@ fn output_range(limit: Option<(i64, i64)>, len: usize) -> (i64, i64) {
 
 /// The elements of the collection at `key` in its natural order (list
 /// order, set members bytewise, sorted-set members by score).
-fn load(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<(KeyType, Vec<Bytes>)> {
-    let Some(meta) = ks.get_live(db, key)? else {
+fn load(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<(KeyType, Vec<Bytes>)> {
+    let Some(meta) = w.get_live(db, key)? else {
         return Ok((KeyType::List, Vec::new()));
     };
     let elements = match meta.kind {
-        KeyType::List => list::range(ks, db, key, 0, -1)?.unwrap_or_default(),
-        KeyType::Set => set::smembers(ks, db, key)?.unwrap_or_default(),
-        KeyType::ZSet => zset::stream_version(ks, db, key, &meta)
+        KeyType::List => list::range(w, db, key, 0, -1)?.unwrap_or_default(),
+        KeyType::Set => set::smembers(w, db, key)?.unwrap_or_default(),
+        KeyType::ZSet => zset::stream_version(w, db, key, &meta)
             .map(|r| r.map(|(member, _)| member))
             .collect::<TypeResult<_>>()?,
         _ => return Err(TypeError::WrongType),
@@ -147,8 +147,8 @@ struct Item {
 }
 
 /// SORT / SORT_RO.
-pub fn sort(ks: &Keyspace, db: u8, key: &[u8], spec: &SortSpec) -> TypeResult<Sorted> {
-    let (kind, elements) = load(ks, db, key)?;
+pub fn sort(w: &WriteContext<'_>, db: u8, key: &[u8], spec: &SortSpec) -> TypeResult<Sorted> {
+    let (kind, elements) = load(w, db, key)?;
     let mut by = spec.by.clone();
     let mut alpha = spec.alpha;
     let mut dont_sort = by.as_ref().is_some_and(|p| !p.contains(&b'*'));
@@ -176,7 +176,7 @@ pub fn sort(ks: &Keyspace, db: u8, key: &[u8], spec: &SortSpec) -> TypeResult<So
         let mut not_double = false;
         for item in &mut items {
             let value = match &by {
-                Some(pattern) => match lookup_by_pattern(ks, db, pattern, &item.element)? {
+                Some(pattern) => match lookup_by_pattern(w, db, pattern, &item.element)? {
                     Some(v) => v,
                     None => continue,
                 },
@@ -222,7 +222,7 @@ pub fn sort(ks: &Keyspace, db: u8, key: &[u8], spec: &SortSpec) -> TypeResult<So
                 out.push(Some(item.element.clone()));
             }
             for pattern in &spec.gets {
-                out.push(lookup_by_pattern(ks, db, pattern, &item.element)?);
+                out.push(lookup_by_pattern(w, db, pattern, &item.element)?);
             }
         }
     }
@@ -231,7 +231,7 @@ pub fn sort(ks: &Keyspace, db: u8, key: &[u8], spec: &SortSpec) -> TypeResult<So
         Some(dst) => {
             let len = out.len();
             let values = out.into_iter().map(Option::unwrap_or_default).collect();
-            let seq = list::store(ks, db, dst, values)?;
+            let seq = list::store(w, db, dst, values)?;
             Ok(Sorted::Stored { len, seq })
         }
     }

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::{now_ms, KeyType, Keyspace, Metadata, TypeError, TypeResult};
-use crate::resp::parse::parse_i64;
+use super::{KeyType, Metadata, TypeError, TypeResult, WriteContext};
+use crate::num::parse_i64;
 
 const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 const ERR_OVERFLOW: &str = "ERR increment or decrement would overflow";
@@ -108,8 +108,8 @@ fn check_length(len: u64, max: i64) -> TypeResult<()> {
 }
 
 /// The value of a live string key (`WrongType` for other types).
-pub fn get(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
-    match ks.get_live(db, key)? {
+pub fn get(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
+    match w.get_live(db, key)? {
         None => Ok(None),
         Some(m) if m.kind != KeyType::String => Err(TypeError::WrongType),
         Some(m) => Ok(Some(m.payload)),
@@ -119,13 +119,13 @@ pub fn get(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
 /// MGET: per key, whether it exists (a hit, whatever its type) and its
 /// value (`None` for missing keys and keys of other types).
 pub fn mget<K: AsRef<[u8]>>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     keys: &[K],
 ) -> TypeResult<Vec<(bool, Option<Bytes>)>> {
     keys.iter()
         .map(|k| {
-            Ok(match ks.get_live(db, k.as_ref())? {
+            Ok(match w.get_live(db, k.as_ref())? {
                 None => (false, None),
                 Some(m) if m.kind != KeyType::String => (true, None),
                 Some(m) => (true, Some(m.payload)),
@@ -135,17 +135,17 @@ pub fn mget<K: AsRef<[u8]>>(
 }
 
 /// The length of a string value, 0 for a missing key.
-pub fn strlen(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<usize>> {
-    Ok(get(ks, db, key)?.map(|v| v.len()))
+pub fn strlen(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<usize>> {
+    Ok(get(w, db, key)?.map(|v| v.len()))
 }
 
 /// Plain SET: replaces any value and clears the TTL. Returns the commit sequence.
-pub fn set(ks: &Keyspace, db: u8, key: &[u8], value: Bytes) -> TypeResult<u64> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let mut ws = ks.write_set();
+pub fn set(w: &WriteContext<'_>, db: u8, key: &[u8], value: Bytes) -> TypeResult<u64> {
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let mut ws = w.write_set();
     ws.put_meta(db, key, &Metadata::string(value, 0), stored.as_ref());
-    ks.commit(ws)
+    w.stage(ws)
 }
 
 /// SET's existence condition.
@@ -188,15 +188,15 @@ pub struct SetOutcome {
 
 /// SET with all its options (also SETNX, SETEX, PSETEX, GETSET).
 pub fn set_with(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     value: Bytes,
     opts: SetOptions,
 ) -> TypeResult<SetOutcome> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let now = now_ms();
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let now = w.now_ms();
     let current = live(&stored, now);
     let mut out = SetOutcome::default();
     if opts.get {
@@ -216,14 +216,14 @@ pub fn set_with(
         TtlChange::Keep => current.map_or(0, |m| m.expire_ms),
         TtlChange::At(ms) => ms,
     };
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     ws.put_meta(
         db,
         key,
         &Metadata::string(value, expire_ms),
         stored.as_ref(),
     );
-    out.seq = Some(ks.commit(ws)?);
+    out.seq = Some(w.stage(ws)?);
     out.written = true;
     Ok(out)
 }
@@ -232,14 +232,14 @@ pub fn set_with(
 /// atomic batch under one lock. Returns whether the values were written and
 /// the commit sequence. A key given twice takes its last value.
 pub fn mset(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     pairs: &[(Bytes, Bytes)],
     only_if_none_exist: bool,
 ) -> TypeResult<(bool, Option<u64>)> {
     let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| k.as_ref()).collect();
-    let _g = ks.lock(db, &keys);
-    let now = now_ms();
+    w.lock(db, &keys);
+    let now = w.now_ms();
     let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(pairs.len());
     for (i, k) in keys.iter().enumerate() {
         last.insert(k, i);
@@ -249,31 +249,35 @@ pub fn mset(
         if last.get(k.as_ref()) != Some(&i) {
             continue;
         }
-        let stored = ks.get_stored(db, k)?;
+        let stored = w.get_stored(db, k)?;
         if only_if_none_exist && live(&stored, now).is_some() {
             return Ok((false, None));
         }
         stored_records.push((i, stored));
     }
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     for (i, stored) in &stored_records {
         let (k, v) = &pairs[*i];
         ws.put_meta(db, k, &Metadata::string(v.clone(), 0), stored.as_ref());
     }
-    Ok((true, Some(ks.commit(ws)?)))
+    Ok((true, Some(w.stage(ws)?)))
 }
 
 /// GETDEL: the value, and the key deleted.
-pub fn getdel(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<(Option<Bytes>, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let Some(m) = live_string(&stored, now_ms())? else {
+pub fn getdel(
+    w: &WriteContext<'_>,
+    db: u8,
+    key: &[u8],
+) -> TypeResult<(Option<Bytes>, Option<u64>)> {
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let Some(m) = live_string(&stored, w.now_ms())? else {
         return Ok((None, None));
     };
     let value = m.payload.clone();
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     ws.delete_key(db, key, m);
-    Ok((Some(value), Some(ks.commit(ws)?)))
+    Ok((Some(value), Some(w.stage(ws)?)))
 }
 
 /// What GETEX does to the TTL.
@@ -287,19 +291,19 @@ pub enum GetExChange {
 
 /// GETEX: the value, with the TTL changed as asked.
 pub fn getex(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     change: GetExChange,
 ) -> TypeResult<(Option<Bytes>, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let now = now_ms();
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let now = w.now_ms();
     let Some(m) = live_string(&stored, now)? else {
         return Ok((None, None));
     };
     let value = m.payload.clone();
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     match change {
         GetExChange::Nothing => return Ok((Some(value), None)),
         GetExChange::At(ms) if ms <= now => ws.delete_key(db, key, m),
@@ -313,44 +317,44 @@ pub fn getex(
             ws.put_meta(db, key, &Metadata::string(value.clone(), 0), Some(m));
         }
     }
-    Ok((Some(value), Some(ks.commit(ws)?)))
+    Ok((Some(value), Some(w.stage(ws)?)))
 }
 
 /// Reads the live string under the lock, lets `f` compute the new value, and
 /// stores it keeping the TTL. `f` returns `None` to write nothing.
 fn modify<T>(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     f: impl FnOnce(Option<&Bytes>) -> TypeResult<(T, Option<Bytes>)>,
 ) -> TypeResult<(T, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let stored = ks.get_stored(db, key)?;
-    let current = live_string(&stored, now_ms())?;
+    w.lock(db, &[key]);
+    let stored = w.get_stored(db, key)?;
+    let current = live_string(&stored, w.now_ms())?;
     let (result, new_value) = f(current.map(|m| &m.payload))?;
     let Some(new_value) = new_value else {
         return Ok((result, None));
     };
     let expire_ms = current.map_or(0, |m| m.expire_ms);
-    let mut ws = ks.write_set();
+    let mut ws = w.write_set();
     ws.put_meta(
         db,
         key,
         &Metadata::string(new_value, expire_ms),
         stored.as_ref(),
     );
-    Ok((result, Some(ks.commit(ws)?)))
+    Ok((result, Some(w.stage(ws)?)))
 }
 
 /// APPEND: the new length.
 pub fn append(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     suffix: &[u8],
     max_len: i64,
 ) -> TypeResult<(usize, Option<u64>)> {
-    modify(ks, db, key, |cur| match cur {
+    modify(w, db, key, |cur| match cur {
         None => Ok((suffix.len(), Some(Bytes::copy_from_slice(suffix)))),
         Some(v) => {
             let len = v.len() + suffix.len();
@@ -364,8 +368,13 @@ pub fn append(
 }
 
 /// INCRBY/DECRBY/INCR/DECR: the new value.
-pub fn incr_by(ks: &Keyspace, db: u8, key: &[u8], delta: i64) -> TypeResult<(i64, Option<u64>)> {
-    modify(ks, db, key, |cur| {
+pub fn incr_by(
+    w: &WriteContext<'_>,
+    db: u8,
+    key: &[u8],
+    delta: i64,
+) -> TypeResult<(i64, Option<u64>)> {
+    modify(w, db, key, |cur| {
         let old = match cur {
             None => 0,
             Some(v) => parse_i64(v).ok_or_else(|| TypeError::Reply(ERR_NOT_INTEGER.into()))?,
@@ -379,12 +388,12 @@ pub fn incr_by(ks: &Keyspace, db: u8, key: &[u8], delta: i64) -> TypeResult<(i64
 
 /// INCRBYFLOAT: the new value as stored.
 pub fn incr_by_float(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     incr: &[u8],
 ) -> TypeResult<(Bytes, Option<u64>)> {
-    modify(ks, db, key, |cur| {
+    modify(w, db, key, |cur| {
         let old: &[u8] = cur.map_or(b"0", |v| v.as_ref());
         match long_double_add(old, incr) {
             Ok(v) => Ok((v.clone(), Some(v))),
@@ -400,14 +409,14 @@ pub fn incr_by_float(
 
 /// SETRANGE: the new length. `offset` is non-negative (the caller checked).
 pub fn setrange(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     offset: u64,
     value: &[u8],
     max_len: i64,
 ) -> TypeResult<(usize, Option<u64>)> {
-    modify(ks, db, key, |cur| {
+    modify(w, db, key, |cur| {
         let old_len = cur.map_or(0, |v| v.len());
         if value.is_empty() {
             return Ok((old_len, None));
@@ -565,8 +574,8 @@ mod tests {
 
     use super::*;
 
-    fn keyspace(dir: &tempfile::TempDir) -> Keyspace {
-        crate::types::test_keyspace_in(dir.path())
+    fn keyspace(dir: &tempfile::TempDir) -> WriteContext<'static> {
+        crate::types::test_context_in(dir.path())
     }
 
     fn wrong_type<T: std::fmt::Debug>(r: TypeResult<T>) -> bool {
@@ -576,77 +585,77 @@ mod tests {
     #[test]
     fn other_types_give_wrongtype_and_set_overwrites_them() {
         let dir = tempfile::tempdir().unwrap();
-        let ks = keyspace(&dir);
-        let mut ws = ks.write_set();
-        let hash = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        let w = keyspace(&dir);
+        let mut ws = w.write_set();
+        let hash = Metadata::collection(KeyType::Hash, w.new_version(), 0);
         ws.put_meta(0, b"h", &hash, None);
-        ks.commit(ws).unwrap();
-        assert!(wrong_type(get(&ks, 0, b"h")));
-        assert!(wrong_type(strlen(&ks, 0, b"h")));
-        assert!(wrong_type(append(&ks, 0, b"h", b"x", 1 << 20)));
-        assert!(wrong_type(incr_by(&ks, 0, b"h", 1)));
-        assert!(wrong_type(incr_by_float(&ks, 0, b"h", b"1")));
-        assert!(wrong_type(setrange(&ks, 0, b"h", 0, b"x", 1 << 20)));
-        assert!(wrong_type(getdel(&ks, 0, b"h")));
-        assert!(wrong_type(getex(&ks, 0, b"h", GetExChange::Persist)));
+        w.stage(ws).unwrap();
+        assert!(wrong_type(get(&w, 0, b"h")));
+        assert!(wrong_type(strlen(&w, 0, b"h")));
+        assert!(wrong_type(append(&w, 0, b"h", b"x", 1 << 20)));
+        assert!(wrong_type(incr_by(&w, 0, b"h", 1)));
+        assert!(wrong_type(incr_by_float(&w, 0, b"h", b"1")));
+        assert!(wrong_type(setrange(&w, 0, b"h", 0, b"x", 1 << 20)));
+        assert!(wrong_type(getdel(&w, 0, b"h")));
+        assert!(wrong_type(getex(&w, 0, b"h", GetExChange::Persist)));
         let get_opts = SetOptions {
             condition: SetCondition::Always,
             ttl: TtlChange::Clear,
             get: true,
         };
         assert!(wrong_type(set_with(
-            &ks,
+            &w,
             0,
             b"h",
             Bytes::from_static(b"v"),
             get_opts
         )));
-        assert_eq!(mget(&ks, 0, &[b"h"]).unwrap(), vec![(true, None)]);
+        assert_eq!(mget(&w, 0, &[b"h"]).unwrap(), vec![(true, None)]);
         // MSETNX sees the hash as an existing key; plain SET replaces it.
         let pairs = [(Bytes::from_static(b"h"), Bytes::from_static(b"v"))];
-        assert!(!mset(&ks, 0, &pairs, true).unwrap().0);
-        set(&ks, 0, b"h", Bytes::from_static(b"v")).unwrap();
-        assert_eq!(get(&ks, 0, b"h").unwrap().unwrap(), "v");
-        assert_eq!(ks.dbsize(0), 1);
+        assert!(!mset(&w, 0, &pairs, true).unwrap().0);
+        set(&w, 0, b"h", Bytes::from_static(b"v")).unwrap();
+        assert_eq!(get(&w, 0, b"h").unwrap().unwrap(), "v");
+        assert_eq!(w.dbsize(0), 1);
     }
 
     #[test]
     fn counters_stay_exact_over_expired_records_and_duplicate_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let ks = keyspace(&dir);
+        let w = keyspace(&dir);
         let pairs: Vec<(Bytes, Bytes)> = [("a", "1"), ("b", "2"), ("a", "3")]
             .iter()
             .map(|(k, v)| (Bytes::from(*k), Bytes::from(*v)))
             .collect();
-        mset(&ks, 0, &pairs, false).unwrap();
-        assert_eq!(ks.dbsize(0), 2);
-        assert_eq!(get(&ks, 0, b"a").unwrap().unwrap(), "3");
+        mset(&w, 0, &pairs, false).unwrap();
+        assert_eq!(w.dbsize(0), 2);
+        assert_eq!(get(&w, 0, b"a").unwrap().unwrap(), "3");
         // An already-expired TTL: the record stays until read, then goes.
         let opts = SetOptions {
             condition: SetCondition::Always,
             ttl: TtlChange::At(1),
             get: false,
         };
-        set_with(&ks, 0, b"c", Bytes::from_static(b"x"), opts).unwrap();
-        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (3, 1));
+        set_with(&w, 0, b"c", Bytes::from_static(b"x"), opts).unwrap();
+        assert_eq!((w.dbsize(0), w.expires_count(0)), (3, 1));
         // INCR on the expired record starts from zero and drops the TTL.
-        assert_eq!(incr_by(&ks, 0, b"c", 5).unwrap().0, 5);
-        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (3, 0));
+        assert_eq!(incr_by(&w, 0, b"c", 5).unwrap().0, 5);
+        assert_eq!((w.dbsize(0), w.expires_count(0)), (3, 0));
         let keep = SetOptions {
-            ttl: TtlChange::At(now_ms() + 60_000),
+            ttl: TtlChange::At(w.now_ms() + 60_000),
             ..opts
         };
-        set_with(&ks, 0, b"c", Bytes::from_static(b"y"), keep).unwrap();
-        assert_eq!(ks.expires_count(0), 1);
-        assert_eq!(append(&ks, 0, b"c", b"z", 100).unwrap().0, 2);
-        assert_eq!(ks.expires_count(0), 1);
+        set_with(&w, 0, b"c", Bytes::from_static(b"y"), keep).unwrap();
+        assert_eq!(w.expires_count(0), 1);
+        assert_eq!(append(&w, 0, b"c", b"z", 100).unwrap().0, 2);
+        assert_eq!(w.expires_count(0), 1);
         assert_eq!(
-            getex(&ks, 0, b"c", GetExChange::At(1)).unwrap().0.unwrap(),
+            getex(&w, 0, b"c", GetExChange::At(1)).unwrap().0.unwrap(),
             "yz"
         );
-        assert_eq!((ks.dbsize(0), ks.expires_count(0)), (2, 0));
-        assert_eq!(getdel(&ks, 0, b"a").unwrap().0.unwrap(), "3");
-        assert_eq!(ks.dbsize(0), 1);
+        assert_eq!((w.dbsize(0), w.expires_count(0)), (2, 0));
+        assert_eq!(getdel(&w, 0, b"a").unwrap().0.unwrap(), "3");
+        assert_eq!(w.dbsize(0), 1);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::encoding::{prefix_end, subkey, subkey_prefix};
-use super::{now_ms, KeyType, Keyspace, Metadata, TypeError, TypeResult, WriteSet};
+use super::{KeyType, Metadata, TypeError, TypeResult, WriteContext, WriteSet};
 use crate::engine::{Cf, EngineIter};
 
 pub const ERR_NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
@@ -89,18 +89,22 @@ pub fn score_string(score: f64) -> String {
     if score >= -half && score <= half && score.trunc() == score {
         return (score as i64).to_string();
     }
-    crate::resp::reply::printf_g17(score)
+    crate::num::printf_g17(score)
 }
 
 /// The live sorted set at `key` (lock-free read); WRONGTYPE for other types.
-pub fn live_meta(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
-    ks.get_typed(db, key, KeyType::ZSet)
+pub fn live_meta(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
+    w.get_typed(db, key, KeyType::ZSet)
 }
 
 /// The stored record as a live sorted set (use it under the key lock).
-pub(crate) fn locked_meta(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
-    match ks.get_stored(db, key)? {
-        Some(m) if m.is_expired(now_ms()) => Ok(None),
+pub(crate) fn locked_meta(
+    w: &WriteContext<'_>,
+    db: u8,
+    key: &[u8],
+) -> TypeResult<Option<Metadata>> {
+    match w.get_stored(db, key)? {
+        Some(m) if m.is_expired(w.now_ms()) => Ok(None),
         Some(m) if m.kind != KeyType::ZSet => Err(TypeError::WrongType),
         other => Ok(other),
     }
@@ -113,12 +117,10 @@ pub struct ScoreIter<'a> {
 }
 
 impl<'a> ScoreIter<'a> {
-    pub fn open(ks: &'a Keyspace, db: u8, key: &[u8], version: u64) -> ScoreIter<'a> {
+    pub fn open(w: &'a WriteContext<'a>, db: u8, key: &[u8], version: u64) -> ScoreIter<'a> {
         let prefix = subkey_prefix(db, key, version);
         let upper = prefix_end(&prefix);
-        let it = ks
-            .engine()
-            .iter(Cf::ZScore, Some(prefix.as_slice()), upper.as_deref());
+        let it = w.iter(Cf::ZScore, Some(prefix.as_slice()), upper.as_deref());
         ScoreIter { it, prefix }
     }
 
@@ -253,14 +255,23 @@ impl Iterator for ZsetStream<'_> {
 
 /// Streams the members of the sorted set at `key` in score order; `None`
 /// for a missing key, WRONGTYPE for other types.
-pub fn stream<'a>(ks: &'a Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<ZsetStream<'a>>> {
-    Ok(live_meta(ks, db, key)?.map(|m| stream_version(ks, db, key, &m)))
+pub fn stream<'a>(
+    w: &'a WriteContext<'a>,
+    db: u8,
+    key: &[u8],
+) -> TypeResult<Option<ZsetStream<'a>>> {
+    Ok(live_meta(w, db, key)?.map(|m| stream_version(w, db, key, &m)))
 }
 
 /// Streams a sorted set whose metadata the caller already read.
-pub fn stream_version<'a>(ks: &'a Keyspace, db: u8, key: &[u8], meta: &Metadata) -> ZsetStream<'a> {
+pub fn stream_version<'a>(
+    w: &'a WriteContext<'a>,
+    db: u8,
+    key: &[u8],
+    meta: &Metadata,
+) -> ZsetStream<'a> {
     ZsetStream {
-        iter: ScoreIter::open(ks, db, key, meta.version),
+        iter: ScoreIter::open(w, db, key, meta.version),
         started: false,
         done: false,
     }
@@ -268,37 +279,34 @@ pub fn stream_version<'a>(ks: &'a Keyspace, db: u8, key: &[u8], meta: &Metadata)
 
 /// The score of `member` in one version of a sorted set.
 pub fn member_score(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     version: u64,
     member: &[u8],
 ) -> TypeResult<Option<f64>> {
-    match ks
-        .engine()
-        .get(Cf::Data, &subkey(db, key, version, member))?
-    {
+    match w.get(Cf::Data, &subkey(db, key, version, member))? {
         Some(raw) => Ok(Some(score_from_value(&raw)?)),
         None => Ok(None),
     }
 }
 
 /// ZSCORE.
-pub fn score(ks: &Keyspace, db: u8, key: &[u8], member: &[u8]) -> TypeResult<Option<f64>> {
-    match live_meta(ks, db, key)? {
-        Some(m) => member_score(ks, db, key, m.version, member),
+pub fn score(w: &WriteContext<'_>, db: u8, key: &[u8], member: &[u8]) -> TypeResult<Option<f64>> {
+    match live_meta(w, db, key)? {
+        Some(m) => member_score(w, db, key, m.version, member),
         None => Ok(None),
     }
 }
 
 /// ZMSCORE: one score (or None) per member.
 pub fn mscore(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     members: &[Bytes],
 ) -> TypeResult<Vec<Option<f64>>> {
-    let Some(m) = live_meta(ks, db, key)? else {
+    let Some(m) = live_meta(w, db, key)? else {
         return Ok(vec![None; members.len()]);
     };
     let keys: Vec<Vec<u8>> = members
@@ -306,35 +314,34 @@ pub fn mscore(
         .map(|f| subkey(db, key, m.version, f))
         .collect();
     let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-    ks.engine()
-        .multi_get(Cf::Data, &refs)?
+    w.multi_get(Cf::Data, &refs)?
         .into_iter()
         .map(|v| v.map(|raw| score_from_value(&raw)).transpose())
         .collect()
 }
 
 /// ZCARD.
-pub fn card(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<u64> {
-    Ok(live_meta(ks, db, key)?.map_or(0, |m| m.size))
+pub fn card(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<u64> {
+    Ok(live_meta(w, db, key)?.map_or(0, |m| m.size))
 }
 
 /// ZRANK / ZREVRANK. Walks from both ends at once, so the cost is the
 /// distance to the nearer end.
 pub fn rank(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     member: &[u8],
     rev: bool,
 ) -> TypeResult<Option<u64>> {
-    let Some(meta) = live_meta(ks, db, key)? else {
+    let Some(meta) = live_meta(w, db, key)? else {
         return Ok(None);
     };
-    let Some(score) = member_score(ks, db, key, meta.version, member)? else {
+    let Some(score) = member_score(w, db, key, meta.version, member)? else {
         return Ok(None);
     };
-    let mut front = ScoreIter::open(ks, db, key, meta.version);
-    let mut back = ScoreIter::open(ks, db, key, meta.version);
+    let mut front = ScoreIter::open(w, db, key, meta.version);
+    let mut back = ScoreIter::open(w, db, key, meta.version);
     front.first();
     back.last();
     let target_score = normalize(score);
@@ -365,7 +372,7 @@ pub fn rank(
 /// store, the batch, and an overlay so a command sees its own earlier
 /// changes (ZADD k 1 a 2 a).
 pub(crate) struct ZsetWriter<'a> {
-    ks: &'a Keyspace,
+    w: &'a WriteContext<'a>,
     db: u8,
     key: &'a [u8],
     pub meta: Metadata,
@@ -381,34 +388,34 @@ pub(crate) struct ZsetWriter<'a> {
 impl<'a> ZsetWriter<'a> {
     /// Opens the sorted set at `key` for change (WRONGTYPE for other types).
     /// Call it holding the key lock.
-    pub fn open(ks: &'a Keyspace, db: u8, key: &'a [u8]) -> TypeResult<ZsetWriter<'a>> {
-        let stored = ks.get_stored(db, key)?;
-        let live = stored.as_ref().filter(|m| !m.is_expired(now_ms()));
+    pub fn open(w: &'a WriteContext<'a>, db: u8, key: &'a [u8]) -> TypeResult<ZsetWriter<'a>> {
+        let stored = w.get_stored(db, key)?;
+        let live = stored.as_ref().filter(|m| !m.is_expired(w.now_ms()));
         if live.is_some_and(|m| m.kind != KeyType::ZSet) {
             return Err(TypeError::WrongType);
         }
         let existed = live.is_some();
         let meta = match live {
             Some(m) => m.clone(),
-            None => Metadata::collection(KeyType::ZSet, ks.new_version(), 0),
+            None => Metadata::collection(KeyType::ZSet, w.new_version(), 0),
         };
-        Ok(Self::with(ks, db, key, meta, stored, existed))
+        Ok(Self::with(w, db, key, meta, stored, existed))
     }
 
     /// Opens `key` as a new, empty sorted set replacing whatever it holds
     /// (the destination of the *STORE commands). Call it holding the lock.
-    pub fn replace(ks: &'a Keyspace, db: u8, key: &'a [u8]) -> TypeResult<ZsetWriter<'a>> {
-        let stored = ks.get_stored(db, key)?;
-        let existed = stored.as_ref().is_some_and(|m| !m.is_expired(now_ms()));
-        let meta = Metadata::collection(KeyType::ZSet, ks.new_version(), 0);
-        let mut w = Self::with(ks, db, key, meta, stored, existed);
+    pub fn replace(w: &'a WriteContext<'a>, db: u8, key: &'a [u8]) -> TypeResult<ZsetWriter<'a>> {
+        let stored = w.get_stored(db, key)?;
+        let existed = stored.as_ref().is_some_and(|m| !m.is_expired(w.now_ms()));
+        let meta = Metadata::collection(KeyType::ZSet, w.new_version(), 0);
+        let mut zw = Self::with(w, db, key, meta, stored, existed);
         // Dropping the old value is a change even if nothing is added.
-        w.dirty = existed;
-        Ok(w)
+        zw.dirty = existed;
+        Ok(zw)
     }
 
     fn with(
-        ks: &'a Keyspace,
+        w: &'a WriteContext<'a>,
         db: u8,
         key: &'a [u8],
         meta: Metadata,
@@ -416,14 +423,14 @@ impl<'a> ZsetWriter<'a> {
         existed: bool,
     ) -> ZsetWriter<'a> {
         ZsetWriter {
-            ks,
+            w,
             db,
             key,
             meta,
             stored,
             existed,
             overlay: HashMap::new(),
-            ws: ks.write_set(),
+            ws: w.write_set(),
             dirty: false,
         }
     }
@@ -440,7 +447,7 @@ impl<'a> ZsetWriter<'a> {
         if !self.existed {
             return Ok(None);
         }
-        member_score(self.ks, self.db, self.key, self.meta.version, member)
+        member_score(self.w, self.db, self.key, self.meta.version, member)
     }
 
     /// Sets the score of `member`, whose current score is `old`.
@@ -487,16 +494,16 @@ impl<'a> ZsetWriter<'a> {
         if self.meta.size == 0 {
             match self.stored.as_ref() {
                 Some(st) if self.existed => {
-                    let mut ws = self.ks.write_set();
+                    let mut ws = self.w.write_set();
                     ws.delete_key(self.db, self.key, st);
-                    return Ok(Some(self.ks.commit(ws)?));
+                    return Ok(Some(self.w.stage(ws)?));
                 }
                 _ => return Ok(None),
             }
         }
         self.ws
             .put_meta(self.db, self.key, &self.meta, self.stored.as_ref());
-        Ok(Some(self.ks.commit(self.ws)?))
+        Ok(Some(self.w.stage(self.ws)?))
     }
 }
 
@@ -529,19 +536,19 @@ pub enum AddReply {
 
 /// ZADD / ZINCRBY. Elements are applied in order, as Redis applies them.
 pub fn add(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     flags: AddFlags,
     elements: &[(f64, Bytes)],
 ) -> TypeResult<(AddReply, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut w = ZsetWriter::open(ks, db, key)?;
+    w.lock(db, &[key]);
+    let mut zw = ZsetWriter::open(w, db, key)?;
     let (mut added, mut updated) = (0u64, 0u64);
     let mut incr_result = None;
     for (score, member) in elements {
         let mut score = *score;
-        match w.score(member)? {
+        match zw.score(member)? {
             Some(cur) => {
                 if flags.nx {
                     continue;
@@ -557,19 +564,19 @@ pub fn add(
                 }
                 incr_result = Some(score);
                 if score != cur {
-                    w.set(member, Some(cur), score);
+                    zw.set(member, Some(cur), score);
                     updated += 1;
                 }
             }
             None if !flags.xx => {
-                w.set(member, None, score);
+                zw.set(member, None, score);
                 incr_result = Some(score);
                 added += 1;
             }
             None => {}
         }
     }
-    let seq = w.finish()?;
+    let seq = zw.finish()?;
     let reply = if flags.incr {
         AddReply::Score(incr_result)
     } else if flags.ch {
@@ -582,43 +589,43 @@ pub fn add(
 
 /// ZREM: the number of members removed.
 pub fn remove(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     members: &[Bytes],
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut w = ZsetWriter::open(ks, db, key)?;
-    if !w.existed() {
+    w.lock(db, &[key]);
+    let mut zw = ZsetWriter::open(w, db, key)?;
+    if !zw.existed() {
         return Ok((0, None));
     }
     let mut removed = 0;
     for m in members {
-        if let Some(old) = w.score(m)? {
-            w.remove(m, old);
+        if let Some(old) = zw.score(m)? {
+            zw.remove(m, old);
             removed += 1;
         }
     }
-    Ok((removed, w.finish()?))
+    Ok((removed, zw.finish()?))
 }
 
 /// ZPOPMIN (`max` false) / ZPOPMAX: removes and returns up to `count`
 /// members from one end. BZPOPMIN/BZPOPMAX/BZMPOP build on it.
 pub fn pop(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     max: bool,
     count: u64,
 ) -> TypeResult<(Vec<Scored>, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut w = ZsetWriter::open(ks, db, key)?;
-    if !w.existed() || count == 0 {
+    w.lock(db, &[key]);
+    let mut zw = ZsetWriter::open(w, db, key)?;
+    if !zw.existed() || count == 0 {
         return Ok((Vec::new(), None));
     }
-    let mut out = Vec::with_capacity(count.min(w.meta.size) as usize);
+    let mut out = Vec::with_capacity(count.min(zw.meta.size) as usize);
     {
-        let mut it = ScoreIter::open(ks, db, key, w.meta.version);
+        let mut it = ScoreIter::open(w, db, key, zw.meta.version);
         if max {
             it.last();
         } else {
@@ -636,26 +643,26 @@ pub fn pop(
         it.status()?;
     }
     for (m, s) in &out {
-        w.remove(m, *s);
+        zw.remove(m, *s);
     }
-    Ok((out, w.finish()?))
+    Ok((out, zw.finish()?))
 }
 
 /// Replaces `dst` with a sorted set of `entries` (deleting it when there are
 /// none), as the *STORE commands do. Call it holding the lock on `dst`.
 pub(crate) fn store_locked(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     dst: &[u8],
     entries: &[Scored],
 ) -> TypeResult<(u64, Option<u64>)> {
-    let mut w = ZsetWriter::replace(ks, db, dst)?;
+    let mut zw = ZsetWriter::replace(w, db, dst)?;
     for (m, s) in entries {
-        let old = w.score(m)?;
-        w.set(m, old, *s);
+        let old = zw.score(m)?;
+        zw.set(m, old, *s);
     }
-    let n = w.meta.size;
-    Ok((n, w.finish()?))
+    let n = zw.meta.size;
+    Ok((n, zw.finish()?))
 }
 
 #[cfg(test)]

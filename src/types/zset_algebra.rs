@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::encoding::{prefix_end, subkey, subkey_prefix};
 use super::zset::{member_score, store_locked, Scored, ZsetStream};
-use super::{now_ms, KeyType, Keyspace, Metadata, TypeError, TypeResult};
+use super::{KeyType, Metadata, TypeError, TypeResult, WriteContext};
 use crate::engine::Cf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,11 +69,16 @@ impl Source<'_> {
 
 /// Reads the live metadata of an input: a sorted set or a set, WRONGTYPE
 /// for anything else. `locked`: the caller holds the key lock.
-fn source_meta(ks: &Keyspace, db: u8, key: &[u8], locked: bool) -> TypeResult<Option<Metadata>> {
+fn source_meta(
+    w: &WriteContext<'_>,
+    db: u8,
+    key: &[u8],
+    locked: bool,
+) -> TypeResult<Option<Metadata>> {
     let meta = if locked {
-        ks.get_stored(db, key)?.filter(|m| !m.is_expired(now_ms()))
+        w.get_stored(db, key)?.filter(|m| !m.is_expired(w.now_ms()))
     } else {
-        ks.get_live(db, key)?
+        w.get_live(db, key)?
     };
     match meta {
         Some(m) if m.kind != KeyType::ZSet && m.kind != KeyType::Set => Err(TypeError::WrongType),
@@ -83,16 +88,16 @@ fn source_meta(ks: &Keyspace, db: u8, key: &[u8], locked: bool) -> TypeResult<Op
 
 /// WRONGTYPE if an input is neither a sorted set nor a set (Redis checks
 /// this before it parses WEIGHTS/AGGREGATE).
-pub fn check_sources(ks: &Keyspace, db: u8, keys: &[Bytes]) -> TypeResult<()> {
+pub fn check_sources(w: &WriteContext<'_>, db: u8, keys: &[Bytes]) -> TypeResult<()> {
     for k in keys {
-        source_meta(ks, db, k, false)?;
+        source_meta(w, db, k, false)?;
     }
     Ok(())
 }
 
 /// Every (member, score) of a source, streamed.
 fn for_each(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     src: &Source<'_>,
     f: &mut dyn FnMut(&[u8], f64) -> bool,
@@ -101,7 +106,7 @@ fn for_each(
         return Ok(());
     };
     if meta.kind == KeyType::ZSet {
-        let stream: ZsetStream<'_> = super::zset::stream_version(ks, db, src.key, meta);
+        let stream: ZsetStream<'_> = super::zset::stream_version(w, db, src.key, meta);
         for item in stream {
             let (m, s) = item?;
             if !f(&m, s) {
@@ -112,9 +117,7 @@ fn for_each(
     }
     let prefix = subkey_prefix(db, src.key, meta.version);
     let upper = prefix_end(&prefix);
-    let mut it = ks
-        .engine()
-        .iter(Cf::Data, Some(prefix.as_slice()), upper.as_deref());
+    let mut it = w.iter(Cf::Data, Some(prefix.as_slice()), upper.as_deref());
     it.seek_to_first();
     while it.valid() {
         if !f(&it.key()[prefix.len()..], 1.0) {
@@ -126,16 +129,14 @@ fn for_each(
 }
 
 /// The score of `member` in a source (1 for set members).
-fn find(ks: &Keyspace, db: u8, src: &Source<'_>, member: &[u8]) -> TypeResult<Option<f64>> {
+fn find(w: &WriteContext<'_>, db: u8, src: &Source<'_>, member: &[u8]) -> TypeResult<Option<f64>> {
     let Some(meta) = &src.meta else {
         return Ok(None);
     };
     if meta.kind == KeyType::ZSet {
-        return member_score(ks, db, src.key, meta.version, member);
+        return member_score(w, db, src.key, meta.version, member);
     }
-    Ok(ks
-        .engine()
-        .get(Cf::Data, &subkey(db, src.key, meta.version, member))?
+    Ok(w.get(Cf::Data, &subkey(db, src.key, meta.version, member))?
         .map(|_| 1.0))
 }
 
@@ -149,7 +150,7 @@ fn weighted(score: f64, weight: f64) -> f64 {
 }
 
 fn compute(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     keys: &[Bytes],
     weights: &[f64],
@@ -162,7 +163,7 @@ fn compute(
         srcs.push(Source {
             key: k,
             weight: weights.get(i).copied().unwrap_or(1.0),
-            meta: source_meta(ks, db, k, locked)?,
+            meta: source_meta(w, db, k, locked)?,
         });
     }
     let mut out: Vec<Scored> = Vec::new();
@@ -171,7 +172,7 @@ fn compute(
             srcs.sort_by_key(|s| s.len());
             let mut acc: HashMap<Bytes, f64> = HashMap::new();
             for src in &srcs {
-                for_each(ks, db, src, &mut |m, s| {
+                for_each(w, db, src, &mut |m, s| {
                     let v = weighted(s, src.weight);
                     match acc.get_mut(m) {
                         Some(cur) => agg.apply(cur, v),
@@ -190,14 +191,14 @@ fn compute(
                 return Ok(out);
             }
             let mut first: Vec<Scored> = Vec::with_capacity(srcs[0].len() as usize);
-            for_each(ks, db, &srcs[0], &mut |m, s| {
+            for_each(w, db, &srcs[0], &mut |m, s| {
                 first.push((Bytes::copy_from_slice(m), s));
                 true
             })?;
             'member: for (m, s) in first {
                 let mut score = weighted(s, srcs[0].weight);
                 for src in &srcs[1..] {
-                    match find(ks, db, src, &m)? {
+                    match find(w, db, src, &m)? {
                         Some(v) => agg.apply(&mut score, v * src.weight),
                         None => continue 'member,
                     }
@@ -207,13 +208,13 @@ fn compute(
         }
         SetOp::Diff => {
             let mut first = Vec::new();
-            for_each(ks, db, &srcs[0], &mut |m, s| {
+            for_each(w, db, &srcs[0], &mut |m, s| {
                 first.push((Bytes::copy_from_slice(m), s));
                 true
             })?;
             'member: for (m, s) in first {
                 for src in &srcs[1..] {
-                    if find(ks, db, src, &m)?.is_some() {
+                    if find(w, db, src, &m)?.is_some() {
                         continue 'member;
                     }
                 }
@@ -231,20 +232,20 @@ fn compute(
 
 /// ZUNION / ZINTER / ZDIFF: the result in (score, member) order.
 pub fn combine(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     keys: &[Bytes],
     weights: &[f64],
     agg: Aggregate,
     op: SetOp,
 ) -> TypeResult<Vec<Scored>> {
-    compute(ks, db, keys, weights, agg, op, false)
+    compute(w, db, keys, weights, agg, op, false)
 }
 
 /// ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE: stores the result at `dst`
 /// (deleting `dst` when it is empty) and returns its size.
 pub fn combine_store(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     dst: &[u8],
     keys: &[Bytes],
@@ -254,20 +255,20 @@ pub fn combine_store(
 ) -> TypeResult<(u64, Option<u64>)> {
     let mut all: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
     all.push(dst);
-    let _g = ks.lock(db, &all);
-    let result = compute(ks, db, keys, weights, agg, op, true)?;
-    store_locked(ks, db, dst, &result)
+    w.lock(db, &all);
+    let result = compute(w, db, keys, weights, agg, op, true)?;
+    store_locked(w, db, dst, &result)
 }
 
 /// ZINTERCARD: the size of the intersection, counting stopping at `limit`
 /// (0 = no limit).
-pub fn inter_card(ks: &Keyspace, db: u8, keys: &[Bytes], limit: u64) -> TypeResult<u64> {
+pub fn inter_card(w: &WriteContext<'_>, db: u8, keys: &[Bytes], limit: u64) -> TypeResult<u64> {
     let mut srcs = Vec::with_capacity(keys.len());
     for k in keys {
         srcs.push(Source {
             key: k,
             weight: 1.0,
-            meta: source_meta(ks, db, k, false)?,
+            meta: source_meta(w, db, k, false)?,
         });
     }
     srcs.sort_by_key(|s| s.len());
@@ -276,9 +277,9 @@ pub fn inter_card(ks: &Keyspace, db: u8, keys: &[Bytes], limit: u64) -> TypeResu
     }
     let mut n = 0u64;
     let mut err = None;
-    for_each(ks, db, &srcs[0], &mut |m, _| {
+    for_each(w, db, &srcs[0], &mut |m, _| {
         for src in &srcs[1..] {
-            match find(ks, db, src, m) {
+            match find(w, db, src, m) {
                 Ok(Some(_)) => {}
                 Ok(None) => return true,
                 Err(e) => {
@@ -303,13 +304,13 @@ mod tests {
 
     use crate::types::zset::{self, AddFlags};
 
-    use crate::types::test_keyspace as open;
+    use crate::types::test_context as open;
 
     /// Writes a plain set in the set family's encoding (member -> "").
-    fn put_set(ks: &Keyspace, key: &[u8], members: &[&str]) {
-        let mut meta = Metadata::collection(KeyType::Set, ks.new_version(), 0);
+    fn put_set(w: &WriteContext<'_>, key: &[u8], members: &[&str]) {
+        let mut meta = Metadata::collection(KeyType::Set, w.new_version(), 0);
         meta.size = members.len() as u64;
-        let mut ws = ks.write_set();
+        let mut ws = w.write_set();
         for m in members {
             ws.batch.put(
                 Cf::Data,
@@ -318,7 +319,7 @@ mod tests {
             );
         }
         ws.put_meta(0, key, &meta, None);
-        ks.commit(ws).expect("commit");
+        w.stage(ws).expect("commit");
     }
 
     fn names(v: &[Scored]) -> Vec<(String, f64)> {
@@ -330,31 +331,31 @@ mod tests {
     /// Plain sets take part with score 1 (times their weight).
     #[test]
     fn sets_are_inputs_with_score_one() {
-        let (_d, ks) = open();
+        let (_d, w) = open();
         let elems = [(5.0, Bytes::from("x")), (2.0, Bytes::from("y"))];
-        zset::add(&ks, 0, b"z", AddFlags::default(), &elems).expect("add");
-        put_set(&ks, b"s", &["x", "w"]);
+        zset::add(&w, 0, b"z", AddFlags::default(), &elems).expect("add");
+        put_set(&w, b"s", &["x", "w"]);
         let keys = [Bytes::from("z"), Bytes::from("s")];
         let union =
-            combine(&ks, 0, &keys, &[1.0, 3.0], Aggregate::Sum, SetOp::Union).expect("union");
+            combine(&w, 0, &keys, &[1.0, 3.0], Aggregate::Sum, SetOp::Union).expect("union");
         assert_eq!(
             names(&union),
             vec![("y".into(), 2.0), ("w".into(), 3.0), ("x".into(), 8.0)]
         );
-        let inter = combine(&ks, 0, &keys, &[], Aggregate::Max, SetOp::Inter).expect("inter");
+        let inter = combine(&w, 0, &keys, &[], Aggregate::Max, SetOp::Inter).expect("inter");
         assert_eq!(names(&inter), vec![("x".into(), 5.0)]);
-        let diff = combine(&ks, 0, &keys, &[], Aggregate::Sum, SetOp::Diff).expect("diff");
+        let diff = combine(&w, 0, &keys, &[], Aggregate::Sum, SetOp::Diff).expect("diff");
         assert_eq!(names(&diff), vec![("y".into(), 2.0)]);
-        assert_eq!(inter_card(&ks, 0, &keys, 0).expect("card"), 1);
+        assert_eq!(inter_card(&w, 0, &keys, 0).expect("card"), 1);
         let (n, _) =
-            combine_store(&ks, 0, b"d", &keys, &[], Aggregate::Min, SetOp::Union).expect("store");
+            combine_store(&w, 0, b"d", &keys, &[], Aggregate::Min, SetOp::Union).expect("store");
         assert_eq!(n, 3);
-        assert_eq!(zset::score(&ks, 0, b"d", b"x").expect("score"), Some(1.0));
+        assert_eq!(zset::score(&w, 0, b"d", b"x").expect("score"), Some(1.0));
         // A string input is WRONGTYPE.
-        crate::types::string::set(&ks, 0, b"str", Bytes::from("v")).expect("set");
+        crate::types::string::set(&w, 0, b"str", Bytes::from("v")).expect("set");
         let bad = [Bytes::from("z"), Bytes::from("str")];
         assert!(matches!(
-            check_sources(&ks, 0, &bad),
+            check_sources(&w, 0, &bad),
             Err(TypeError::WrongType)
         ));
     }

@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::encoding::{prefix_end, subkey_prefix};
 use super::zset::{live_meta, locked_meta, store_locked, ScoreIter, Scored, ZsetWriter};
-use super::{Keyspace, Metadata, TypeResult};
+use super::{Metadata, TypeResult, WriteContext};
 use crate::engine::Cf;
 
 /// Redis keeps sorted sets of up to this many members in a listpack, whose
@@ -221,14 +221,14 @@ type InRange<'a> = dyn Fn(f64, &[u8]) -> bool + 'a;
 
 /// Calls `visit` with each entry of the range, in reply order.
 fn walk(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     q: &RangeQuery,
     visit: &mut dyn FnMut(f64, &[u8]),
 ) -> TypeResult<()> {
-    let mut it = ScoreIter::open(ks, db, key, meta.version);
+    let mut it = ScoreIter::open(w, db, key, meta.version);
     if let RangeBy::Rank(start, stop) = q.by {
         return walk_ranks(&mut it, meta.size as i64, start, stop, q.rev, visit);
     }
@@ -418,30 +418,30 @@ fn walk_ranks(
 }
 
 /// ZRANGE and its variants: the selected entries in reply order.
-pub fn range(ks: &Keyspace, db: u8, key: &[u8], q: &RangeQuery) -> TypeResult<Vec<Scored>> {
-    let Some(meta) = live_meta(ks, db, key)? else {
+pub fn range(w: &WriteContext<'_>, db: u8, key: &[u8], q: &RangeQuery) -> TypeResult<Vec<Scored>> {
+    let Some(meta) = live_meta(w, db, key)? else {
         return Ok(Vec::new());
     };
-    collect(ks, db, key, &meta, q)
+    collect(w, db, key, &meta, q)
 }
 
 fn collect(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     meta: &Metadata,
     q: &RangeQuery,
 ) -> TypeResult<Vec<Scored>> {
     let mut out = Vec::new();
-    walk(ks, db, key, meta, q, &mut |s, m| {
+    walk(w, db, key, meta, q, &mut |s, m| {
         out.push((Bytes::copy_from_slice(m), s))
     })?;
     Ok(out)
 }
 
 /// ZCOUNT (score ranges) and ZLEXCOUNT (lex ranges).
-pub fn count(ks: &Keyspace, db: u8, key: &[u8], by: RangeBy) -> TypeResult<u64> {
-    let Some(meta) = live_meta(ks, db, key)? else {
+pub fn count(w: &WriteContext<'_>, db: u8, key: &[u8], by: RangeBy) -> TypeResult<u64> {
+    let Some(meta) = live_meta(w, db, key)? else {
         return Ok(0);
     };
     if covers_everything(&by) {
@@ -449,7 +449,7 @@ pub fn count(ks: &Keyspace, db: u8, key: &[u8], by: RangeBy) -> TypeResult<u64> 
     }
     let mut n = 0u64;
     walk(
-        ks,
+        w,
         db,
         key,
         &meta,
@@ -476,44 +476,49 @@ fn covers_everything(by: &RangeBy) -> bool {
 
 /// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX.
 pub fn remove_range(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     by: RangeBy,
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[key]);
-    let mut w = ZsetWriter::open(ks, db, key)?;
-    if !w.existed() {
+    w.lock(db, &[key]);
+    let mut zw = ZsetWriter::open(w, db, key)?;
+    if !zw.existed() {
         return Ok((0, None));
     }
-    let doomed = collect(ks, db, key, &w.meta, &RangeQuery::new(by, false))?;
+    let doomed = collect(w, db, key, &zw.meta, &RangeQuery::new(by, false))?;
     for (m, s) in &doomed {
-        w.remove(m, *s);
+        zw.remove(m, *s);
     }
-    Ok((doomed.len() as u64, w.finish()?))
+    Ok((doomed.len() as u64, zw.finish()?))
 }
 
 /// ZRANGESTORE: stores the range of `src` as `dst` (deleting `dst` when the
 /// range is empty). Returns the stored size.
 pub fn range_store(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     dst: &[u8],
     src: &[u8],
     q: &RangeQuery,
 ) -> TypeResult<(u64, Option<u64>)> {
-    let _g = ks.lock(db, &[dst, src]);
-    let entries = match locked_meta(ks, db, src)? {
-        Some(meta) => collect(ks, db, src, &meta, q)?,
+    w.lock(db, &[dst, src]);
+    let entries = match locked_meta(w, db, src)? {
+        Some(meta) => collect(w, db, src, &meta, q)?,
         None => Vec::new(),
     };
-    store_locked(ks, db, dst, &entries)
+    store_locked(w, db, dst, &entries)
 }
 
 /// ZRANDMEMBER with a count: distinct members when `count >= 0`, `|count|`
 /// members with repetitions when negative. Order is random.
-pub fn random_members(ks: &Keyspace, db: u8, key: &[u8], count: i64) -> TypeResult<Vec<Scored>> {
-    let Some(meta) = live_meta(ks, db, key)? else {
+pub fn random_members(
+    w: &WriteContext<'_>,
+    db: u8,
+    key: &[u8],
+    count: i64,
+) -> TypeResult<Vec<Scored>> {
+    let Some(meta) = live_meta(w, db, key)? else {
         return Ok(Vec::new());
     };
     let len = meta.size;
@@ -521,7 +526,7 @@ pub fn random_members(ks: &Keyspace, db: u8, key: &[u8], count: i64) -> TypeResu
     let want = count.unsigned_abs();
     if count >= 0 && want >= len {
         return collect(
-            ks,
+            w,
             db,
             key,
             &meta,
@@ -539,7 +544,7 @@ pub fn random_members(ks: &Keyspace, db: u8, key: &[u8], count: i64) -> TypeResu
     ranks.sort_unstable();
     // One forward walk picks every chosen rank (repeats included).
     let mut out = Vec::with_capacity(ranks.len());
-    let mut it = ScoreIter::open(ks, db, key, meta.version);
+    let mut it = ScoreIter::open(w, db, key, meta.version);
     it.first();
     let mut pos = 0u64;
     let mut i = 0;
@@ -559,14 +564,14 @@ pub fn random_members(ks: &Keyspace, db: u8, key: &[u8], count: i64) -> TypeResu
 }
 
 /// ZRANDMEMBER without a count: one random member.
-pub fn random_member(ks: &Keyspace, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
-    let Some(meta) = live_meta(ks, db, key)? else {
+pub fn random_member(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<Bytes>> {
+    let Some(meta) = live_meta(w, db, key)? else {
         return Ok(None);
     };
     // A rank walk starts from the nearer end: at most N/2 steps.
     let r = rand::thread_rng().gen_range(0..meta.size.max(1)) as i64;
     let q = RangeQuery::new(RangeBy::Rank(r, r), false);
-    Ok(collect(ks, db, key, &meta, &q)?.pop().map(|(m, _)| m))
+    Ok(collect(w, db, key, &meta, &q)?.pop().map(|(m, _)| m))
 }
 
 /// One ZSCAN page.
@@ -588,14 +593,14 @@ pub struct ScanPage {
 /// share those 8 bytes, so resuming from the cursor repeats nothing and
 /// skips nothing.
 pub fn scan(
-    ks: &Keyspace,
+    w: &WriteContext<'_>,
     db: u8,
     key: &[u8],
     cursor: u64,
     count: usize,
     matches: &dyn Fn(&[u8]) -> bool,
 ) -> TypeResult<ScanPage> {
-    let Some(meta) = live_meta(ks, db, key)? else {
+    let Some(meta) = live_meta(w, db, key)? else {
         return Ok(ScanPage {
             cursor: 0,
             entries: Vec::new(),
@@ -604,7 +609,7 @@ pub fn scan(
     };
     if meta.size <= LISTPACK_MAX {
         let all = collect(
-            ks,
+            w,
             db,
             key,
             &meta,
@@ -618,9 +623,7 @@ pub fn scan(
     }
     let prefix = subkey_prefix(db, key, meta.version);
     let upper = prefix_end(&prefix);
-    let mut it = ks
-        .engine()
-        .iter(Cf::Data, Some(prefix.as_slice()), upper.as_deref());
+    let mut it = w.iter(Cf::Data, Some(prefix.as_slice()), upper.as_deref());
     let mut start = prefix.clone();
     let cbytes = cursor.to_be_bytes();
     let used = cbytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
@@ -705,7 +708,7 @@ mod tests {
         assert!(LexRange::parse(b"+", b"+").unwrap().is_empty());
     }
 
-    use crate::types::test_keyspace as open;
+    use crate::types::test_context as open;
 
     fn members(v: Vec<Scored>) -> Vec<String> {
         v.into_iter()
@@ -718,11 +721,11 @@ mod tests {
     #[test]
     fn ranks_ranges_and_pops_agree() {
         use crate::types::zset::{self, AddFlags};
-        let (_d, ks) = open();
+        let (_d, w) = open();
         let elems: Vec<(f64, Bytes)> = (0..40)
             .map(|i| (((i * 7) % 13) as f64 - 6.0, Bytes::from(format!("m{i:02}"))))
             .collect();
-        zset::add(&ks, 0, b"z", AddFlags::default(), &elems).expect("add");
+        zset::add(&w, 0, b"z", AddFlags::default(), &elems).expect("add");
         let mut sorted: Vec<(f64, String)> = elems
             .iter()
             .map(|(s, m)| (*s, String::from_utf8_lossy(m).into_owned()))
@@ -732,7 +735,7 @@ mod tests {
         for (start, stop) in [(0, -1), (3, 7), (30, 39), (-5, -2), (10, 5), (38, 100)] {
             for rev in [false, true] {
                 let got = range(
-                    &ks,
+                    &w,
                     0,
                     b"z",
                     &RangeQuery::new(RangeBy::Rank(start, stop), rev),
@@ -761,24 +764,24 @@ mod tests {
             }
         }
         for (i, name) in names.iter().enumerate() {
-            let r = zset::rank(&ks, 0, b"z", name.as_bytes(), false).expect("rank");
+            let r = zset::rank(&w, 0, b"z", name.as_bytes(), false).expect("rank");
             assert_eq!(r, Some(i as u64));
         }
-        let streamed: Vec<String> = zset::stream(&ks, 0, b"z")
+        let streamed: Vec<String> = zset::stream(&w, 0, b"z")
             .expect("stream")
             .expect("exists")
             .map(|r| String::from_utf8_lossy(&r.expect("item").0).into_owned())
             .collect();
         assert_eq!(streamed, names);
-        let (popped, _) = zset::pop(&ks, 0, b"z", true, 3).expect("pop");
+        let (popped, _) = zset::pop(&w, 0, b"z", true, 3).expect("pop");
         assert_eq!(
             members(popped),
             names[37..].iter().rev().cloned().collect::<Vec<_>>()
         );
-        assert_eq!(zset::card(&ks, 0, b"z").expect("card"), 37);
-        let (all, _) = zset::pop(&ks, 0, b"z", false, 100).expect("pop");
+        assert_eq!(zset::card(&w, 0, b"z").expect("card"), 37);
+        let (all, _) = zset::pop(&w, 0, b"z", false, 100).expect("pop");
         assert_eq!(all.len(), 37);
-        assert_eq!(ks.dbsize(0), 0, "an emptied zset is deleted");
+        assert_eq!(w.dbsize(0), 0, "an emptied zset is deleted");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{free_port, Conn, Diff, Redis, Strata, strata_bin};
+use crate::common::{free_port, strata_bin, Conn, Diff, Redis, Strata};
 
 /// Decodes a RESP2 flat array of bulk strings (CONFIG GET's reply) into pairs.
 fn pairs(reply: &[u8]) -> BTreeMap<String, String> {
@@ -40,6 +40,8 @@ const DIFFERENT_BY_DESIGN: &[&str] = &[
     "pidfile",
     "logfile",
     "daemonize",
+    // The backlog lives on disk: 256 MB by default instead of 1 MB.
+    "repl-backlog-size",
 ];
 
 const STRATA_ONLY: &[&str] = &[

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod backlog;
 mod blocking;
 mod command;
 mod config;
@@ -20,5 +21,6 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod transactions;
 mod zsets;
 mod zsets_scale;

@@ -1,0 +1,608 @@
+//! The write context: everything one command, or one atomic unit (EXEC, later
+//! a script or a batch of a master's stream), needs to change data.
+//!
+//! The types layer never commits by itself: it reads and writes through a
+//! [`WriteContext`], which
+//! - holds the unit's key locks, re-entrantly (a key locked twice in a unit is
+//!   locked once), until the unit commits;
+//! - fixes the unit's clock (Redis caches the time for a whole command and
+//!   freezes it inside a script), so every expiry decision agrees;
+//! - knows the expiry mode: a master deletes a key it finds expired and that
+//!   DEL is an effect; a replica (or a write-paused master) only hides it;
+//! - stages the changes, readable by the unit's later reads (see
+//!   [`overlay`](super::overlay)), and collects the effects: the commands to
+//!   propagate and the keyspace events;
+//! - ends in exactly one [`Keyspace::commit_unit`]: one atomic engine batch
+//!   with the data, the propagated bytes and the new replication offset.
+
+use std::cell::{Cell, RefCell};
+
+use bytes::Bytes;
+
+use super::encoding::{self, KeyType, Metadata};
+use super::keyspace::{stripe, Committed, Keyspace, UnitChanges};
+use super::overlay::{Overlay, Staged};
+use super::{TypeError, TypeResult, WriteSet};
+use crate::engine::{Batch, Cf, EngineIter, EngineResult};
+
+/// A keyspace event to publish once the unit has committed
+/// (`notify-keyspace-events`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyspaceEvent {
+    /// The event's class bit (`crate::notify`).
+    pub class: u32,
+    pub event: &'static str,
+    /// Logical database.
+    pub db: usize,
+    pub key: Bytes,
+}
+
+/// What a unit leaves behind for the server once committed.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Commands as replicas must see them: (logical db, argv).
+    pub propagate: Vec<(usize, Vec<Bytes>)>,
+    pub events: Vec<KeyspaceEvent>,
+    /// Keys whose records changed: (physical db, key), for WATCH.
+    pub touched: Vec<(u8, Bytes)>,
+}
+
+pub struct WriteContext<'a> {
+    ks: &'a Keyspace,
+    now: Cell<u64>,
+    /// Whether a key found expired is deleted (masters not write-paused).
+    deletes_expired: bool,
+    /// The unit runs alone (it holds the keyspace gate exclusively): no
+    /// other command can touch a key, so key locks are not taken.
+    exclusive: bool,
+    locks: HeldLocks<'a>,
+    overlay: RefCell<Overlay>,
+    changes: RefCell<UnitChanges>,
+    effects: RefCell<Effects>,
+    /// Changes staged by commands themselves (not by lazy expiry).
+    own_changes: Cell<u64>,
+    /// Tests only: commit each change as it is staged.
+    #[cfg(test)]
+    autocommit: bool,
+}
+
+impl<'a> WriteContext<'a> {
+    /// A unit on `ks` whose clock reads `now_ms`.
+    pub fn new(ks: &'a Keyspace, now_ms: u64) -> WriteContext<'a> {
+        WriteContext {
+            ks,
+            now: Cell::new(now_ms),
+            deletes_expired: ks.deletes_expired(),
+            exclusive: false,
+            locks: HeldLocks {
+                ks,
+                held: RefCell::new(Vec::new()),
+            },
+            overlay: RefCell::new(Overlay::default()),
+            changes: RefCell::new(UnitChanges::default()),
+            effects: RefCell::new(Effects::default()),
+            own_changes: Cell::new(0),
+            #[cfg(test)]
+            autocommit: false,
+        }
+    }
+
+    /// Tests only: a context that commits every change as it is staged.
+    #[cfg(test)]
+    pub fn autocommit(ks: &'a Keyspace) -> WriteContext<'a> {
+        WriteContext {
+            autocommit: true,
+            ..WriteContext::new(ks, super::now_ms())
+        }
+    }
+
+    /// Tests only: the clock of an autocommit context follows the wall clock.
+    #[cfg(test)]
+    fn commit_staged_now(&self) {
+        if !self.autocommit {
+            return;
+        }
+        self.now.set(super::now_ms());
+        let batch = std::mem::take(&mut *self.overlay.borrow_mut()).batch;
+        let changes = std::mem::take(&mut *self.changes.borrow_mut());
+        let propagate = std::mem::take(&mut self.effects.borrow_mut().propagate);
+        self.ks
+            .commit_unit(batch, changes, &propagate)
+            .expect("autocommit");
+    }
+
+    /// A unit that runs alone (its caller holds the exclusive gate).
+    pub fn exclusive(ks: &'a Keyspace, now_ms: u64) -> WriteContext<'a> {
+        WriteContext {
+            exclusive: true,
+            ..WriteContext::new(ks, now_ms)
+        }
+    }
+
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    /// The unit's clock, in unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        #[cfg(test)]
+        if self.autocommit {
+            return super::now_ms();
+        }
+        self.now.get()
+    }
+
+    /// Moves the clock of a unit made of several commands (EXEC): Redis
+    /// reads the time again for each command of a transaction.
+    pub fn set_now_ms(&self, now: u64) {
+        self.now.set(now);
+    }
+
+    // ---- locks -------------------------------------------------------
+
+    /// Locks `keys` of physical db `db` until the unit ends. Re-entrant.
+    pub fn lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) {
+        self.lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect());
+    }
+
+    /// Locks keys of several databases (MOVE, COPY DB) in one call.
+    pub fn lock_multi(&self, keys: &[(u8, &[u8])]) {
+        self.lock_stripes(keys.iter().map(|(db, k)| stripe(*db, k)).collect());
+    }
+
+    fn lock_stripes(&self, mut idx: Vec<usize>) {
+        if self.exclusive {
+            return;
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        let mut held = self.locks.held.borrow_mut();
+        idx.retain(|i| !held.contains(i));
+        // Stripes are taken in increasing order, so two units can never wait
+        // on each other. A stripe below one already held can only be tried:
+        // blocking on it could close a cycle.
+        let max_held = held.iter().copied().max();
+        for i in idx {
+            let in_order = max_held.is_none_or(|mh| i > mh);
+            if in_order {
+                self.ks.lock_stripe(i);
+            } else if !self.ks.try_lock_stripe(i) {
+                // The dispatcher locks every declared key of a write up
+                // front, so this is a key no spec names; wait for it rather
+                // than fail the command.
+                tracing::debug!("key lock taken out of order");
+                self.ks.lock_stripe(i);
+            }
+            held.push(i);
+        }
+    }
+
+    /// Takes the lock of one key if that cannot wait on another unit: held
+    /// already, free, or above every stripe held. Used by lazy expiry in
+    /// reads, which may skip the deletion (the key is still hidden).
+    fn try_hold(&self, db: u8, key: &[u8]) -> bool {
+        if self.exclusive {
+            return true;
+        }
+        let i = stripe(db, key);
+        let mut held = self.locks.held.borrow_mut();
+        if held.contains(&i) {
+            return true;
+        }
+        if held.iter().all(|h| *h < i) {
+            self.ks.lock_stripe(i);
+        } else if !self.ks.try_lock_stripe(i) {
+            return false;
+        }
+        held.push(i);
+        true
+    }
+
+    // ---- reads (through the staged changes) --------------------------
+
+    pub fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        match self.overlay.borrow_mut().lookup(cf, key) {
+            Staged::Value(v) => return Ok(Some(v.to_vec())),
+            Staged::Deleted => return Ok(None),
+            Staged::Unknown => {}
+        }
+        self.ks.engine().get(cf, key)
+    }
+
+    pub fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
+        if self.overlay.borrow().is_empty() {
+            return self.ks.engine().multi_get(cf, keys);
+        }
+        keys.iter().map(|k| self.get(cf, k)).collect()
+    }
+
+    pub fn iter(
+        &self,
+        cf: Cf,
+        lower: Option<&[u8]>,
+        upper: Option<&[u8]>,
+    ) -> Box<dyn EngineIter + 'a> {
+        let base = self.ks.engine().iter(cf, lower, upper);
+        let mut overlay = self.overlay.borrow_mut();
+        if !overlay.touches(cf, lower, upper) {
+            return base;
+        }
+        let mut base = base;
+        match overlay.materialise(cf, lower, upper, base.as_mut()) {
+            Ok(v) => Box::new(v),
+            Err(e) => {
+                tracing::warn!("reading staged changes: {e}");
+                base
+            }
+        }
+    }
+
+    /// The metadata record as stored (staged changes included), expired or not.
+    pub fn get_stored(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
+        match self.get(Cf::Meta, &encoding::meta_key(db, key))? {
+            Some(raw) => Ok(Some(Metadata::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The metadata of a live key: an expired key reads as missing, and a
+    /// master deletes it (its DEL is propagated and `expired` is notified).
+    pub fn get_live(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
+        let Some(meta) = self.get_stored(db, key)? else {
+            return Ok(None);
+        };
+        if !meta.is_expired(self.now_ms()) {
+            return Ok(Some(meta));
+        }
+        if self.deletes_expired && self.try_hold(db, key) {
+            self.delete_if_expired(db, key)?;
+        }
+        Ok(None)
+    }
+
+    /// [`get_live`](Self::get_live) that also checks the type.
+    pub fn get_typed(&self, db: u8, key: &[u8], kind: KeyType) -> TypeResult<Option<Metadata>> {
+        match self.get_live(db, key)? {
+            Some(m) if m.kind != kind => Err(TypeError::WrongType),
+            other => Ok(other),
+        }
+    }
+
+    /// Deletes `key`, locked by the caller, if its record has expired by the
+    /// unit's clock, as the expiry of a master does: the deletion is staged
+    /// with `DEL key` to propagate and an `expired` event. Returns whether it
+    /// deleted. Does nothing on a replica.
+    pub fn delete_if_expired(&self, db: u8, key: &[u8]) -> TypeResult<bool> {
+        if !self.deletes_expired {
+            return Ok(false);
+        }
+        match self.get_stored(db, key)? {
+            Some(m) if m.is_expired(self.now_ms()) => {
+                let mut ws = self.write_set();
+                ws.delete_key(db, key, &m);
+                self.stage_inner(ws);
+                if let Some(logical) = self.ks.logical(db) {
+                    let key = Bytes::copy_from_slice(key);
+                    let del = if self.ks.lazyfree_expire() {
+                        "UNLINK"
+                    } else {
+                        "DEL"
+                    };
+                    self.propagate(
+                        logical,
+                        vec![Bytes::from_static(del.as_bytes()), key.clone()],
+                    );
+                    self.event(crate::notify::EXPIRED, "expired", logical, key);
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    // ---- writes ------------------------------------------------------
+
+    pub fn write_set(&self) -> WriteSet {
+        WriteSet::new()
+    }
+
+    /// Stages `ws` into the unit. It reaches the engine when the unit
+    /// commits; the unit's own reads see it at once. Returns the number of
+    /// changes the unit's commands have staged so far.
+    pub fn stage(&self, ws: WriteSet) -> TypeResult<u64> {
+        if !ws.is_empty() {
+            self.own_changes.set(self.own_changes.get() + 1);
+            self.stage_inner(ws);
+        }
+        Ok(self.own_changes.get())
+    }
+
+    fn stage_inner(&self, ws: WriteSet) {
+        let (batch, deltas) = ws.into_parts();
+        self.changes.borrow_mut().add_deltas(&deltas);
+        self.overlay.borrow_mut().append(batch);
+        #[cfg(test)]
+        self.commit_staged_now();
+    }
+
+    /// Stages the emptying of physical db `db` (FLUSHDB, FLUSHALL).
+    pub fn flush_physical(&self, db: u8) {
+        let mut batch = Batch::new();
+        for cf in [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire] {
+            batch.delete_range(cf, vec![db], vec![db + 1]);
+            if db == 0xff {
+                // [0xff] has no one-byte successor; cover it with a longer bound.
+                batch.delete_range(cf, vec![0xff], vec![0xff; 64]);
+            }
+        }
+        self.changes.borrow_mut().flush(db);
+        self.overlay.borrow_mut().append(batch);
+        self.own_changes.set(self.own_changes.get() + 1);
+        #[cfg(test)]
+        self.commit_staged_now();
+    }
+
+    /// Stages swapping logical databases `a` and `b` (SWAPDB).
+    pub fn swap_databases(&self, a: usize, b: usize) {
+        let mut changes = self.changes.borrow_mut();
+        let mut map = changes
+            .dbmap
+            .clone()
+            .unwrap_or_else(|| self.ks.dbmap_snapshot());
+        map.swap(a, b);
+        changes.dbmap = Some(map);
+        self.own_changes.set(self.own_changes.get() + 1);
+        drop(changes);
+        #[cfg(test)]
+        self.commit_staged_now();
+    }
+
+    /// Whether the unit's commands have staged any change.
+    pub fn own_changes(&self) -> u64 {
+        self.own_changes.get()
+    }
+
+    // ---- effects -----------------------------------------------------
+
+    /// Propagates `argv` (in logical db `db`) to replicas when the unit commits.
+    pub fn propagate(&self, db: usize, argv: Vec<Bytes>) {
+        self.effects.borrow_mut().propagate.push((db, argv));
+    }
+
+    /// Notifies a keyspace event once the unit has committed.
+    pub fn event(&self, class: u32, event: &'static str, db: usize, key: Bytes) {
+        self.effects.borrow_mut().events.push(KeyspaceEvent {
+            class,
+            event,
+            db,
+            key,
+        });
+    }
+
+    /// Like [`event`](Self::event) for a physical database id.
+    pub fn event_physical(&self, class: u32, event: &'static str, db: u8, key: &[u8]) {
+        if let Some(logical) = self.ks.logical(db) {
+            self.event(class, event, logical, Bytes::copy_from_slice(key));
+        }
+    }
+
+    // ---- keyspace facts, as the unit sees them ----------------------
+
+    pub fn new_version(&self) -> u64 {
+        self.ks.new_version()
+    }
+
+    pub fn databases(&self) -> usize {
+        self.ks.databases()
+    }
+
+    /// The physical id of logical db `db`, SWAPDBs staged by the unit included.
+    pub fn physical(&self, db: usize) -> u8 {
+        match &self.changes.borrow().dbmap {
+            Some(map) => map[db],
+            None => self.ks.physical(db),
+        }
+    }
+
+    pub fn logical(&self, physical: u8) -> Option<usize> {
+        match &self.changes.borrow().dbmap {
+            Some(map) => map.iter().position(|&p| p == physical),
+            None => self.ks.logical(physical),
+        }
+    }
+
+    /// Keys in logical db `db`, changes staged by the unit included.
+    pub fn dbsize(&self, db: usize) -> u64 {
+        let p = self.physical(db);
+        let (keys, _) = self.changes.borrow().counts(self.ks, p);
+        keys.max(0) as u64
+    }
+
+    /// Keys with a TTL in logical db `db`, staged changes included.
+    pub fn expires_count(&self, db: usize) -> u64 {
+        let p = self.physical(db);
+        let (_, expires) = self.changes.borrow().counts(self.ks, p);
+        expires.max(0) as u64
+    }
+
+    /// Commits the unit: one atomic engine batch with its data, its
+    /// propagated bytes and the new replication offset. Locks are released
+    /// after the batch is written. The effects are for the caller to deliver
+    /// (events, WATCH, blocked clients).
+    pub fn commit(self) -> TypeResult<(Committed, Effects)> {
+        let overlay = self.overlay.into_inner();
+        let mut effects = self.effects.into_inner();
+        let changes = self.changes.into_inner();
+        let batch = overlay.batch;
+        if self.ks.has_watchers() {
+            effects.touched = touched_keys(&batch);
+        }
+        let committed = self.ks.commit_unit(batch, changes, &effects.propagate)?;
+        drop(self.locks);
+        Ok((committed, effects))
+    }
+}
+
+/// The key locks a unit holds, released when it ends.
+struct HeldLocks<'a> {
+    ks: &'a Keyspace,
+    held: RefCell<Vec<usize>>,
+}
+
+impl Drop for HeldLocks<'_> {
+    fn drop(&mut self) {
+        for &i in self.held.get_mut().iter() {
+            // SAFETY: every index in `held` was locked by this unit (see
+            // `lock_stripes` and `try_hold`) and is unlocked only here, once.
+            unsafe { self.ks.unlock_stripe(i) };
+        }
+    }
+}
+
+/// The user keys whose records a batch changes.
+fn touched_keys(batch: &Batch) -> Vec<(u8, Bytes)> {
+    use crate::engine::BatchOp;
+    let mut out: Vec<(u8, Bytes)> = Vec::new();
+    for op in batch.ops() {
+        let (cf, key) = match op {
+            BatchOp::Put { cf, key, .. } | BatchOp::Delete { cf, key } => (*cf, key),
+            BatchOp::DeleteRange { .. } => continue,
+        };
+        let found = match cf {
+            // A meta key is `[db][user key]`.
+            Cf::Meta => key.split_first().map(|(db, k)| (*db, k.to_vec())),
+            Cf::Data | Cf::ZScore => {
+                encoding::split_subkey(key).map(|(db, mk, _, _)| (db, mk[1..].to_vec()))
+            }
+            _ => None,
+        };
+        if let Some((db, k)) = found {
+            if !out
+                .iter()
+                .any(|(d, x)| *d == db && x.as_ref() == k.as_slice())
+            {
+                out.push((db, Bytes::from(k)));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::keyspace::stripe;
+    use crate::types::{string, test_keyspace};
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// A unit reads its own staged writes; nobody else sees them before the
+    /// commit, and the commit is one batch with the stream and the offset.
+    #[test]
+    fn a_unit_reads_its_own_writes_and_commits_them_at_once() {
+        let (_dir, ks) = test_keyspace();
+        let w = WriteContext::exclusive(&ks, super::super::now_ms());
+        string::set(&w, 0, b"a", b("1")).expect("set");
+        w.flush_physical(1);
+        string::set(&w, 1, b"b", b("2")).expect("set");
+        assert_eq!(string::get(&w, 0, b"a").expect("get"), Some(b("1")));
+        assert_eq!(w.dbsize(0), 1);
+        assert_eq!(w.dbsize(1), 1);
+        assert_eq!(ks.dbsize(0), 0, "not committed yet");
+        assert_eq!(ks.get_stored(0, b"a").expect("read"), None);
+        w.propagate(0, vec![b("SET"), b("a"), b("1")]);
+        w.propagate(1, vec![b("FLUSHDB")]);
+        w.propagate(1, vec![b("SET"), b("b"), b("2")]);
+        let (committed, _) = w.commit().expect("commit");
+        assert!(committed.wrote);
+        assert_eq!(ks.dbsize(0), 1);
+        assert_eq!(ks.dbsize(1), 1);
+        let stream = ks.read_backlog(1, 1 << 20).expect("backlog");
+        assert_eq!(stream.len() as u64, committed.offset);
+        let text = String::from_utf8_lossy(&stream);
+        assert!(text.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$5\r\nMULTI\r\n"));
+        assert!(text.ends_with("*1\r\n$4\r\nEXEC\r\n"), "{text}");
+    }
+
+    /// A master deletes a key it finds expired, with DEL to propagate and an
+    /// `expired` event; a replica only hides it.
+    #[test]
+    fn lazy_expiry_is_an_effect_on_masters_only() {
+        let (_dir, ks) = test_keyspace();
+        let w = WriteContext::new(&ks, 1_000);
+        string::set_with(
+            &w,
+            0,
+            b"k",
+            b("v"),
+            string::SetOptions {
+                condition: string::SetCondition::Always,
+                ttl: string::TtlChange::At(2_000),
+                get: false,
+            },
+        )
+        .expect("set");
+        w.commit().expect("commit");
+
+        ks.replica.store(true, std::sync::atomic::Ordering::Relaxed);
+        let w = WriteContext::new(&ks, 3_000);
+        assert_eq!(string::get(&w, 0, b"k").expect("get"), None);
+        let (c, effects) = w.commit().expect("commit");
+        assert!(!c.wrote && effects.propagate.is_empty());
+        assert_eq!(ks.dbsize(0), 1, "a replica keeps the key");
+
+        ks.replica
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        let w = WriteContext::new(&ks, 3_000);
+        assert_eq!(string::get(&w, 0, b"k").expect("get"), None);
+        let (c, effects) = w.commit().expect("commit");
+        assert!(c.wrote);
+        assert_eq!(effects.propagate, vec![(0, vec![b("DEL"), b("k")])]);
+        assert_eq!(effects.events.len(), 1);
+        assert_eq!(effects.events[0].event, "expired");
+        assert_eq!(ks.dbsize(0), 0);
+    }
+
+    /// Keys of two databases can share a stripe; locking them together must
+    /// take that stripe once (taking it twice would wait forever), and a
+    /// later lock of the same keys in the unit is re-entrant.
+    #[test]
+    fn locks_are_taken_once_and_reentrant() {
+        let (_dir, ks) = test_keyspace();
+        let key = (0..1_000_000u32)
+            .map(|i| i.to_string())
+            .find(|k| stripe(0, k.as_bytes()) == stripe(1, k.as_bytes()))
+            .expect("a key whose stripes collide");
+        let w = WriteContext::new(&ks, 1);
+        w.lock_multi(&[(0, key.as_bytes()), (1, key.as_bytes())]);
+        w.lock(0, &[key.as_bytes()]);
+        assert_eq!(w.locks.held.borrow().len(), 1);
+        drop(w);
+        // Released: another unit can take it.
+        let w2 = WriteContext::new(&ks, 1);
+        w2.lock(1, &[key.as_bytes()]);
+    }
+
+    /// The replication position is stored with the data.
+    #[test]
+    fn the_offset_survives_a_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (replid, offset) = {
+            let ks = crate::types::test_keyspace_in(dir.path());
+            let w = WriteContext::new(&ks, 1);
+            string::set(&w, 0, b"x", b("y")).expect("set");
+            w.propagate(0, vec![b("SET"), b("x"), b("y")]);
+            let (c, _) = w.commit().expect("commit");
+            (ks.position().replid, c.offset)
+        };
+        let ks = crate::types::test_keyspace_in(dir.path());
+        let pos = ks.position();
+        assert_eq!((pos.replid, pos.offset), (replid, offset));
+        assert_eq!(
+            ks.read_backlog(1, 1 << 20).map(|v| v.len() as u64),
+            Some(offset)
+        );
+    }
+}

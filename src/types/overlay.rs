@@ -1,0 +1,231 @@
+//! Changes staged by a write context, readable before they are committed.
+//!
+//! A transaction (EXEC, later a script or a batch of a master's stream) is one
+//! engine batch, yet each of its commands must see what the earlier ones
+//! wrote. The overlay indexes the staged batch by key, so point reads and
+//! iterators of the context read "engine, then staged changes on top". The
+//! index is built lazily, on the first read that needs it: a single command
+//! that reads before it writes (nearly all of them) never pays for it.
+//!
+//! Iterators over a range the overlay touches are materialised: the engine's
+//! records of the range are merged with the staged ones into a vector. That is
+//! O(range) and only happens inside a unit that first wrote into the range it
+//! then walks (e.g. `MULTI; RPUSH l x; LRANGE l 0 -1; EXEC`).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::engine::{Batch, BatchOp, Cf, EngineIter, EngineResult};
+
+/// Staged changes: the ordered batch plus, once needed, an index of it.
+#[derive(Default)]
+pub struct Overlay {
+    pub batch: Batch,
+    /// (family, key) -> value, `None` = deleted; covers `batch.ops()[..indexed]`.
+    index: BTreeMap<(u8, Vec<u8>), Option<Vec<u8>>>,
+    /// Deleted ranges (family, start, end), in staging order.
+    ranges: Vec<(u8, Vec<u8>, Vec<u8>)>,
+    indexed: usize,
+}
+
+fn cf_id(cf: Cf) -> u8 {
+    Cf::ALL.iter().position(|c| *c == cf).unwrap_or(0) as u8
+}
+
+/// What the overlay knows about one key.
+pub enum Staged<'a> {
+    /// Nothing staged: read the engine.
+    Unknown,
+    Value(&'a [u8]),
+    Deleted,
+}
+
+impl Overlay {
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    pub fn append(&mut self, batch: Batch) {
+        if self.batch.is_empty() {
+            self.batch = batch;
+        } else {
+            self.batch.extend(batch);
+        }
+    }
+
+    fn catch_up(&mut self) {
+        let ops = self.batch.ops();
+        for op in &ops[self.indexed..] {
+            match op {
+                BatchOp::Put { cf, key, value } => {
+                    self.index
+                        .insert((cf_id(*cf), key.clone()), Some(value.clone()));
+                }
+                BatchOp::Delete { cf, key } => {
+                    self.index.insert((cf_id(*cf), key.clone()), None);
+                }
+                BatchOp::DeleteRange { cf, start, end } => {
+                    let id = cf_id(*cf);
+                    let doomed: Vec<_> = self
+                        .index
+                        .range((id, start.clone())..(id, end.clone()))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in doomed {
+                        self.index.remove(&k);
+                    }
+                    self.ranges.push((id, start.clone(), end.clone()));
+                }
+            }
+        }
+        self.indexed = ops.len();
+    }
+
+    /// The staged state of `key` in `cf`.
+    pub fn lookup(&mut self, cf: Cf, key: &[u8]) -> Staged<'_> {
+        if self.batch.is_empty() {
+            return Staged::Unknown;
+        }
+        self.catch_up();
+        let id = cf_id(cf);
+        match self.index.get(&(id, key.to_vec())) {
+            Some(Some(v)) => Staged::Value(v),
+            Some(None) => Staged::Deleted,
+            None if self.in_deleted_range(id, key) => Staged::Deleted,
+            None => Staged::Unknown,
+        }
+    }
+
+    fn in_deleted_range(&self, id: u8, key: &[u8]) -> bool {
+        self.ranges
+            .iter()
+            .any(|(c, s, e)| *c == id && key >= s.as_slice() && key < e.as_slice())
+    }
+
+    /// Whether anything staged may fall in `[lower, upper)` of `cf`.
+    pub fn touches(&mut self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> bool {
+        if self.batch.is_empty() {
+            return false;
+        }
+        self.catch_up();
+        let id = cf_id(cf);
+        let lo = (id, lower.unwrap_or_default().to_vec());
+        let in_index = match upper {
+            Some(u) => self.index.range(lo..(id, u.to_vec())).next().is_some(),
+            None => self
+                .index
+                .range((Bound::Included(lo), Bound::Excluded((id + 1, Vec::new()))))
+                .next()
+                .is_some(),
+        };
+        in_index
+            || self.ranges.iter().any(|(c, s, e)| {
+                *c == id
+                    && upper.is_none_or(|u| s.as_slice() < u)
+                    && lower.is_none_or(|l| e.as_slice() > l)
+            })
+    }
+
+    /// Merges the engine's records of a range with the staged ones.
+    pub fn materialise(
+        &mut self,
+        cf: Cf,
+        lower: Option<&[u8]>,
+        upper: Option<&[u8]>,
+        base: &mut dyn EngineIter,
+    ) -> EngineResult<VecIter> {
+        self.catch_up();
+        let id = cf_id(cf);
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        base.seek_to_first();
+        while base.valid() {
+            let k = base.key();
+            if !self.in_deleted_range(id, k) {
+                merged.insert(k.to_vec(), base.value().to_vec());
+            }
+            base.next();
+        }
+        base.status()?;
+        let lo = (id, lower.unwrap_or_default().to_vec());
+        let staged: Box<dyn Iterator<Item = _>> = match upper {
+            Some(u) => Box::new(self.index.range(lo..(id, u.to_vec()))),
+            None => Box::new(
+                self.index
+                    .range((Bound::Included(lo), Bound::Excluded((id + 1, Vec::new())))),
+            ),
+        };
+        for ((_, k), v) in staged {
+            match v {
+                Some(v) => merged.insert(k.clone(), v.clone()),
+                None => merged.remove(k),
+            };
+        }
+        Ok(VecIter {
+            items: merged.into_iter().collect(),
+            pos: None,
+        })
+    }
+}
+
+/// An iterator over records held in memory, sorted by key.
+pub struct VecIter {
+    items: Vec<(Vec<u8>, Vec<u8>)>,
+    pos: Option<usize>,
+}
+
+impl EngineIter for VecIter {
+    fn seek(&mut self, key: &[u8]) {
+        let i = self.items.partition_point(|(k, _)| k.as_slice() < key);
+        self.pos = (i < self.items.len()).then_some(i);
+    }
+    fn seek_for_prev(&mut self, key: &[u8]) {
+        let i = self.items.partition_point(|(k, _)| k.as_slice() <= key);
+        self.pos = i.checked_sub(1);
+    }
+    fn seek_to_first(&mut self) {
+        self.pos = (!self.items.is_empty()).then_some(0);
+    }
+    fn seek_to_last(&mut self) {
+        self.pos = self.items.len().checked_sub(1);
+    }
+    fn valid(&self) -> bool {
+        self.pos.is_some()
+    }
+    fn next(&mut self) {
+        self.pos = self.pos.map(|p| p + 1).filter(|&p| p < self.items.len());
+    }
+    fn prev(&mut self) {
+        self.pos = self.pos.and_then(|p| p.checked_sub(1));
+    }
+    fn key(&self) -> &[u8] {
+        self.pos.map_or(&[], |p| &self.items[p].0)
+    }
+    fn value(&self) -> &[u8] {
+        self.pos.map_or(&[], |p| &self.items[p].1)
+    }
+    fn status(&self) -> EngineResult<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_changes_win_and_ranges_hide_older_ones() {
+        let mut o = Overlay::default();
+        let mut b = Batch::new();
+        b.put(Cf::Meta, b"a".to_vec(), b"1".to_vec());
+        b.put(Cf::Meta, b"b".to_vec(), b"2".to_vec());
+        b.delete_range(Cf::Meta, b"a".to_vec(), b"c".to_vec());
+        b.put(Cf::Meta, b"b".to_vec(), b"3".to_vec());
+        o.append(b);
+        assert!(matches!(o.lookup(Cf::Meta, b"a"), Staged::Deleted));
+        assert!(matches!(o.lookup(Cf::Meta, b"b"), Staged::Value(v) if v == b"3"));
+        assert!(matches!(o.lookup(Cf::Meta, b"z"), Staged::Unknown));
+        assert!(matches!(o.lookup(Cf::Data, b"a"), Staged::Unknown));
+        assert!(o.touches(Cf::Meta, Some(b"b"), Some(b"bb")));
+        assert!(!o.touches(Cf::Data, None, None));
+    }
+}
