@@ -157,6 +157,28 @@ fn try_or_block(
     serve: ServeFn,
     timeout_reply: Reply,
 ) -> CmdResult {
+    try_or_block_with(
+        ctx,
+        keys,
+        kind,
+        timeout,
+        serve,
+        timeout_reply.clone(),
+        timeout_reply,
+    )
+}
+
+/// [`try_or_block`] where the reply of a command that may not block (inside
+/// a transaction) differs from its timeout reply (BLMOVE answers a null bulk).
+fn try_or_block_with(
+    ctx: &mut Ctx<'_>,
+    keys: &[Bytes],
+    kind: KeyType,
+    timeout: Option<Instant>,
+    serve: ServeFn,
+    timeout_reply: Reply,
+    no_wait_reply: Reply,
+) -> CmdResult {
     let (db, logical) = (ctx.db(), ctx.client.db as u8);
     for key in keys {
         if ctx.ks().get_typed(db, key, kind)?.is_none() {
@@ -172,6 +194,10 @@ fn try_or_block(
             }
             ServeOutcome::Failed(e) => return Ok(e),
         }
+    }
+    if ctx.client.in_exec {
+        // Inside a transaction a blocking command does not block.
+        return Ok(no_wait_reply);
     }
     let keys = keys.iter().map(|k| (logical, k.clone())).collect();
     ctx.block_on(keys, timeout, serve, timeout_reply)
@@ -280,8 +306,17 @@ fn bmove(ctx: &mut Ctx<'_>, argv: &[Bytes], from: End, to: End, timeout: &[u8]) 
     let serve = list_move(dst.clone(), from, to, rpoplpush);
     // Without a source, the destination's type is not checked yet (Redis).
     let src = std::slice::from_ref(src);
-    // Redis answers every timed-out list wait with a null array, BLMOVE's too.
-    try_or_block(ctx, src, KeyType::List, timeout, serve, Reply::NilArray)
+    // Redis answers every timed-out list wait with a null array, BLMOVE's
+    // too; inside a transaction BLMOVE answers a null bulk.
+    try_or_block_with(
+        ctx,
+        src,
+        KeyType::List,
+        timeout,
+        serve,
+        Reply::NilArray,
+        Reply::Nil,
+    )
 }
 
 fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {

@@ -140,7 +140,7 @@ fn watch(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             .is_some_and(|m| m.is_expired(now));
         ctx.server
             .watches
-            .watch(&ctx.server.ks, &ctx.client.info, db, key.clone());
+            .watch(&ctx.server.ks, &ctx.client.info, db, key.clone(), expired);
         ctx.client.watched.push((db, key.clone(), expired));
     }
     Ok(Reply::Ok)
@@ -187,6 +187,7 @@ fn exec(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::NilArray);
     }
     let mut replies = Vec::with_capacity(tx.queued.len());
+    ctx.client.in_exec = true;
     for argv in tx.queued {
         // The commands queued all resolved when they were queued.
         let Ok(cmd) = ctx.server.commands.lookup(&argv) else {
@@ -195,13 +196,10 @@ fn exec(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         };
         // Redis reads the clock again for every command of a transaction.
         ctx.w.set_now_ms(now_ms());
-        let mut reply = dispatch::run_command(ctx.server, ctx.client, cmd, &argv, ctx.w);
-        if let Some(block) = ctx.client.block.take() {
-            // Inside a transaction a blocking command does not block: it
-            // answers as if its timeout had passed.
-            reply = block.timeout_reply;
-        }
-        replies.push(reply);
+        replies.push(dispatch::run_command(
+            ctx.server, ctx.client, cmd, &argv, ctx.w,
+        ));
     }
+    ctx.client.in_exec = false;
     Ok(Reply::Array(replies))
 }

@@ -163,6 +163,8 @@ pub struct ClientState {
     pub block: Option<super::blocking::BlockRequest>,
     /// MULTI's queue, while the client is in a transaction.
     pub multi: Option<Transaction>,
+    /// Running its EXEC: blocking commands answer at once.
+    pub in_exec: bool,
     /// Set by PSYNC: once the reply is out, the connection carries the
     /// replication stream from this offset.
     pub feed_from: Option<u64>,
@@ -192,6 +194,7 @@ impl ClientState {
             ready_keys: Vec::new(),
             block: None,
             multi: None,
+            in_exec: false,
             feed_from: None,
             watched: Vec::new(),
         }

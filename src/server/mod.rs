@@ -290,7 +290,7 @@ impl Server {
     /// Delivers what a committed unit leaves for others: WATCH breaks and
     /// keyspace events.
     pub fn deliver(&self, effects: crate::types::Effects) {
-        self.watches.touch(&effects.touched);
+        self.watches.touch(&self.ks, &effects.touched);
         for e in effects.events {
             self.notify_keyspace_event(e.class, e.event, e.db, &e.key);
         }

@@ -20,19 +20,36 @@ use crate::types::Keyspace;
 
 #[derive(Default)]
 pub struct WatchRegistry {
-    by_key: Mutex<HashMap<(u8, Bytes), Vec<Arc<ClientInfo>>>>,
+    /// Per key: its watchers, each with whether the key was already expired
+    /// when watched (its deletion by expiry then changes nothing logically).
+    by_key: Mutex<HashMap<(u8, Bytes), Vec<Watcher>>>,
+}
+
+struct Watcher {
+    client: Arc<ClientInfo>,
+    expired_when_watched: bool,
 }
 
 impl WatchRegistry {
     /// `client` watches `key` of physical db `db`.
-    pub fn watch(&self, ks: &Keyspace, client: &Arc<ClientInfo>, db: u8, key: Bytes) {
+    pub fn watch(
+        &self,
+        ks: &Keyspace,
+        client: &Arc<ClientInfo>,
+        db: u8,
+        key: Bytes,
+        expired_when_watched: bool,
+    ) {
         let mut map = self.by_key.lock();
         let list = map.entry((db, key)).or_default();
-        if !list.iter().any(|c| c.id == client.id) {
+        if !list.iter().any(|w| w.client.id == client.id) {
             if list.is_empty() {
                 ks.watchers.fetch_add(1, Ordering::Relaxed);
             }
-            list.push(client.clone());
+            list.push(Watcher {
+                client: client.clone(),
+                expired_when_watched,
+            });
         }
     }
 
@@ -41,7 +58,7 @@ impl WatchRegistry {
         let mut map = self.by_key.lock();
         for k in keys {
             if let Some(list) = map.get_mut(k) {
-                list.retain(|c| c.id != client_id);
+                list.retain(|w| w.client.id != client_id);
                 if list.is_empty() {
                     map.remove(k);
                     ks.watchers.fetch_sub(1, Ordering::Relaxed);
@@ -50,19 +67,30 @@ impl WatchRegistry {
         }
     }
 
-    /// Marks the watchers of `touched` keys dirty.
-    pub fn touch(&self, touched: &[(u8, Bytes)]) {
+    /// Marks the watchers of `touched` keys dirty (call it after the
+    /// commit). A key that was already expired when watched and is now gone
+    /// was only reclaimed: as in Redis, that clears its flag instead.
+    pub fn touch(&self, ks: &Keyspace, touched: &[(u8, Bytes)]) {
         if touched.is_empty() {
             return;
         }
-        let map = self.by_key.lock();
+        let mut map = self.by_key.lock();
         if map.is_empty() {
             return;
         }
         for k in touched {
-            if let Some(list) = map.get(k) {
-                for c in list {
-                    c.dirty_cas.store(true, Ordering::Release);
+            if let Some(list) = map.get_mut(k) {
+                let mut gone = None;
+                for w in list.iter_mut() {
+                    if w.expired_when_watched {
+                        let is_gone = *gone
+                            .get_or_insert_with(|| matches!(ks.get_stored(k.0, &k.1), Ok(None)));
+                        if is_gone {
+                            w.expired_when_watched = false;
+                            continue;
+                        }
+                    }
+                    w.client.dirty_cas.store(true, Ordering::Release);
                 }
             }
         }
@@ -74,8 +102,8 @@ impl WatchRegistry {
         let map = self.by_key.lock();
         for ((db, key), list) in map.iter() {
             if dbs.contains(db) && matches!(ks.get_stored(*db, key), Ok(Some(_))) {
-                for c in list {
-                    c.dirty_cas.store(true, Ordering::Release);
+                for w in list {
+                    w.client.dirty_cas.store(true, Ordering::Release);
                 }
             }
         }
