@@ -38,7 +38,24 @@ run() {
     [ "$rc" -ne 0 ] && status=1
     return 0
 }
-run unit --workspace --lib --bins "$@"
+# The unit tests run once per storage engine the server knows: the types
+# tests open their keyspace on the engine named by STRATA_TEST_ENGINE (and
+# the engine conformance suite covers every engine in each run anyway).
+engines=$(cargo run --release --quiet --bin strata-server -- --list-engines)
+if [ -z "$engines" ]; then
+    echo "SUMMARY: FAILED: strata-server --list-engines printed nothing"
+    exit 1
+fi
+first=1
+for engine in $engines; do
+    if [ "$first" = 1 ]; then
+        STRATA_TEST_ENGINE=$engine run "unit-$engine" --workspace --lib --bins "$@"
+        first=0
+    else
+        # Later engines: the library's tests only (the types tests among them).
+        STRATA_TEST_ENGINE=$engine run "unit-$engine" --lib "$@"
+    fi
+done
 run integration --test it "$@"
 
 # "test result: ok. 12 passed; 0 failed; ..." lines, summed per run.
@@ -49,5 +66,9 @@ count() {
 }
 verdict=ok
 [ "$status" -ne 0 ] && verdict=FAILED
-echo "SUMMARY: $verdict: unit tests: $(count unit); integration tests: $(count integration)"
+unit_summary=""
+for engine in $engines; do
+    unit_summary+="unit tests ($engine): $(count "unit-$engine"); "
+done
+echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration)"
 exit "$status"

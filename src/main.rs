@@ -18,6 +18,9 @@ struct Args {
     /// A configuration file in redis.conf syntax (may also be given as the first positional argument).
     #[arg(long = "config", short = 'c')]
     config: Option<PathBuf>,
+    /// Print the storage engines this build knows (values of `engine`), one a line, and exit.
+    #[arg(long)]
+    list_engines: bool,
     /// An optional config file followed by `--directive value ...` overrides, e.g. `--port 6390 --dir ./data`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     rest: Vec<String>,
@@ -25,6 +28,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
+    if args.list_engines {
+        for name in strata::engine::NAMES {
+            println!("{name}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let mut overrides = std::mem::take(&mut args.rest);
     if args.config.is_none() && overrides.first().is_some_and(|a| !a.starts_with("--")) {
         args.config = Some(PathBuf::from(overrides.remove(0)));

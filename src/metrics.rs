@@ -363,6 +363,8 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
     )?;
 
     let e = ks.engine().stats();
+    // RocksDB's own figures; zero under another engine.
+    let r = e.rocksdb.clone().unwrap_or_default();
     s.counter(
         "strata_engine_block_cache_hits_total",
         "RocksDB block cache hits.",
@@ -402,12 +404,12 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
     s.gauge(
         "strata_engine_pending_compaction_bytes",
         "Estimated bytes RocksDB compaction still has to rewrite.",
-        clamp_i64(e.pending_compaction_bytes),
+        clamp_i64(r.pending_compaction_bytes),
     )?;
     s.gauge(
         "strata_engine_sst_bytes",
         "Total size of live SST files.",
-        clamp_i64(e.sst_bytes),
+        clamp_i64(r.sst_bytes),
     )?;
     s.float_counter(
         "strata_engine_write_stall_seconds_total",
@@ -417,12 +419,12 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
     s.gauge(
         "strata_engine_running_compactions",
         "RocksDB compactions running now.",
-        clamp_i64(e.num_running_compactions),
+        clamp_i64(r.num_running_compactions),
     )?;
     s.gauge(
         "strata_engine_running_flushes",
         "RocksDB memtable flushes running now.",
-        clamp_i64(e.num_running_flushes),
+        clamp_i64(r.num_running_flushes),
     )?;
     s.gauge(
         "strata_disk_usage_bytes",

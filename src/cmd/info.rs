@@ -37,6 +37,8 @@ const SECTIONS: &[(&str, bool)] = &[
     ("cluster", true),
     ("keyspace", true),
     ("engine", true),
+    // The backend's own figures; printed only when that backend runs.
+    ("rocksdb", true),
 ];
 
 /// Which sections the arguments ask for (unknown names select nothing).
@@ -62,11 +64,10 @@ pub fn info(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// The INFO text for `sections`, CRLF line ends, a blank line between sections.
 pub fn render(ctx: &Ctx<'_>, sections: &[&str]) -> String {
     let mut out = String::new();
-    for (i, name) in sections.iter().enumerate() {
-        if i > 0 {
-            out.push_str("\r\n");
-        }
-        let mut w = Lines(&mut out);
+    for name in sections {
+        // A section that prints nothing (another engine's) adds no blank line.
+        let mut section = String::new();
+        let mut w = Lines(&mut section);
         match *name {
             "server" => server(ctx.server, &mut w),
             "clients" => clients(ctx.server, &mut w),
@@ -89,7 +90,14 @@ pub fn render(ctx: &Ctx<'_>, sections: &[&str]) -> String {
             }
             "keyspace" => keyspace(ctx.server, &mut w),
             "engine" => engine(ctx.server, &mut w),
+            "rocksdb" => rocksdb(ctx.server, &mut w),
             _ => {}
+        }
+        if !section.is_empty() {
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            out.push_str(&section);
         }
     }
     out
@@ -521,21 +529,37 @@ fn engine(srv: &Server, w: &mut Lines<'_>) {
     w.field("engine", engine.name());
     w.field("engine_disk_usage", disk);
     w.field("engine_disk_usage_human", human_bytes(disk));
-    w.field("engine_sst_bytes", st.sst_bytes);
     w.field("engine_memtable_bytes", st.memtable_bytes);
     w.field("engine_block_cache_usage", st.block_cache_usage);
     w.field("engine_block_cache_capacity", st.block_cache_capacity);
     w.field("engine_block_cache_hits", st.block_cache_hits);
     w.field("engine_block_cache_misses", st.block_cache_misses);
-    w.field(
-        "engine_pending_compaction_bytes",
-        st.pending_compaction_bytes,
-    );
     w.field("engine_estimated_keys", st.estimated_keys);
     w.field("engine_write_stalls", st.write_stalls);
-    w.field("engine_running_compactions", st.num_running_compactions);
-    w.field("engine_running_flushes", st.num_running_flushes);
+    w.field("engine_open_snapshots", st.open_snapshots);
     w.field("engine_committed_seq", srv.ks.committed());
+}
+
+/// RocksDB's own figures (`engine_*` above are the engine-neutral ones).
+fn rocksdb(srv: &Server, w: &mut Lines<'_>) {
+    let Some(r) = srv.ks.engine().stats().rocksdb else {
+        return;
+    };
+    w.header("RocksDB");
+    w.field("rocksdb_sst_bytes", r.sst_bytes);
+    w.field(
+        "rocksdb_pending_compaction_bytes",
+        r.pending_compaction_bytes,
+    );
+    w.field("rocksdb_running_compactions", r.num_running_compactions);
+    w.field("rocksdb_running_flushes", r.num_running_flushes);
+    w.field("rocksdb_num_snapshots", r.num_snapshots);
+    w.field("rocksdb_num_live_versions", r.num_live_versions);
+    w.field(
+        "rocksdb_compaction_kept_for_snapshots",
+        r.compaction_kept_for_snapshots,
+    );
+    w.field("rocksdb_compaction_removed", r.compaction_removed);
 }
 
 #[cfg(test)]

@@ -849,7 +849,14 @@ pub static DIRECTIVES: &[Directive] = &[
         Ignored,
     ),
     // --- Strata's own
-    d("engine", Enum(&["rocksdb"]), "rocksdb", Immutable, Applied),
+    // The backends `engine::open` knows (`engine::ENGINES`).
+    d(
+        "engine",
+        Enum(crate::engine::NAMES),
+        "rocksdb",
+        Immutable,
+        Applied,
+    ),
     d(
         "rocksdb.block-cache-size",
         MEM,

@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod rocks;
 
 use std::path::Path;
+use std::sync::Arc;
 
 /// The column families Strata keeps. The encoding of each is documented in
 /// `types::encoding`, next to the code that reads and writes it.
@@ -59,6 +60,8 @@ pub enum EngineError {
     Backend(String),
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("unknown engine '{name}' (known engines: {known})")]
+    UnknownEngine { name: String, known: String },
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
@@ -75,7 +78,8 @@ pub enum BatchOp {
         cf: Cf,
         key: Vec<u8>,
     },
-    /// Deletes every key in `[start, end)`.
+    /// Deletes every key in `[start, end)`; an empty or inverted range
+    /// deletes nothing (and does not fail the batch).
     DeleteRange {
         cf: Cf,
         start: Vec<u8>,
@@ -128,25 +132,74 @@ impl Batch {
     }
 }
 
-/// Options for opening an engine; sizes in bytes.
+/// Block compression of the engine's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// The names the `rocksdb.compression` directive accepts.
+    pub fn from_name(name: &str) -> Option<Compression> {
+        match name.to_ascii_lowercase().as_str() {
+            "none" | "no" => Some(Compression::None),
+            "snappy" => Some(Compression::Snappy),
+            "lz4" => Some(Compression::Lz4),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+}
+
+/// Options for opening an engine; sizes in bytes. The top-level fields mean
+/// the same for every backend; knobs only one backend has live in its own
+/// nested struct, which the others ignore.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    pub block_cache_size: usize,
-    pub write_buffer_size: usize,
+    /// The read cache shared by all column families.
+    pub cache_size: usize,
+    /// What all in-memory write buffers together may hold before they are
+    /// written out (RocksDB: every memtable of every column family).
+    pub memtable_budget: usize,
+    pub compression: Compression,
+    /// Threads for background work (RocksDB: flushes and compactions).
+    pub background_jobs: i32,
+    pub rocksdb: RocksOptions,
+}
+
+/// RocksDB-only knobs.
+#[derive(Debug, Clone)]
+pub struct RocksOptions {
+    /// Memtables per column family before writes stall; one memtable is
+    /// `memtable_budget / max_write_buffer_number` bytes.
     pub max_write_buffer_number: i32,
-    pub max_background_jobs: i32,
-    /// `none`, `snappy`, `lz4` or `zstd`.
-    pub compression: String,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
-            block_cache_size: 256 << 20,
-            write_buffer_size: 64 << 20,
-            max_write_buffer_number: 4,
-            max_background_jobs: 4,
-            compression: "lz4".into(),
+            cache_size: 256 << 20,
+            memtable_budget: 256 << 20,
+            compression: Compression::Lz4,
+            background_jobs: 4,
+            rocksdb: RocksOptions {
+                max_write_buffer_number: 4,
+            },
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Small caches and 1 MiB write buffers, so unit tests reach flushes and
+    /// compactions with little data.
+    pub fn small() -> Self {
+        Self {
+            cache_size: 8 << 20,
+            memtable_budget: 4 << 20,
+            ..Self::default()
         }
     }
 }
@@ -164,6 +217,19 @@ pub enum CompactionDecision {
 /// about; `meta` looks up the current metadata record of a user key so the
 /// policy can compare versions (see `types::encoding`). Policies live in the
 /// types layer: the engine provides the mechanism, not the meaning.
+///
+/// `meta` reads the *latest* state, not the state a snapshot sees, so a
+/// record stale now may still be live in an open snapshot (a collection
+/// deleted after the snapshot was taken). The engine's contract: compaction
+/// never removes a record while any [`EngineSnapshot`] is open. A backend
+/// asks the policy, then checks for open snapshots, and removes only when
+/// there are none: a snapshot opened after that check sees the metadata
+/// change that made the record stale (it was visible to the lookup), so the
+/// record is stale in that snapshot too. This needs one promise from the
+/// policy: a record it calls stale never becomes live again (subkey
+/// versions are never reused). The cost: while a snapshot is open nothing
+/// is reclaimed, and the stale records written into new files meanwhile
+/// wait for those files' next compaction.
 pub trait CompactionPolicy: Send + Sync + 'static {
     fn applies_to(&self, cf: Cf) -> bool;
     fn decide(&self, cf: Cf, key: &[u8], value: &[u8], meta: &dyn MetaLookup)
@@ -193,20 +259,56 @@ pub trait EngineIter {
     fn status(&self) -> EngineResult<()>;
 }
 
-/// Engine figures for INFO and metrics.
+/// A consistent point-in-time view of the whole store (every column
+/// family), from [`Engine::snapshot`].
+///
+/// It owns what it needs: it may be moved to another thread and held for
+/// minutes (a full sync) while writes go on, and it keeps the store open
+/// even if every other handle is dropped. Compaction never removes a record
+/// a live snapshot sees (see [`CompactionPolicy`]). Holding one has a cost:
+/// the engine keeps every version written since, so drop it when done.
+pub trait EngineSnapshot: Send + Sync + 'static {
+    fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>>;
+    fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>>;
+    /// An iterator over `cf` as of the snapshot, restricted to `[lower, upper)`.
+    fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_>;
+}
+
+/// Engine figures for INFO (`# Engine`) and metrics. The top-level fields
+/// mean the same for every backend; a backend's own figures go in its
+/// nested struct and INFO section.
 #[derive(Debug, Default, Clone)]
 pub struct EngineStats {
-    pub sst_bytes: u64,
+    /// In-memory write buffers not yet written out (RocksDB: memtables).
     pub memtable_bytes: u64,
     pub block_cache_usage: u64,
     pub block_cache_capacity: u64,
     pub block_cache_hits: u64,
     pub block_cache_misses: u64,
-    pub pending_compaction_bytes: u64,
     pub estimated_keys: u64,
+    /// Microseconds writes were held back by the engine.
     pub write_stalls: u64,
+    /// Snapshots from [`Engine::snapshot`] alive now.
+    pub open_snapshots: u64,
+    /// RocksDB's own figures (`# RocksDB` in INFO); `None` for other engines.
+    pub rocksdb: Option<RocksStats>,
+}
+
+/// Figures only RocksDB has.
+#[derive(Debug, Default, Clone)]
+pub struct RocksStats {
+    pub sst_bytes: u64,
+    pub pending_compaction_bytes: u64,
     pub num_running_compactions: u64,
     pub num_running_flushes: u64,
+    /// Snapshots RocksDB holds (ours plus its own short-lived ones).
+    pub num_snapshots: u64,
+    /// Versions of the LSM tree kept alive by iterators and snapshots.
+    pub num_live_versions: u64,
+    /// Stale records compaction kept because a snapshot was open.
+    pub compaction_kept_for_snapshots: u64,
+    /// Records the compaction policy removed.
+    pub compaction_removed: u64,
 }
 
 /// An ordered key-value store with column families, atomic batches and
@@ -224,8 +326,12 @@ pub trait Engine: Send + Sync + 'static {
     fn flush_wal_buffer(&self) -> EngineResult<()>;
     /// Makes every write that returned before this call durable on disk.
     fn sync_wal(&self) -> EngineResult<()>;
-    /// An iterator over `cf`, restricted to `[lower, upper)` when given.
+    /// An iterator over `cf`, restricted to `[lower, upper)` when given. It
+    /// reads the store as it was when the iterator was created.
     fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_>;
+    /// A point-in-time view of every column family: it sees every write
+    /// that returned before this call and none that starts after it.
+    fn snapshot(&self) -> Box<dyn EngineSnapshot>;
     /// Flushes memtables to SST files.
     fn flush(&self) -> EngineResult<()>;
     /// Writes a consistent on-disk copy of the whole store into `dir` (hard links where possible).
@@ -235,6 +341,110 @@ pub trait Engine: Send + Sync + 'static {
     fn stats(&self) -> EngineStats;
     /// Total bytes of the store's files on disk.
     fn disk_usage(&self) -> u64;
-    /// A short name for INFO (`rocksdb`).
+    /// A short name for INFO (`rocksdb`): the one [`open`] knows it by.
     fn name(&self) -> &'static str;
+}
+
+/// Opens one backend: the row of [`ENGINES`] it is registered under.
+pub type OpenFn =
+    fn(&Path, &EngineOptions, Arc<dyn CompactionPolicy>) -> EngineResult<Arc<dyn Engine>>;
+
+/// A backend [`open`] can start.
+pub struct Backend {
+    /// The value of the `engine` directive that selects it.
+    pub name: &'static str,
+    pub open: OpenFn,
+}
+
+/// Every backend, by name. Adding a backend is adding its row: the `engine`
+/// directive, `strata-server --list-engines`, the conformance suite and the
+/// per-engine runs of the types tests (`scripts/test.sh`) all follow.
+pub const ENGINES: &[Backend] = &[Backend {
+    name: "rocksdb",
+    open: rocks::RocksEngine::open_shared,
+}];
+
+/// The names in [`ENGINES`], for the `engine` directive's enumeration.
+pub const NAMES: &[&str] = &names::<{ ENGINES.len() }>();
+
+const fn names<const N: usize>() -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = ENGINES[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// Opens the backend called `name` on `path`.
+pub fn open(
+    name: &str,
+    path: &Path,
+    options: &EngineOptions,
+    policy: Arc<dyn CompactionPolicy>,
+) -> EngineResult<Arc<dyn Engine>> {
+    match ENGINES.iter().find(|b| b.name.eq_ignore_ascii_case(name)) {
+        Some(b) => (b.open)(path, options, policy),
+        None => Err(EngineError::UnknownEngine {
+            name: name.to_string(),
+            known: NAMES.join(", "),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct KeepAll;
+    impl CompactionPolicy for KeepAll {
+        fn applies_to(&self, _cf: Cf) -> bool {
+            false
+        }
+        fn decide(&self, _: Cf, _: &[u8], _: &[u8], _: &dyn MetaLookup) -> CompactionDecision {
+            CompactionDecision::Keep
+        }
+    }
+
+    #[test]
+    fn the_factory_opens_known_engines_by_name_and_refuses_others() {
+        assert_eq!(NAMES, ["rocksdb"]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = open(
+            "rocksdb",
+            dir.path(),
+            &EngineOptions::small(),
+            Arc::new(KeepAll),
+        )
+        .expect("open rocksdb");
+        assert_eq!(e.name(), "rocksdb");
+        assert!(e.stats().rocksdb.is_some());
+        drop(e);
+        let err = open(
+            "pmem",
+            dir.path(),
+            &EngineOptions::small(),
+            Arc::new(KeepAll),
+        )
+        .err()
+        .expect("unknown engine refused");
+        assert_eq!(
+            err.to_string(),
+            "unknown engine 'pmem' (known engines: rocksdb)"
+        );
+    }
+
+    #[test]
+    fn compression_names_are_the_directive_values() {
+        for (name, c) in [
+            ("none", Compression::None),
+            ("snappy", Compression::Snappy),
+            ("LZ4", Compression::Lz4),
+            ("zstd", Compression::Zstd),
+        ] {
+            assert_eq!(Compression::from_name(name), Some(c));
+        }
+        assert_eq!(Compression::from_name("gzip"), None);
+    }
 }

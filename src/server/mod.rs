@@ -22,9 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::cmd::CommandTable;
+use crate::config::Settings;
 use crate::config::{ConfigStore, FsyncPolicy};
-use crate::engine::rocks::RocksEngine;
-use crate::engine::EngineOptions;
+use crate::engine::{self, Compression, EngineOptions, RocksOptions};
 use crate::types::{expire, Keyspace, StalePolicy};
 use client::ClientRegistry;
 use durability::WalSyncer;
@@ -100,10 +100,32 @@ pub struct Server {
 pub enum StartError {
     #[error("can't open the data directory: {0}")]
     Engine(#[from] crate::engine::EngineError),
+    /// A setting the config layer accepted but the server cannot use.
+    #[error("{0}")]
+    Config(String),
     #[error("{0}")]
     Types(#[from] crate::types::TypeError),
     #[error("can't bind {addr}: {err}")]
     Bind { addr: String, err: std::io::Error },
+}
+
+/// The engine's options from the configuration. The memtable budget is
+/// `rocksdb.write-buffer-size` x `rocksdb.max-write-buffer-number`, as before
+/// the options were engine-neutral.
+fn engine_options(s: &Settings) -> Result<EngineOptions, StartError> {
+    let compression = Compression::from_name(&s.compression)
+        .ok_or_else(|| StartError::Config(format!("unknown compression '{}'", s.compression)))?;
+    Ok(EngineOptions {
+        cache_size: s.block_cache_size,
+        memtable_budget: s
+            .write_buffer_size
+            .saturating_mul(s.max_write_buffer_number.max(1) as usize),
+        compression,
+        background_jobs: s.max_background_jobs,
+        rocksdb: RocksOptions {
+            max_write_buffer_number: s.max_write_buffer_number,
+        },
+    })
 }
 
 fn random_hex(n: usize) -> String {
@@ -116,15 +138,17 @@ impl Server {
     /// Opens the engine under `dir` and builds the server (not yet listening).
     pub fn open(config: ConfigStore) -> Result<Arc<Server>, StartError> {
         let s = config.settings();
-        let engine_opts = EngineOptions {
-            block_cache_size: s.block_cache_size,
-            write_buffer_size: s.write_buffer_size,
-            max_write_buffer_number: s.max_write_buffer_number,
-            max_background_jobs: s.max_background_jobs,
-            compression: s.compression.clone(),
-        };
-        let engine = RocksEngine::open(&s.dir.join("db"), &engine_opts, Arc::new(StalePolicy))?;
-        let ks = Arc::new(Keyspace::open(Arc::new(engine), s.databases)?);
+        let engine = engine::open(
+            &s.engine,
+            &s.dir.join("db"),
+            &engine_options(&s)?,
+            Arc::new(StalePolicy),
+        )
+        .map_err(|e| match e {
+            e @ engine::EngineError::UnknownEngine { .. } => StartError::Config(e.to_string()),
+            e => StartError::Engine(e),
+        })?;
+        let ks = Arc::new(Keyspace::open(engine, s.databases)?);
         let commands = CommandTable::default();
         let stats = Stats::new(commands.ids());
         let metrics = crate::metrics::CommandLatency::new(&commands);

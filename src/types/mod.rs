@@ -55,18 +55,17 @@ pub fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// A keyspace of 16 databases on a fresh RocksDB with small caches, in `dir`
-/// (unit tests of the data types).
+/// A keyspace of 16 databases on a fresh engine with small caches, in `dir`
+/// (unit tests of the data types). The engine is the one named by
+/// `STRATA_TEST_ENGINE` (default `rocksdb`), opened through the factory, so
+/// `scripts/test.sh` runs every types test once per registered engine.
 #[cfg(test)]
 pub(crate) fn test_keyspace_in(dir: &std::path::Path) -> Keyspace {
-    use crate::engine::{rocks::RocksEngine, EngineOptions};
-    let opts = EngineOptions {
-        block_cache_size: 8 << 20,
-        write_buffer_size: 1 << 20,
-        ..EngineOptions::default()
-    };
-    let engine = RocksEngine::open(dir, &opts, std::sync::Arc::new(StalePolicy)).expect("engine");
-    Keyspace::open(std::sync::Arc::new(engine), 16).expect("keyspace")
+    use crate::engine::{self, EngineOptions};
+    let name = std::env::var("STRATA_TEST_ENGINE").unwrap_or_else(|_| "rocksdb".into());
+    let policy = std::sync::Arc::new(StalePolicy);
+    let engine = engine::open(&name, dir, &EngineOptions::small(), policy).expect("engine");
+    Keyspace::open(engine, 16).expect("keyspace")
 }
 
 /// A write context over a keyspace in `dir` that commits every change as it

@@ -357,6 +357,37 @@ fn bad_config_file_value_stops_startup_with_redis_message() {
     assert!(err.contains("argument must be a memory value"), "{err}");
 }
 
+/// `engine` takes only the engines the build knows (`--list-engines`); any
+/// other name stops start-up with the config layer's error for bad values.
+#[test]
+fn unknown_engine_stops_startup_and_list_engines_names_the_known_ones() {
+    let out = Command::new(strata_bin())
+        .arg("--list-engines")
+        .output()
+        .expect("run strata-server");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "rocksdb\n");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("engine.conf");
+    std::fs::write(
+        &conf,
+        format!("dir {}\nengine pmem\n", tmp.path().display()),
+    )
+    .unwrap();
+    let out = Command::new(strata_bin())
+        .arg(&conf)
+        .output()
+        .expect("run strata-server");
+    assert!(!out.status.success(), "started with engine pmem");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(">>> 'engine pmem'"), "{err}");
+    assert!(
+        err.contains("argument(s) must be one of the following: rocksdb"),
+        "{err}"
+    );
+}
+
 /// The last three lines of a FATAL CONFIG FILE ERROR report (line number,
 /// offending line, reason), which must be Redis's own.
 fn startup_error(program: &str, conf: &Path) -> String {

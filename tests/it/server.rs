@@ -218,7 +218,8 @@ fn info_default_sections_and_fields() {
             "# Errorstats",
             "# Cluster",
             "# Keyspace",
-            "# Engine"
+            "# Engine",
+            "# RocksDB"
         ]
     );
     assert!(
@@ -269,6 +270,11 @@ fn info_default_sections_and_fields() {
         .parse::<f64>()
         .expect("cpu seconds");
     assert_eq!(field(&f, "engine"), "rocksdb");
+    // Engine-neutral figures in `# Engine`, RocksDB's own in `# RocksDB`.
+    assert_eq!(field(&f, "engine_open_snapshots"), "0");
+    field(&f, "rocksdb_sst_bytes")
+        .parse::<u64>()
+        .expect("rocksdb_sst_bytes is a number");
     // No data yet: the keyspace section is empty.
     assert!(body.contains("# Keyspace\r\n\r\n# Engine"), "{body}");
 
