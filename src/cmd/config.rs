@@ -131,6 +131,12 @@ fn apply_runtime_effects(ctx: &Ctx<'_>) {
         settings.appendfsync == FsyncPolicy::EverySec,
         Ordering::Relaxed,
     );
+    ctx.server
+        .slowlog
+        .configure(settings.slowlog_log_slower_than, settings.slowlog_max_len);
+    ctx.server
+        .latency
+        .configure(settings.latency_monitor_threshold);
 }
 
 fn resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {

@@ -15,9 +15,12 @@ pub mod connection;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod list;
+pub mod memory;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod string;
 pub mod zset;
@@ -317,7 +320,7 @@ pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 13] {
+pub fn families() -> [&'static [CommandSpec]; 16] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -332,6 +335,9 @@ pub fn families() -> [&'static [CommandSpec]; 13] {
         config::COMMANDS,
         command_docs::COMMANDS,
         zset::COMMANDS,
+        memory::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
     ]
 }
 

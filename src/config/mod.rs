@@ -68,6 +68,11 @@ pub struct Settings {
     pub max_background_jobs: i32,
     pub compression: String,
     pub metrics_port: u16,
+    /// µs; negative disables the slow log.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+    /// ms; 0 turns the latency monitor off.
+    pub latency_monitor_threshold: u64,
 }
 
 /// The live configuration: canonical values plus the parsed [`Settings`].
@@ -328,6 +333,9 @@ impl Settings {
             max_background_jobs: n("rocksdb.max-background-jobs").max(2) as i32,
             compression: s("rocksdb.compression"),
             metrics_port: n("metrics-port") as u16,
+            slowlog_log_slower_than: n("slowlog-log-slower-than"),
+            slowlog_max_len: n("slowlog-max-len").max(0) as usize,
+            latency_monitor_threshold: n("latency-monitor-threshold").max(0) as u64,
         }
     }
 }

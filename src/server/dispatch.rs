@@ -142,6 +142,7 @@ pub async fn execute(
         result
     };
     let elapsed = start.elapsed();
+    super::slowlog::observe(server, client, &cmd, &argv, elapsed);
     let reply = result.unwrap_or_else(Reply::from);
     server
         .stats
