@@ -64,8 +64,10 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             name: "histogram",
             arity: -2,
             since: "7.0.0",
-            summary: "Return the cumulative distribution of latencies of a subset of commands or all.",
-            complexity: "O(N) where N is the number of commands with latency information being retrieved.",
+            summary:
+                "Return the cumulative distribution of latencies of a subset of commands or all.",
+            complexity:
+                "O(N) where N is the number of commands with latency information being retrieved.",
             handler: Some(histogram),
             ..SUB
         },

@@ -234,11 +234,11 @@ fn stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
             ]),
         ));
     }
-    // Overhead: what the server holds whatever the dataset (start-up
-    // footprint, client buffers, RocksDB memtables and block cache).
-    let overhead = f.startup + f.clients_normal + f.engine;
+    // The data Strata holds in memory is what RocksDB keeps there
+    // (memtables and cached blocks); everything else in the RSS is overhead.
+    let dataset = f.engine.min(f.total);
+    let overhead = f.total - dataset;
     let net = f.total.saturating_sub(f.startup);
-    let dataset = f.total.saturating_sub(overhead);
     let pct = |a: u64, b: u64| {
         if b == 0 {
             0.0
@@ -251,10 +251,13 @@ fn stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         (name("keys.count"), int(f.keys)),
         (
             name("keys.bytes-per-key"),
-            int(if f.keys > 0 { net / f.keys } else { 0 }),
+            int(net.checked_div(f.keys).unwrap_or(0)),
         ),
         (name("dataset.bytes"), int(dataset)),
-        (name("dataset.percentage"), Reply::Double(pct(dataset, net))),
+        (
+            name("dataset.percentage"),
+            Reply::Double(pct(dataset, f.total)),
+        ),
         (name("peak.percentage"), Reply::Double(pct(f.total, f.peak))),
         // The process's resident memory stands for the allocator figures:
         // Strata does not use jemalloc and cannot see fragmentation.

@@ -208,7 +208,9 @@ pub fn observe(
     elapsed: Duration,
 ) {
     let us = elapsed.as_micros() as u64;
-    server.latency.observe_command(cmd.spec.has(flags::FAST), us / 1000);
+    server
+        .latency
+        .observe_command(cmd.spec.has(flags::FAST), us / 1000);
     if !server.slowlog.wants(us) || cmd.spec.has(flags::SKIP_SLOWLOG) {
         return;
     }
@@ -244,13 +246,40 @@ mod tests {
     fn secrets_are_redacted() {
         let r = redact("auth", &[b("auth"), b("u"), b("p")]);
         assert_eq!(r, vec![b("auth"), REDACTED, REDACTED]);
-        assert_eq!(redact("auth", &[b("auth"), b("a"), b("b"), b("c")])[1], b("a"));
-        let r = redact("hello", &[b("hello"), b("3"), b("AUTH"), b("u"), b("p"), b("setname"), b("n")]);
+        assert_eq!(
+            redact("auth", &[b("auth"), b("a"), b("b"), b("c")])[1],
+            b("a")
+        );
+        let r = redact(
+            "hello",
+            &[
+                b("hello"),
+                b("3"),
+                b("AUTH"),
+                b("u"),
+                b("p"),
+                b("setname"),
+                b("n"),
+            ],
+        );
         assert_eq!(r[3], REDACTED);
         assert_eq!(r[4], REDACTED);
         assert_eq!(r[6], b("n"));
-        assert_eq!(redact("hello", &[b("hello"), b("4"), b("auth"), b("u"), b("p")])[3], b("u"));
-        let r = redact("config|set", &[b("config"), b("set"), b("masterauth"), b("x"), b("maxclients"), b("5")]);
+        assert_eq!(
+            redact("hello", &[b("hello"), b("4"), b("auth"), b("u"), b("p")])[3],
+            b("u")
+        );
+        let r = redact(
+            "config|set",
+            &[
+                b("config"),
+                b("set"),
+                b("masterauth"),
+                b("x"),
+                b("maxclients"),
+                b("5"),
+            ],
+        );
         assert_eq!(r[3], REDACTED);
         assert_eq!(r[5], b("5"));
     }

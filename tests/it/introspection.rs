@@ -160,7 +160,10 @@ fn slowlog_entries_match_redis() {
         &["SLOWLOG", "GET", "2"],
         &["SLOWLOG", "GET", "0"],
     ] {
-        let (s, r) = (slowlog_masked(&mut d.s, args), slowlog_masked(&mut d.r, args));
+        let (s, r) = (
+            slowlog_masked(&mut d.s, args),
+            slowlog_masked(&mut d.r, args),
+        );
         assert_eq!(s, r, "{args:?} (left: Strata, right: Redis)");
     }
     // slowlog-max-len trims at the next logged command.
@@ -255,7 +258,10 @@ fn histogram_shape(c: &mut crate::common::Conn, args: &[&str]) -> Vec<(Vec<u8>, 
             };
             let fields = array(pair[1].clone());
             assert_eq!(fields[0], OwnedFrame::BulkString(b"calls".to_vec()));
-            assert_eq!(fields[2], OwnedFrame::BulkString(b"histogram_usec".to_vec()));
+            assert_eq!(
+                fields[2],
+                OwnedFrame::BulkString(b"histogram_usec".to_vec())
+            );
             let buckets = array(fields[3].clone());
             assert!(!buckets.is_empty() && buckets.len() % 2 == 0);
             // Cumulative: the last count is the number of calls.
@@ -422,12 +428,19 @@ fn memory_stats_names_and_order_match_redis() {
     // RESP3: a map.
     d.resp3();
     let (s3, r3) = d.both(&["MEMORY", "STATS"]);
-    assert!(s3.starts_with(b"%27\r\n$14\r\npeak.allocated\r\n:"), "{:?}", String::from_utf8_lossy(&s3));
-    assert!(r3.starts_with(b"%27\r\n$14\r\npeak.allocated\r\n:"));
+    assert!(
+        s3.starts_with(b"%29\r\n$14\r\npeak.allocated\r\n:"),
+        "{:?}",
+        String::from_utf8_lossy(&s3)
+    );
+    assert!(r3.starts_with(b"%29\r\n$14\r\npeak.allocated\r\n:"));
     // MEMORY DOCTOR once there is data.
     let verbatim = |text: &str| format!("={}\r\ntxt:{text}\r\n", text.len() + 4);
     let doctor = d.s.cmd_str(&["MEMORY", "DOCTOR"]);
     assert_eq!(doctor, verbatim("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"));
     let malloc = d.s.cmd_str(&["MEMORY", "MALLOC-STATS"]);
-    assert_eq!(malloc, verbatim("Stats not supported for the current allocator"));
+    assert_eq!(
+        malloc,
+        verbatim("Stats not supported for the current allocator")
+    );
 }
