@@ -145,6 +145,30 @@ impl CommandLatency {
             .map_or(0.0, |h| h.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9)
     }
 
+    /// LATENCY HISTOGRAM's figures for command `id`: its calls and, for
+    /// each bucket bound (µs) where the count grows, the cumulative count.
+    /// Calls over 1 s count in the last bound, as Redis clamps them to its
+    /// histogram's 1 s maximum. `None` when the command was not called.
+    pub fn cdf_usec(&self, id: usize) -> Option<(u64, Vec<(u64, u64)>)> {
+        let h = self.by_id.get(id)?;
+        let last = LATENCY_BUCKET_NANOS.len() - 1;
+        let mut cdf: Vec<(u64, u64)> = Vec::new();
+        let mut cumulative = 0;
+        for (i, slot) in h.buckets.iter().enumerate() {
+            let n = slot.load(Ordering::Relaxed);
+            if n == 0 {
+                continue;
+            }
+            cumulative += n;
+            let bound = LATENCY_BUCKET_NANOS[i.min(last)] / 1000;
+            match cdf.last_mut() {
+                Some((b, c)) if *b == bound => *c = cumulative,
+                _ => cdf.push((bound, cumulative)),
+            }
+        }
+        (cumulative > 0).then_some((cumulative, cdf))
+    }
+
     /// CONFIG RESETSTAT: zeroes every histogram, as `Stats::reset` zeroes
     /// the commandstats counters.
     pub fn reset(&self) {

@@ -132,6 +132,12 @@ fn apply_runtime_effects(ctx: &Ctx<'_>) {
         Ordering::Relaxed,
     );
     ctx.server.apply_keyspace_settings(&settings);
+    ctx.server
+        .slowlog
+        .configure(settings.slowlog_log_slower_than, settings.slowlog_max_len);
+    ctx.server
+        .latency
+        .configure(settings.latency_monitor_threshold);
 }
 
 fn resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {

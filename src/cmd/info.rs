@@ -211,7 +211,7 @@ fn clients(srv: &Server, w: &mut Lines<'_>) {
 }
 
 /// Resident set size of this process, from /proc/self/statm.
-fn rss_bytes() -> u64 {
+pub(crate) fn rss_bytes() -> u64 {
     let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
         return 0;
     };

@@ -15,10 +15,13 @@ pub mod connection;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod list;
 pub mod repl;
+pub mod memory;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod string;
 pub mod tx;
@@ -375,7 +378,7 @@ pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 15] {
+pub fn families() -> [&'static [CommandSpec]; 18] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -392,6 +395,9 @@ pub fn families() -> [&'static [CommandSpec]; 15] {
         zset::COMMANDS,
         tx::COMMANDS,
         repl::COMMANDS,
+        memory::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
     ]
 }
 

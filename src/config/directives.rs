@@ -415,7 +415,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d("io-threads-do-reads", Bool, "no", Immutable, Ignored),
     d("jemalloc-bg-thread", Bool, "yes", Mutable, Ignored),
-    d("latency-monitor-threshold", LONG_POS, "0", Mutable, Ignored),
+    d("latency-monitor-threshold", LONG_POS, "0", Mutable, Applied),
     d("latency-tracking", Bool, "yes", Mutable, Ignored),
     d(
         "latency-tracking-info-percentiles",
@@ -721,9 +721,9 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         "10000",
         Mutable,
-        Ignored,
+        Applied,
     ),
-    d("slowlog-max-len", LONG_POS, "128", Mutable, Ignored),
+    d("slowlog-max-len", LONG_POS, "128", Mutable, Applied),
     d(
         "socket-mark-id",
         Int {

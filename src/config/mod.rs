@@ -71,6 +71,11 @@ pub struct Settings {
     pub lazyfree_lazy_expire: bool,
     pub lazyfree_lazy_server_del: bool,
     pub repl_backlog_size: u64,
+    /// µs; negative disables the slow log.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+    /// ms; 0 turns the latency monitor off.
+    pub latency_monitor_threshold: u64,
 }
 
 /// The live configuration: canonical values plus the parsed [`Settings`].
@@ -334,6 +339,9 @@ impl Settings {
             lazyfree_lazy_expire: s("lazyfree-lazy-expire") == "yes",
             lazyfree_lazy_server_del: s("lazyfree-lazy-server-del") == "yes",
             repl_backlog_size: n("repl-backlog-size").max(1) as u64,
+            slowlog_log_slower_than: n("slowlog-log-slower-than"),
+            slowlog_max_len: n("slowlog-max-len").max(0) as usize,
+            latency_monitor_threshold: n("latency-monitor-threshold").max(0) as u64,
         }
     }
 }

@@ -6,8 +6,10 @@ pub mod client;
 pub mod connection;
 pub mod dispatch;
 pub mod durability;
+pub mod latency;
 pub mod logging;
 pub mod signals;
+pub mod slowlog;
 pub mod stats;
 pub mod watch;
 
@@ -84,6 +86,12 @@ pub struct Server {
     pub stats: Stats,
     /// Per-command latency histograms for the Prometheus endpoint.
     pub metrics: crate::metrics::CommandLatency,
+    /// SLOWLOG's entries (`slowlog-log-slower-than`, `slowlog-max-len`).
+    pub slowlog: slowlog::SlowLog,
+    /// LATENCY's event series (`latency-monitor-threshold`).
+    pub latency: latency::LatencyMonitor,
+    /// Resident memory when the server opened (MEMORY STATS `startup.allocated`).
+    pub startup_rss: u64,
     pub syncer: Arc<WalSyncer>,
     pub pause: Pause,
     pub run_id: String,
@@ -166,6 +174,9 @@ impl Server {
             watches: watch::WatchRegistry::default(),
             stats,
             metrics,
+            slowlog: slowlog::SlowLog::new(s.slowlog_log_slower_than, s.slowlog_max_len),
+            latency: latency::LatencyMonitor::new(s.latency_monitor_threshold),
+            startup_rss: crate::cmd::info::rss_bytes(),
             syncer,
             pause: Pause::default(),
             run_id: random_hex(40),

@@ -13,6 +13,7 @@ mod differential;
 mod differential_types;
 mod durability;
 mod hashes;
+mod introspection;
 mod keys;
 mod lists;
 mod metrics;
