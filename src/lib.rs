@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod glob;
 pub mod metrics;
+pub mod notify;
 pub mod resp;
 pub mod server;
 pub mod types;

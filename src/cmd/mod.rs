@@ -16,6 +16,7 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -71,7 +72,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        // may_replicate is hidden from COMMAND INFO on purpose, as in Redis.
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         // Redis appends it after the others.
@@ -317,7 +318,7 @@ pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 13] {
+pub fn families() -> [&'static [CommandSpec]; 14] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -332,6 +333,7 @@ pub fn families() -> [&'static [CommandSpec]; 13] {
         config::COMMANDS,
         command_docs::COMMANDS,
         zset::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 

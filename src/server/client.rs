@@ -49,6 +49,13 @@ pub struct ClientInfo {
     pub authenticated: AtomicBool,
     /// Waiting in a blocking command (CLIENT LIST flag `b`).
     pub blocked: AtomicBool,
+    /// Pub/sub messages and MONITOR lines waiting for the connection to send.
+    pub outbox: super::outbox::Outbox,
+    /// Channel, pattern and shard-channel subscriptions (kept by the pub/sub
+    /// hub, read by CLIENT LIST and the subscribed-mode check).
+    pub subs: [AtomicUsize; 3],
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
@@ -70,6 +77,33 @@ impl ClientInfo {
             no_evict: AtomicBool::new(false),
             authenticated: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            outbox: Default::default(),
+            subs: Default::default(),
+            monitor: AtomicBool::new(false),
+        }
+    }
+
+    /// Subscribed to anything (Redis's CLIENT_PUBSUB flag).
+    pub fn in_pubsub(&self) -> bool {
+        self.subs.iter().any(|n| n.load(Ordering::Relaxed) > 0)
+    }
+
+    pub fn is_monitor(&self) -> bool {
+        self.monitor.load(Ordering::Relaxed)
+    }
+
+    /// Queues a frame produced by another connection (or out of band) and
+    /// wakes the connection. A client that overcomes its output-buffer limit
+    /// (the `pubsub` class once subscribed, else `normal`, as Redis's
+    /// `getClientType` picks) is closed.
+    pub fn push(&self, frame: &[u8], limits: &super::outbox::ObufLimits) {
+        let limit = if self.in_pubsub() {
+            &limits.pubsub
+        } else {
+            &limits.normal
+        };
+        if self.outbox.push(frame, limit) {
+            self.kill();
         }
     }
 
@@ -95,6 +129,12 @@ impl ClientInfo {
         let name = self.name.lock().clone().unwrap_or_default();
         // Redis prints one letter per flag, or N when none is set.
         let mut flags = String::new();
+        if self.is_monitor() {
+            flags.push('O');
+        }
+        if self.in_pubsub() {
+            flags.push('P');
+        }
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
@@ -105,8 +145,8 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
-             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
+             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
@@ -117,7 +157,12 @@ impl ClientInfo {
             self.idle_secs(),
             flags,
             self.db.load(Ordering::Relaxed),
+            self.subs[0].load(Ordering::Relaxed),
+            self.subs[1].load(Ordering::Relaxed),
+            self.subs[2].load(Ordering::Relaxed),
             self.qbuf.load(Ordering::Relaxed),
+            self.outbox.frames(),
+            self.outbox.pending(),
             cmd,
             self.resp.load(Ordering::Relaxed),
         )

@@ -30,6 +30,11 @@ fn unknown_command(argv: &[Bytes]) -> String {
 }
 
 fn emit(server: &Server, client: &mut ClientState, reply: Reply, out: &mut BytesMut) {
+    // Pushes queued during the command (a message it published to this very
+    // client) precede its reply, as in Redis.
+    if client.info.outbox.has_queued() {
+        client.info.outbox.drain_into(out);
+    }
     if let Reply::Error(e) = &reply {
         server.stats.record_error(e);
     }
@@ -65,6 +70,7 @@ pub async fn execute(
         // Redis answers QUIT before any other check, whatever its arguments.
         emit(server, client, Reply::Ok, out);
         client.close_after_reply = true;
+        super::monitor::feed(server, client, 0, &argv);
         return None;
     }
     let cmd = match server.commands.lookup(&argv) {
@@ -103,6 +109,11 @@ pub async fn execute(
             Reply::error("NOAUTH Authentication required."),
             out,
         );
+        return None;
+    }
+    if let Some(msg) = context_rejection(server, client, cmd) {
+        server.stats.record_rejected(cmd.id);
+        emit(server, client, Reply::Error(msg), out);
         return None;
     }
     wait_for_pause(
@@ -151,12 +162,34 @@ pub async fn execute(
         .stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    if let Some(req) = client.block.take() {
-        if !reply.is_error() {
-            return Some(req);
-        }
+    let blocked = client.block.take().filter(|_| !reply.is_error());
+    if blocked.is_none() {
+        emit(server, client, reply, out);
     }
-    emit(server, client, reply, out);
+    // After the reply, as Redis feeds monitors after `call()`.
+    super::monitor::feed(server, client, spec.flags, &argv);
+    blocked
+}
+
+/// Refusals that depend on the connection's mode, in Redis 7.0's order: a
+/// RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET; a MONITOR
+/// client (a replica to Redis) may not touch the keyspace.
+fn context_rejection(
+    server: &Server,
+    client: &ClientState,
+    cmd: crate::cmd::Resolved,
+) -> Option<String> {
+    let spec = cmd.spec;
+    let allowed = cmd.parent.is_none() && crate::cmd::pubsub::allowed_while_subscribed(spec.name);
+    if !allowed && client.resp == crate::resp::RespVersion::Resp2 && client.info.in_pubsub() {
+        return Some(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            server.commands.fullname(cmd.id)
+        ));
+    }
+    if client.info.is_monitor() && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+        return Some("ERR Replica can't interact with the keyspace".into());
+    }
     None
 }
 

@@ -16,6 +16,7 @@ mod keys;
 mod lists;
 mod metrics;
 mod protocol;
+mod pubsub;
 mod server;
 mod sets;
 mod sort;
