@@ -180,8 +180,11 @@ fn context_rejection(
     cmd: crate::cmd::Resolved,
 ) -> Option<String> {
     let spec = cmd.spec;
-    let allowed = cmd.parent.is_none() && crate::cmd::pubsub::allowed_while_subscribed(spec.name);
-    if !allowed && client.resp == crate::resp::RespVersion::Resp2 && client.info.in_pubsub() {
+    // Cheapest test first: most clients are not subscribed.
+    if client.info.in_pubsub()
+        && client.resp == crate::resp::RespVersion::Resp2
+        && !(cmd.parent.is_none() && crate::cmd::pubsub::allowed_while_subscribed(spec.name))
+    {
         return Some(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             server.commands.fullname(cmd.id)
