@@ -304,6 +304,11 @@ fn monitor_lines_match_redis() {
     assert_eq!(s, r);
     let (s, r) = (ms.read_reply(), mr.read_reply());
     assert_eq!(normalize_monitor(&s), normalize_monitor(&r));
+    let list = strata.cli(&["CLIENT", "LIST"]);
+    assert!(
+        list.contains(" flags=O db=0 sub=0 psub=0 ssub=0 "),
+        "{list}"
+    );
     // A second MONITOR is ignored without a reply (the next reply read is
     // RESET's); RESET leaves the mode.
     ms.send(&[b"MONITOR"]);
