@@ -208,7 +208,9 @@ fn info(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     Ok(text_reply(line))
 }
 
-/// Redis's client types. Strata connections are all `Normal`.
+/// Redis's client types. Strata has no replication yet, so a connection is
+/// `PubSub` while subscribed and `Normal` otherwise (a MONITOR client too,
+/// as Redis's `getClientType` reports it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientType {
     Normal,
@@ -233,8 +235,12 @@ fn client_type(arg: &[u8]) -> Result<ClientType, CmdError> {
     Ok(t)
 }
 
-fn type_of(_c: &ClientInfo) -> ClientType {
-    ClientType::Normal
+fn type_of(c: &ClientInfo) -> ClientType {
+    if c.in_pubsub() {
+        ClientType::PubSub
+    } else {
+        ClientType::Normal
+    }
 }
 
 fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {

@@ -357,8 +357,11 @@ fn docs_entry(spec: &CommandSpec) -> Reply {
         ("summary", Reply::bulk_str(spec.summary)),
         ("since", Reply::bulk_str(spec.since)),
         ("group", Reply::bulk_str(spec.group)),
-        ("complexity", Reply::bulk_str(spec.complexity)),
     ];
+    // MONITOR documents no complexity in Redis 7.0.
+    if !spec.complexity.is_empty() {
+        fields.push(("complexity", Reply::bulk_str(spec.complexity)));
+    }
     if !spec.subcommands.is_empty() {
         fields.push((
             "subcommands",

@@ -80,6 +80,15 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() <= 2 && ctx.client.resp == RespVersion::Resp2 && ctx.client.info.in_pubsub() {
+        // A RESP2 subscriber cannot tell a status reply from a message, so
+        // Redis answers with a two-element array.
+        let arg = argv.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![
+            Reply::bulk_str("pong"),
+            Reply::Bulk(arg),
+        ]));
+    }
     match argv.len() {
         1 => Ok(Reply::status("PONG")),
         2 => Ok(Reply::Bulk(argv[1].clone())),
@@ -206,6 +215,8 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     super::tx::reset_transaction(ctx.server, ctx.client);
+    // Leaves every subscription (without confirmations) and MONITOR mode.
+    ctx.server.pubsub.remove_client(&ctx.client.info);
     let c = &mut *ctx.client;
     c.select(0);
     c.set_resp(RespVersion::Resp2);

@@ -19,6 +19,7 @@ pub mod latency;
 pub mod list;
 pub mod repl;
 pub mod memory;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod slowlog;
@@ -76,7 +77,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        // may_replicate is hidden from COMMAND INFO on purpose, as in Redis.
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         // Redis appends it after the others.
@@ -378,7 +379,7 @@ pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 18] {
+pub fn families() -> [&'static [CommandSpec]; 19] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
@@ -398,6 +399,7 @@ pub fn families() -> [&'static [CommandSpec]; 18] {
         memory::COMMANDS,
         slowlog::COMMANDS,
         latency::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 

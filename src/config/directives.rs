@@ -257,7 +257,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Special,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         Mutable,
-        Ignored,
+        Applied,
     ),
     d(
         "client-query-buffer-limit",
@@ -524,7 +524,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Ignored,
     ),
     d("no-appendfsync-on-rewrite", Bool, "no", Mutable, Ignored),
-    d("notify-keyspace-events", Special, "", Mutable, Ignored),
+    d("notify-keyspace-events", Special, "", Mutable, Applied),
     d(
         "oom-score-adj",
         Enum(&["no", "yes", "relative", "absolute"]),

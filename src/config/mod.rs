@@ -11,7 +11,7 @@ pub mod file;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -42,6 +42,50 @@ pub enum FsyncPolicy {
     EverySec,
     /// Never fsync explicitly; the OS writes back when it likes.
     No,
+}
+
+/// One class of `client-output-buffer-limit` (bytes, bytes, seconds; 0 = off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// The classes Redis distinguishes, in CONFIG GET order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObufLimits {
+    pub normal: ObufLimit,
+    pub replica: ObufLimit,
+    pub pubsub: ObufLimit,
+}
+
+impl ObufLimits {
+    /// Parses the canonical CONFIG GET text
+    /// (`normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`).
+    pub fn parse(text: &str) -> ObufLimits {
+        let w: Vec<&str> = text.split_whitespace().collect();
+        let class = |name: &str| {
+            let Some(i) = w.iter().position(|x| *x == name) else {
+                return ObufLimit::default();
+            };
+            let n = |k: usize| {
+                w.get(i + k)
+                    .and_then(|x| x.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            ObufLimit {
+                hard: n(1),
+                soft: n(2),
+                soft_secs: n(3),
+            }
+        };
+        ObufLimits {
+            normal: class("normal"),
+            replica: class("slave"),
+            pubsub: class("pubsub"),
+        }
+    }
 }
 
 /// Parsed values the server reads on hot paths.
@@ -76,6 +120,8 @@ pub struct Settings {
     pub slowlog_max_len: usize,
     /// ms; 0 turns the latency monitor off.
     pub latency_monitor_threshold: u64,
+    /// `client-output-buffer-limit`, applied to the bytes queued for a client.
+    pub obuf_limits: ObufLimits,
 }
 
 /// The live configuration: canonical values plus the parsed [`Settings`].
@@ -86,6 +132,9 @@ pub struct ConfigStore {
     pub path: Option<PathBuf>,
     /// Whether a `save` line was already read (later ones add to it).
     save_from_file: AtomicBool,
+    /// `notify-keyspace-events` as `crate::notify` bits: read with one
+    /// atomic load on every write, so notifications cost nothing when off.
+    pub notify_flags: AtomicU32,
 }
 
 /// Finds a directive by name or alias, case-insensitively.
@@ -179,6 +228,7 @@ impl ConfigStore {
             settings: RwLock::new(settings),
             path: None,
             save_from_file: AtomicBool::new(false),
+            notify_flags: AtomicU32::new(0),
         }
     }
 
@@ -250,6 +300,10 @@ impl ConfigStore {
         let mut values = self.values.write();
         for (d, v) in changes {
             values.insert(d.name, v.clone());
+            if d.name == "notify-keyspace-events" {
+                let flags = crate::notify::parse(v).unwrap_or(0);
+                self.notify_flags.store(flags, Ordering::Relaxed);
+            }
         }
         *self.settings.write() = Arc::new(Settings::from_values(&values));
     }
@@ -342,6 +396,7 @@ impl Settings {
             slowlog_log_slower_than: n("slowlog-log-slower-than"),
             slowlog_max_len: n("slowlog-max-len").max(0) as usize,
             latency_monitor_threshold: n("latency-monitor-threshold").max(0) as u64,
+            obuf_limits: ObufLimits::parse(&s("client-output-buffer-limit")),
         }
     }
 }
@@ -470,33 +525,12 @@ pub mod special {
         Ok(out.join(" "))
     }
 
-    /// Event classes in Redis's order; `A` stands for all of g$lshzxetd.
-    const EVENT_CLASSES: &str = "g$lshzxetd";
-
+    /// Parsed and printed back exactly as Redis's
+    /// keyspaceEventsStringToFlags / keyspaceEventsFlagsToString do.
     fn keyspace_events(value: &str) -> Result<String, ConfigError> {
-        let mut set = std::collections::BTreeSet::new();
-        for c in value.chars() {
-            match c {
-                'A' => set.extend(EVENT_CLASSES.chars()),
-                'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 't' | 'd' | 'K' | 'E' | 'm'
-                | 'n' => {
-                    set.insert(c);
-                }
-                _ => {
-                    return Err(invalid(
-                        "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
-                    ))
-                }
-            }
-        }
-        let mut out = String::new();
-        if EVENT_CLASSES.chars().all(|c| set.contains(&c)) {
-            out.push('A');
-        } else {
-            out.extend(EVENT_CLASSES.chars().filter(|c| set.contains(c)));
-        }
-        out.extend("KEmn".chars().filter(|c| set.contains(c)));
-        Ok(out)
+        crate::notify::parse(value)
+            .map(crate::notify::format)
+            .ok_or_else(|| invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."))
     }
 
     fn memory_or_percent(value: &str) -> Result<String, ConfigError> {

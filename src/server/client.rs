@@ -54,6 +54,13 @@ pub struct ClientInfo {
     /// Inside MULTI (CLIENT LIST flag `x`, `multi=` count).
     pub multi_len: AtomicUsize,
     pub in_multi: AtomicBool,
+    /// Pub/sub messages and MONITOR lines waiting for the connection to send.
+    pub outbox: super::outbox::Outbox,
+    /// Channel, pattern and shard-channel subscriptions (kept by the pub/sub
+    /// hub, read by CLIENT LIST and the subscribed-mode check).
+    pub subs: [AtomicUsize; 3],
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
@@ -78,6 +85,33 @@ impl ClientInfo {
             dirty_cas: AtomicBool::new(false),
             multi_len: AtomicUsize::new(0),
             in_multi: AtomicBool::new(false),
+            outbox: Default::default(),
+            subs: Default::default(),
+            monitor: AtomicBool::new(false),
+        }
+    }
+
+    /// Subscribed to anything (Redis's CLIENT_PUBSUB flag).
+    pub fn in_pubsub(&self) -> bool {
+        self.subs.iter().any(|n| n.load(Ordering::Relaxed) > 0)
+    }
+
+    pub fn is_monitor(&self) -> bool {
+        self.monitor.load(Ordering::Relaxed)
+    }
+
+    /// Queues a frame produced by another connection (or out of band) and
+    /// wakes the connection. A client that overcomes its output-buffer limit
+    /// (the `pubsub` class once subscribed, else `normal`, as Redis's
+    /// `getClientType` picks) is closed.
+    pub fn push(&self, frame: &[u8], limits: &super::outbox::ObufLimits) {
+        let limit = if self.in_pubsub() {
+            &limits.pubsub
+        } else {
+            &limits.normal
+        };
+        if self.outbox.push(frame, limit) {
+            self.kill();
         }
     }
 
@@ -104,6 +138,12 @@ impl ClientInfo {
         // Redis prints one letter per flag, or N when none is set.
         let mut flags = String::new();
         let in_multi = self.in_multi.load(Ordering::Relaxed);
+        if self.is_monitor() {
+            flags.push('O');
+        }
+        if self.in_pubsub() {
+            flags.push('P');
+        }
         if in_multi {
             flags.push('x');
         }
@@ -120,8 +160,8 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
-             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
+             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
@@ -132,12 +172,17 @@ impl ClientInfo {
             self.idle_secs(),
             flags,
             self.db.load(Ordering::Relaxed),
+            self.subs[0].load(Ordering::Relaxed),
+            self.subs[1].load(Ordering::Relaxed),
+            self.subs[2].load(Ordering::Relaxed),
             if in_multi {
                 self.multi_len.load(Ordering::Relaxed) as i64
             } else {
                 -1
             },
             self.qbuf.load(Ordering::Relaxed),
+            self.outbox.frames(),
+            self.outbox.pending(),
             cmd,
             self.resp.load(Ordering::Relaxed),
         )

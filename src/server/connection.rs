@@ -1,5 +1,7 @@
 //! One client connection: read -> parse every complete request -> execute
-//! each -> one write for the whole batch.
+//! each -> one write for the whole batch. While it waits for input the task
+//! also sends what other connections queued for it (pub/sub messages,
+//! MONITOR lines; see `server::outbox`): it is the socket's only writer.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -9,13 +11,13 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use super::blocking::{BlockRequest, Wakeup};
 use super::client::{ClientInfo, ClientState};
 use super::{dispatch, Server};
-use crate::config::FsyncPolicy;
+use crate::config::{FsyncPolicy, Settings};
 use crate::resp::{ParseLimits, Reply, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -73,7 +75,8 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
 
     'conn: loop {
         let settings = server.config.settings();
-        let idle = if settings.timeout_secs > 0 {
+        // Redis never times out subscribers and monitors (they only listen).
+        let idle = if settings.timeout_secs > 0 && !info.in_pubsub() && !info.is_monitor() {
             Duration::from_secs(settings.timeout_secs)
         } else {
             Duration::MAX
@@ -86,6 +89,14 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => n,
             },
+            _ = info.outbox.ready.notified() => {
+                // Messages or MONITOR lines queued by other connections.
+                info.outbox.drain_into(&mut out);
+                if !out.is_empty() && !flush(&server, &info, &mut wr, &mut out, &settings).await {
+                    break 'conn;
+                }
+                continue 'conn;
+            }
             _ = info.kill.notified() => break 'conn,
             _ = tokio::time::sleep(idle) => break 'conn,
         };
@@ -125,17 +136,25 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                     if let Some(req) = dispatch::execute(&server, &mut client, argv, &mut out).await
                     {
                         // Replies to earlier requests go out before the wait.
+                        info.outbox.drain_into(&mut out);
                         if !out.is_empty() {
                             if !wal_flushed(&server).await {
                                 break 'conn;
                             }
-                            if wr.write_all(&out).await.is_err() {
+                            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
                                 break 'conn;
                             }
-                            out.clear();
                         }
                         info.blocked.store(true, Ordering::Relaxed);
-                        let woken = wait_blocked(&server, &info, &req, &mut rd, &mut inbuf).await;
+                        let woken = wait_blocked(
+                            &server,
+                            &info,
+                            &req,
+                            (&mut rd, &mut wr),
+                            &mut inbuf,
+                            &settings,
+                        )
+                        .await;
                         info.blocked.store(false, Ordering::Relaxed);
                         let Some(wakeup) = woken else {
                             break 'conn;
@@ -163,6 +182,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             }
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        info.outbox.drain_into(&mut out);
         if !out.is_empty() {
             if !wal_flushed(&server).await {
                 break;
@@ -170,35 +190,77 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             if settings.appendfsync == FsyncPolicy::Always && client.last_commit > 0 {
                 server.syncer.wait_synced(client.last_commit).await;
             }
-            server
-                .stats
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
-            server
-                .stats
-                .total_writes_processed
-                .fetch_add(1, Ordering::Relaxed);
-            if wr.write_all(&out).await.is_err() {
+            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
                 break;
             }
-            out.clear();
             if let Some(from) = client.feed_from.take() {
                 // PSYNC accepted: this connection now carries the stream.
                 crate::repl::feed::feed_replica(&server, &mut wr, from).await;
                 break;
-            }
-            if out.capacity() > 1 << 20 {
-                // Do not keep a huge reply buffer alive for an idle client.
-                out = BytesMut::with_capacity(READ_CHUNK);
             }
         }
         if client.close_after_reply || info.killed.load(Ordering::Acquire) {
             break;
         }
     }
+    if info.outbox.overflowed() {
+        tracing::warn!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            info.list_line(&server.commands)
+        );
+    }
+    server.pubsub.remove_client(&info);
     let _ = wr.shutdown().await;
     crate::cmd::tx::reset_transaction(&server, &mut client);
     server.clients.unregister(info.id);
+}
+
+/// Writes `out` to the socket and empties it. While the bytes are being
+/// written they count as the client's pending output (CLIENT LIST `omem`,
+/// output-buffer limits), and a kill (CLIENT KILL, a subscriber overcoming
+/// its limit) interrupts the write. `false` when the connection must close.
+async fn flush(
+    server: &Server,
+    info: &ClientInfo,
+    wr: &mut OwnedWriteHalf,
+    out: &mut BytesMut,
+    settings: &Settings,
+) -> bool {
+    if info.killed.load(Ordering::Acquire) {
+        return false;
+    }
+    info.outbox.set_inflight(out.len());
+    // A reply bigger than the client's limit closes it, as Redis checks
+    // after every reply it queues.
+    let class = if info.in_pubsub() {
+        &settings.obuf_limits.pubsub
+    } else {
+        &settings.obuf_limits.normal
+    };
+    if info.outbox.over_limit(info.outbox.pending() as u64, class) {
+        info.outbox.overflow();
+        info.outbox.set_inflight(0);
+        return false;
+    }
+    let ok = tokio::select! {
+        r = wr.write_all(out) => r.is_ok(),
+        _ = info.kill.notified() => false,
+    };
+    info.outbox.set_inflight(0);
+    server
+        .stats
+        .net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    server
+        .stats
+        .total_writes_processed
+        .fetch_add(1, Ordering::Relaxed);
+    out.clear();
+    if out.capacity() > 1 << 20 {
+        // Do not keep a huge reply buffer alive for an idle client.
+        *out = BytesMut::with_capacity(READ_CHUNK);
+    }
+    ok
 }
 
 /// Group commit: before replies leave, the writes they acknowledge or show
@@ -227,8 +289,9 @@ async fn wait_blocked(
     server: &Server,
     info: &ClientInfo,
     req: &BlockRequest,
-    rd: &mut OwnedReadHalf,
+    (rd, wr): (&mut OwnedReadHalf, &mut OwnedWriteHalf),
     inbuf: &mut BytesMut,
+    settings: &Settings,
 ) -> Option<Wakeup> {
     let waiter = match server.blocking.block(server, info.id, req) {
         Ok(w) => w,
@@ -250,6 +313,15 @@ async fn wait_blocked(
             _ = info.kill.notified() => {
                 server.blocking.cancel(info.id);
                 return None;
+            }
+            _ = info.outbox.ready.notified() => {
+                // A RESP3 client keeps receiving its messages while blocked.
+                let mut pushed = BytesMut::new();
+                info.outbox.drain_into(&mut pushed);
+                if !pushed.is_empty() && !flush(server, info, wr, &mut pushed, settings).await {
+                    server.blocking.cancel(info.id);
+                    return None;
+                }
             }
             r = rd.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => {

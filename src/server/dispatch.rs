@@ -31,6 +31,11 @@ fn unknown_command(argv: &[Bytes]) -> String {
 }
 
 fn emit(server: &Server, client: &mut ClientState, reply: Reply, out: &mut BytesMut) {
+    // Pushes queued during the command (a message it published to this very
+    // client) precede its reply, as in Redis.
+    if client.info.outbox.has_queued() {
+        client.info.outbox.drain_into(out);
+    }
     if let Reply::Error(e) = &reply {
         server.stats.record_error(e);
     }
@@ -66,6 +71,7 @@ pub async fn execute(
         // Redis answers QUIT before any other check, whatever its arguments.
         emit(server, client, Reply::Ok, out);
         client.close_after_reply = true;
+        super::monitor::feed(server, client, 0, &argv);
         return None;
     }
     let cmd = match server.commands.lookup(&argv) {
@@ -108,6 +114,12 @@ pub async fn execute(
             Reply::error("NOAUTH Authentication required."),
             out,
         );
+        return None;
+    }
+    if let Some(msg) = context_rejection(server, client, cmd) {
+        flag_transaction(client);
+        server.stats.record_rejected(cmd.id);
+        emit(server, client, Reply::Error(msg), out);
         return None;
     }
     if let Some(tx) = client.multi.as_mut() {
@@ -236,7 +248,35 @@ pub fn run_command(
         .stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
+    // Monitors see each command after it ran, as Redis feeds them after
+    // `call()` (inside EXEC, each command of the transaction).
+    super::monitor::feed(server, client, spec.flags, argv);
     reply
+}
+
+/// Refusals that depend on the connection's mode, in Redis 7.0's order: a
+/// RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET; a MONITOR
+/// client (a replica to Redis) may not touch the keyspace.
+fn context_rejection(
+    server: &Server,
+    client: &ClientState,
+    cmd: crate::cmd::Resolved,
+) -> Option<String> {
+    let spec = cmd.spec;
+    // Cheapest test first: most clients are not subscribed.
+    if client.info.in_pubsub()
+        && client.resp == crate::resp::RespVersion::Resp2
+        && !(cmd.parent.is_none() && crate::cmd::pubsub::allowed_while_subscribed(spec.name))
+    {
+        return Some(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            server.commands.fullname(cmd.id)
+        ));
+    }
+    if client.info.is_monitor() && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+        return Some("ERR Replica can't interact with the keyspace".into());
+    }
+    None
 }
 
 /// Appends the reply of a blocking command once its wait has ended.

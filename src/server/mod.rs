@@ -8,6 +8,9 @@ pub mod dispatch;
 pub mod durability;
 pub mod latency;
 pub mod logging;
+pub mod monitor;
+pub mod outbox;
+pub mod pubsub;
 pub mod signals;
 pub mod slowlog;
 pub mod stats;
@@ -83,6 +86,8 @@ pub struct Server {
     pub blocking: blocking::BlockingRegistry,
     /// Keys clients WATCH, and whether a change broke their transaction.
     pub watches: watch::WatchRegistry,
+    /// Subscriptions, message delivery and MONITOR clients.
+    pub pubsub: pubsub::PubSub,
     pub stats: Stats,
     /// Per-command latency histograms for the Prometheus endpoint.
     pub metrics: crate::metrics::CommandLatency,
@@ -172,6 +177,7 @@ impl Server {
             clients: ClientRegistry::default(),
             blocking: blocking::BlockingRegistry::default(),
             watches: watch::WatchRegistry::default(),
+            pubsub: pubsub::PubSub::default(),
             stats,
             metrics,
             slowlog: slowlog::SlowLog::new(s.slowlog_log_slower_than, s.slowlog_max_len),
@@ -331,8 +337,36 @@ impl Server {
         }
     }
 
-    /// Publishes a keyspace event (the pub/sub hub takes this over).
-    pub fn notify_keyspace_event(&self, _class: u32, _event: &str, _db: usize, _key: &[u8]) {}
+    /// Redis's `notifyKeyspaceEvent`: when `notify-keyspace-events` enables
+    /// `class` (a `crate::notify` bit), publishes `event` on
+    /// `__keyspace@<db>__:<key>` (with K) and `key` on
+    /// `__keyevent@<db>__:<event>` (with E). `logical_db` is the database
+    /// number clients SELECT. One atomic load when notifications are off.
+    pub fn notify_keyspace_event(&self, class: u32, event: &str, logical_db: usize, key: &[u8]) {
+        let flags = self.config.notify_flags.load(Ordering::Relaxed);
+        if flags & class == 0 {
+            return;
+        }
+        let limits = self.config.settings().obuf_limits;
+        let mut db = itoa::Buffer::new();
+        let db = db.format(logical_db);
+        if flags & crate::notify::KEYSPACE != 0 {
+            let mut chan = Vec::with_capacity(16 + db.len() + key.len());
+            chan.extend_from_slice(b"__keyspace@");
+            chan.extend_from_slice(db.as_bytes());
+            chan.extend_from_slice(b"__:");
+            chan.extend_from_slice(key);
+            self.pubsub.publish(&chan, event.as_bytes(), false, &limits);
+        }
+        if flags & crate::notify::KEYEVENT != 0 {
+            let mut chan = Vec::with_capacity(16 + db.len() + event.len());
+            chan.extend_from_slice(b"__keyevent@");
+            chan.extend_from_slice(db.as_bytes());
+            chan.extend_from_slice(b"__:");
+            chan.extend_from_slice(event.as_bytes());
+            self.pubsub.publish(&chan, key, false, &limits);
+        }
+    }
 
     pub fn local_port(&self) -> u16 {
         self.port.load(Ordering::Relaxed) as u16

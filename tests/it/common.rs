@@ -310,6 +310,11 @@ impl Conn {
         String::from_utf8_lossy(&self.cmd(args)).into_owned()
     }
 
+    /// The socket itself, for tests that read a byte stream rather than replies.
+    pub fn raw_stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     /// True when the server closed the connection (reads 0 bytes within the timeout).
     pub fn is_closed(&mut self) -> bool {
         self.stream

@@ -18,6 +18,7 @@ mod keys;
 mod lists;
 mod metrics;
 mod protocol;
+mod pubsub;
 mod server;
 mod sets;
 mod sort;
