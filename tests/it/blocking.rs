@@ -6,7 +6,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{Conn, Diff, Redis, Strata};
+use crate::common::{show_bytes, Conn, Diff, Redis, Strata};
 
 /// Waits until the server reports `n` blocked clients (bounded).
 fn wait_blocked(port: u16, n: usize) {
@@ -35,8 +35,9 @@ enum Step<'a> {
     Cmd(usize, &'a [&'a str]),
 }
 
-/// Runs `steps` with `clients` connections to `port`; returns every reply read.
-fn run(port: u16, clients: usize, steps: &[Step<'_>]) -> Vec<String> {
+/// Runs `steps` with `clients` connections to `port`; returns every reply
+/// read, raw.
+fn run(port: u16, clients: usize, steps: &[Step<'_>]) -> Vec<Vec<u8>> {
     let mut conns: Vec<Conn> = (0..clients).map(|_| Conn::connect(port)).collect();
     let mut replies = Vec::new();
     for step in steps {
@@ -46,10 +47,8 @@ fn run(port: u16, clients: usize, steps: &[Step<'_>]) -> Vec<String> {
                 conns[*i].send(&a);
             }
             Step::Blocked(n) => wait_blocked(port, *n),
-            Step::Read(i) => {
-                replies.push(String::from_utf8_lossy(&conns[*i].read_reply()).into_owned())
-            }
-            Step::Cmd(i, args) => replies.push(conns[*i].cmd_str(args)),
+            Step::Read(i) => replies.push(conns[*i].read_reply()),
+            Step::Cmd(i, args) => replies.push(conns[*i].cmd(args)),
         }
     }
     replies
@@ -61,8 +60,17 @@ fn same(clients: usize, steps: &[Step<'_>]) -> Vec<String> {
     let r = Redis::start();
     let got = run(s.port, clients, steps);
     let want = run(r.port, clients, steps);
-    assert_eq!(got, want, "left: Strata, right: Redis");
-    got
+    let show = |v: &[Vec<u8>]| v.iter().map(|b| show_bytes(b)).collect::<Vec<_>>();
+    assert!(
+        got == want,
+        "replies differ\n  Strata: {:?}\n  Redis:  {:?}",
+        show(&got),
+        show(&want)
+    );
+    // As text for the callers' own checks, once the bytes are known equal.
+    got.iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect()
 }
 
 use Step::*;
@@ -220,24 +228,30 @@ fn client_unblock_and_mpop_counts() {
             b"BLMPOP", b"0", b"2", b"k1", b"k2", b"RIGHT", b"COUNT", b"2",
         ]);
         wait_blocked(port, 1);
-        let unblocked = b.cmd_str(&["CLIENT", "UNBLOCK", &id, "ERROR"]);
-        let reply = String::from_utf8_lossy(&a.read_reply()).into_owned();
+        let unblocked = b.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]);
+        let reply = a.read_reply();
         a.send(&[b"BZMPOP", b"0", b"1", b"z", b"MAX", b"COUNT", b"2"]);
         wait_blocked(port, 1);
         let list = b.cmd_str(&["CLIENT", "LIST"]);
         assert!(list.contains(" flags=b "), "{list}");
-        let added = b.cmd_str(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
-        let served = String::from_utf8_lossy(&a.read_reply()).into_owned();
+        let added = b.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        let served = a.read_reply();
         a.send(&[b"BLPOP", b"k", b"0"]);
         wait_blocked(port, 1);
-        let timed = b.cmd_str(&["CLIENT", "UNBLOCK", &id]);
-        let reply2 = String::from_utf8_lossy(&a.read_reply()).into_owned();
+        let timed = b.cmd(&["CLIENT", "UNBLOCK", &id]);
+        let reply2 = a.read_reply();
         outs.push(vec![unblocked, reply, added, served, timed, reply2]);
     }
-    assert_eq!(outs[0], outs[1], "left: Strata, right: Redis");
+    let show = |v: &[Vec<u8>]| v.iter().map(|b| show_bytes(b)).collect::<Vec<_>>();
+    assert!(
+        outs[0] == outs[1],
+        "replies differ\n  Strata: {:?}\n  Redis:  {:?}",
+        show(&outs[0]),
+        show(&outs[1])
+    );
     assert_eq!(
         outs[0][1],
-        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
     );
 }
 

@@ -126,11 +126,12 @@ fn command_info_resp3_matches_redis_raw() {
             }
             out.extend_from_slice(&buf[..n]);
         }
-        String::from_utf8_lossy(&out).into_owned()
+        out
     };
     let (s, r) = (raw(strata.port), raw(redis.port));
-    assert!(r.starts_with("*1\r\n*10\r\n$3\r\nget"), "{r}");
-    assert_eq!(s, r);
+    let show = crate::common::show_bytes;
+    assert!(r.starts_with(b"*1\r\n*10\r\n$3\r\nget"), "{}", show(&r));
+    assert!(s == r, "Strata: {}\nRedis:  {}", show(&s), show(&r));
 }
 
 /// Interactive redis-cli (which calls COMMAND DOCS at start-up for its

@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use crate::reply::{
+    bulk_items, canonical, expected_hello, integer_of, mask_hello_id, parse, parse_prefix,
+    show_bytes, ttl_agree, Order,
+};
+
 /// The server binary under test. `STRATA_SERVER_BIN` overrides the one cargo
 /// built, for several work trees sharing one target folder (each copies its
 /// own binary aside, so another tree's build cannot swap it mid-run).
@@ -264,23 +269,35 @@ impl Conn {
     }
 
     /// Reads exactly one reply and returns its raw bytes. Frame boundaries
-    /// come from the `redis-protocol` crate, an independent RESP decoder.
+    /// come from [`parse_prefix`], a byte-exact RESP2/RESP3 framer (error and
+    /// status lines may hold any byte but CR LF, which a UTF-8 decoder would
+    /// refuse); whenever the independent `redis-protocol` decoder can also
+    /// frame the reply, the two must agree on its length.
     pub fn read_reply(&mut self) -> Vec<u8> {
         loop {
             if !self.buf.is_empty() {
-                let parsed = if self.resp3 {
-                    redis_protocol::resp3::decode::complete::decode(&self.buf)
-                        .map(|o| o.map(|(_, n)| n))
-                } else {
-                    redis_protocol::resp2::decode::decode(&self.buf).map(|o| o.map(|(_, n)| n))
-                };
-                match parsed {
-                    Ok(Some(n)) => return self.buf.drain(..n).collect(),
+                match parse_prefix(&self.buf) {
+                    Ok(Some(frame)) => {
+                        let n = frame.raw.len();
+                        let theirs = if self.resp3 {
+                            redis_protocol::resp3::decode::complete::decode(&self.buf)
+                                .map(|o| o.map(|(_, n)| n))
+                        } else {
+                            redis_protocol::resp2::decode::decode(&self.buf)
+                                .map(|o| o.map(|(_, n)| n))
+                        };
+                        if let Ok(theirs) = theirs {
+                            assert_eq!(
+                                theirs,
+                                Some(n),
+                                "the two RESP framers disagree on {}",
+                                show_bytes(&self.buf)
+                            );
+                        }
+                        return self.buf.drain(..n).collect();
+                    }
                     Ok(None) => {}
-                    Err(e) => panic!(
-                        "undecodable reply {:?}: {e:?}",
-                        String::from_utf8_lossy(&self.buf)
-                    ),
+                    Err(e) => panic!("undecodable reply {}: {e}", show_bytes(&self.buf)),
                 }
             }
             let mut chunk = [0u8; 65536];
@@ -290,8 +307,8 @@ impl Conn {
                 .expect("read reply (timed out?)");
             if n == 0 {
                 panic!(
-                    "connection closed while waiting for a reply; got {:?}",
-                    String::from_utf8_lossy(&self.buf)
+                    "connection closed while waiting for a reply; got {}",
+                    show_bytes(&self.buf)
                 );
             }
             self.buf.extend_from_slice(&chunk[..n]);
@@ -326,7 +343,8 @@ impl Conn {
 }
 
 /// The same commands against Strata and a real redis-server: replies must
-/// match byte for byte.
+/// match byte for byte (or, where Redis leaves an order unspecified, as
+/// multisets of raw elements or pairs, see [`Order`]).
 pub struct Diff {
     pub strata: Strata,
     pub redis: Redis,
@@ -338,6 +356,28 @@ impl Default for Diff {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Panics unless the two replies agree under `order`, showing both replies'
+/// exact bytes.
+#[track_caller]
+pub fn assert_replies_match(args: &[&[u8]], order: Order, strata: &[u8], redis: &[u8]) {
+    if canonical(strata, order) != canonical(redis, order) {
+        panic!(
+            "reply to {} differs ({order:?})\n  Strata: {}\n  Redis:  {}",
+            show_args(args),
+            show_bytes(strata),
+            show_bytes(redis)
+        );
+    }
+}
+
+/// A command's arguments for a failure message, bytes escaped.
+pub fn show_args(args: &[&[u8]]) -> String {
+    args.iter()
+        .map(|a| show_bytes(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Diff {
@@ -354,56 +394,112 @@ impl Diff {
         }
     }
 
-    /// Switches both connections to RESP3 (HELLO 3), checking the switch itself.
+    /// Switches both connections to RESP3 (HELLO 3), checking the HELLO
+    /// reply itself (see [`hello`](Self::hello)).
     pub fn resp3(&mut self) {
-        for c in [&mut self.s, &mut self.r] {
-            c.send(&[b"HELLO", b"3"]);
-            c.resp3 = true;
-            let _ = c.read_reply();
+        self.hello(&["HELLO", "3"]);
+    }
+
+    /// Sends a successful HELLO to both servers and checks its reply: both
+    /// must be [`expected_hello`] byte for byte once the `id` value is
+    /// masked, and each `id` must be that connection's CLIENT ID. Returns
+    /// Strata's id.
+    #[track_caller]
+    pub fn hello(&mut self, args: &[&str]) -> i64 {
+        let proto = match args.get(1) {
+            Some(p) => p.parse::<u8>().expect("HELLO protocol version"),
+            None if self.s.resp3 => 3,
+            None => 2,
+        };
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let mut ids = Vec::new();
+        for (name, c) in [("Strata", &mut self.s), ("Redis", &mut self.r)] {
+            c.send(&bytes);
+            c.resp3 = proto == 3;
+            let reply = c.read_reply();
+            let (masked, id) = mask_hello_id(&reply);
+            assert!(
+                masked == expected_hello(proto),
+                "{name}'s reply to {args:?}: {}\n  expected: {}",
+                show_bytes(&reply),
+                show_bytes(&expected_hello(proto))
+            );
+            let client_id = c.cmd(&["CLIENT", "ID"]);
+            assert_eq!(
+                integer_of(&client_id),
+                Some(id),
+                "{name}: HELLO id vs CLIENT ID {}",
+                show_bytes(&client_id)
+            );
+            ids.push(id);
         }
+        ids[0]
     }
 
     /// Both replies, raw.
     pub fn both(&mut self, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
-        (self.s.cmd(args), self.r.cmd(args))
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.both_bin(&args)
+    }
+
+    /// Both replies to a binary command, raw.
+    pub fn both_bin(&mut self, args: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+        self.s.send(args);
+        self.r.send(args);
+        (self.s.read_reply(), self.r.read_reply())
+    }
+
+    /// Asserts the replies agree under `order` and returns Strata's.
+    #[track_caller]
+    pub fn check_as(&mut self, args: &[&[u8]], order: Order) -> Vec<u8> {
+        let (s, r) = self.both_bin(args);
+        assert_replies_match(args, order, &s, &r);
+        s
     }
 
     /// Asserts byte-equal replies and returns the reply.
     #[track_caller]
     pub fn check(&mut self, args: &[&str]) -> Vec<u8> {
-        let (s, r) = self.both(args);
-        assert_eq!(
-            String::from_utf8_lossy(&s),
-            String::from_utf8_lossy(&r),
-            "reply to {args:?} differs (left: Strata, right: Redis)"
-        );
-        s
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.check_as(&args, Order::Exact)
     }
 
     /// Like [`check`](Self::check) for binary arguments.
     #[track_caller]
     pub fn check_bin(&mut self, args: &[&[u8]]) -> Vec<u8> {
-        self.s.send(args);
-        self.r.send(args);
-        let (s, r) = (self.s.read_reply(), self.r.read_reply());
-        assert_eq!(
-            String::from_utf8_lossy(&s),
-            String::from_utf8_lossy(&r),
-            "reply to binary command differs"
-        );
-        s
+        self.check_as(args, Order::Exact)
     }
 
     /// For replies whose element order Redis leaves unspecified (KEYS,
-    /// SMEMBERS, ...): compares the elements of a flat array as a multiset.
+    /// SMEMBERS, ...): the elements' raw bytes compare as a multiset.
     #[track_caller]
-    pub fn check_unordered(&mut self, args: &[&str]) {
+    pub fn check_unordered(&mut self, args: &[&str]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.check_as(&args, Order::Set)
+    }
+
+    /// For map-like replies in unspecified order (HGETALL, CONFIG GET,
+    /// ZRANDMEMBER WITHSCORES, ...): (field, value) pairs compare as a
+    /// multiset, each field kept with its value.
+    #[track_caller]
+    pub fn check_pairs(&mut self, args: &[&str]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.check_as(&args, Order::Pairs)
+    }
+
+    /// For TTL, PTTL, EXPIRETIME and PEXPIRETIME of a deadline set relative
+    /// to each server's clock: the answers agree within the tolerance
+    /// documented on [`crate::reply::TTL_TOLERANCE_S`]. Returns both answers.
+    #[track_caller]
+    pub fn check_ttl(&mut self, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
         let (s, r) = self.both(args);
-        assert_eq!(
-            sorted_elements(&s),
-            sorted_elements(&r),
-            "unordered reply to {args:?} differs"
+        assert!(
+            ttl_agree(args[0].as_bytes(), &s, &r),
+            "reply to {args:?} differs beyond the TTL tolerance\n  Strata: {}\n  Redis:  {}",
+            show_bytes(&s),
+            show_bytes(&r)
         );
+        (s, r)
     }
 
     /// Requires INFO keyspace_hits and keyspace_misses to be equal on both
@@ -411,15 +507,20 @@ impl Diff {
     #[track_caller]
     pub fn assert_keyspace_stats_match(&mut self) {
         let stats = |c: &mut Conn| {
-            let info = c.cmd_str(&["INFO", "stats"]);
-            info.lines()
-                .filter(|l| l.starts_with("keyspace_hits") || l.starts_with("keyspace_misses"))
-                .map(str::to_string)
+            let info = c.cmd(&["INFO", "stats"]);
+            info.split(|&b| b == b'\n')
+                .filter(|l| l.starts_with(b"keyspace_hits") || l.starts_with(b"keyspace_misses"))
+                .map(<[u8]>::to_vec)
                 .collect::<Vec<_>>()
         };
         let (s, r) = (stats(&mut self.s), stats(&mut self.r));
-        assert_eq!(s.len(), 2, "INFO stats lacks keyspace_hits/misses: {s:?}");
-        assert_eq!(s, r, "keyspace hits/misses (left: Strata, right: Redis)");
+        assert_eq!(s.len(), 2, "INFO stats lacks keyspace_hits/misses");
+        assert!(
+            s == r,
+            "keyspace hits/misses differ\n  Strata: {}\n  Redis:  {}",
+            show_bytes(&s.concat()),
+            show_bytes(&r.concat())
+        );
     }
 
     /// Runs a script of commands, one per line (split like redis-cli), checking each.
@@ -462,25 +563,6 @@ pub fn split_words(line: &str) -> Vec<String> {
         out.push(cur);
     }
     out
-}
-
-/// The raw encodings of a flat array's elements, sorted.
-pub fn sorted_elements(reply: &[u8]) -> Vec<Vec<u8>> {
-    let (frame, _) = redis_protocol::resp2::decode::decode(reply)
-        .ok()
-        .flatten()
-        .expect("RESP2 reply");
-    match frame {
-        redis_protocol::resp2::types::OwnedFrame::Array(items) => {
-            let mut v: Vec<Vec<u8>> = items
-                .iter()
-                .map(|f| format!("{f:?}").into_bytes())
-                .collect();
-            v.sort();
-            v
-        }
-        other => vec![format!("{other:?}").into_bytes()],
-    }
 }
 
 /// A tiny deterministic PRNG for seeded random command sequences.

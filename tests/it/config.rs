@@ -8,20 +8,15 @@ use std::time::{Duration, Instant};
 
 use crate::common::{free_port, strata_bin, Conn, Diff, Redis, Strata};
 
-/// Decodes a RESP2 flat array of bulk strings (CONFIG GET's reply) into pairs.
+/// Decodes a RESP2 flat array of bulk strings (CONFIG GET's reply) into
+/// pairs. Names and values must be UTF-8 (no lossy decoding: a stray byte
+/// fails here instead of comparing equal to another).
 fn pairs(reply: &[u8]) -> BTreeMap<String, String> {
-    let text = String::from_utf8_lossy(reply);
-    let mut lines = text.split("\r\n");
-    let header = lines.next().unwrap_or_default();
-    assert!(header.starts_with('*'), "not an array: {text:?}");
-    let mut items = Vec::new();
-    while let Some(len) = lines.next() {
-        if len.is_empty() {
-            break;
-        }
-        assert!(len.starts_with('$'), "not a bulk: {len:?}");
-        items.push(lines.next().unwrap_or_default().to_string());
-    }
+    let items: Vec<String> = crate::common::bulk_items(reply)
+        .into_iter()
+        .map(|b| String::from_utf8(b).expect("CONFIG GET names and values are UTF-8"))
+        .collect();
+    assert!(items.len() % 2 == 0, "odd CONFIG GET reply");
     items
         .chunks(2)
         .map(|p| (p[0].clone(), p[1].clone()))
@@ -77,11 +72,12 @@ fn config_get_star_lists_every_redis_directive_with_its_value() {
 #[test]
 fn config_get_patterns_aliases_and_resp3_map() {
     let mut d = Diff::new();
-    d.check_unordered(&["CONFIG", "GET", "slave*"]);
-    d.check_unordered(&["CONFIG", "GET", "*maxmemory*"]);
-    d.check_unordered(&["CONFIG", "GET", "*-max-*"]);
-    d.check_unordered(&["CONFIG", "GET", "timeout", "hz", "TIME*"]);
-    d.check_unordered(&["CONFIG", "GET", "hash-max-ziplist-*"]);
+    // CONFIG GET's order is Redis's dict order: compare (name, value) pairs.
+    d.check_pairs(&["CONFIG", "GET", "slave*"]);
+    d.check_pairs(&["CONFIG", "GET", "*maxmemory*"]);
+    d.check_pairs(&["CONFIG", "GET", "*-max-*"]);
+    d.check_pairs(&["CONFIG", "GET", "timeout", "hz", "TIME*"]);
+    d.check_pairs(&["CONFIG", "GET", "hash-max-ziplist-*"]);
     d.script(
         "CONFIG GET nosuch\n\
          CONFIG GET maxmemory\n\
@@ -92,6 +88,8 @@ fn config_get_patterns_aliases_and_resp3_map() {
     d.resp3();
     d.check(&["CONFIG", "GET", "maxmemory"]);
     d.check(&["CONFIG", "GET", "nosuch"]);
+    d.check_pairs(&["CONFIG", "GET", "*maxmemory*"]);
+    d.check_pairs(&["CONFIG", "GET", "timeout", "hz", "TIME*"]);
 }
 
 #[test]

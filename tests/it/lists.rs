@@ -6,7 +6,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{sorted_elements, Conn, Diff, Rng, Strata};
+use crate::common::{bulk_items, Conn, Diff, Rng, Strata};
 
 const PUSH_POP: &str = r#"
     LPUSH l a
@@ -691,8 +691,8 @@ fn concurrent_pushes_pops_and_moves_lose_nothing() {
     let mut c = s.conn();
     let q = c.cmd(&["LRANGE", "q", "0", "-1"]);
     let moved = c.cmd(&["LRANGE", "moved", "0", "-1"]);
-    let mut all = sorted_elements(&q);
-    all.extend(sorted_elements(&moved));
+    let mut all = bulk_items(&q);
+    all.extend(bulk_items(&moved));
     all.sort();
     all.dedup();
     assert_eq!(

@@ -3,6 +3,7 @@
 //! loopback ports. One test binary, so the linker runs once.
 
 mod common;
+mod reply;
 
 mod backlog;
 mod blocking;

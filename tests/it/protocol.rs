@@ -14,6 +14,9 @@ use crate::common::{encode, Redis, Strata};
 /// it closed the connection.
 #[derive(Debug, PartialEq)]
 struct Outcome {
+    /// The bytes read, compared exactly.
+    raw: Vec<u8>,
+    /// The same bytes as text, for assertions on ASCII replies.
     reply: String,
     closed: bool,
 }
@@ -52,6 +55,7 @@ fn collect(stream: &mut TcpStream, idle: Duration, min_len: usize) -> Outcome {
     }
     Outcome {
         reply: String::from_utf8_lossy(&out).into_owned(),
+        raw: out,
         closed,
     }
 }
@@ -68,7 +72,7 @@ fn exchange(port: u16, bytes: &[u8], expect_len: usize) -> Outcome {
 fn short(bytes: &[u8]) -> String {
     let cut = bytes.len().min(300);
     let more = if bytes.len() > cut { "..." } else { "" };
-    format!("{:?}{more}", String::from_utf8_lossy(&bytes[..cut]))
+    format!("\"{}\"{more}", bytes[..cut].escape_ascii())
 }
 
 /// Both servers, plus helpers that compare them.
@@ -93,14 +97,14 @@ impl Pair {
     #[track_caller]
     fn same(&self, bytes: &[u8]) -> Outcome {
         let r = exchange(self.redis.port, bytes, 1);
-        let s = exchange(self.strata.port, bytes, r.reply.len());
+        let s = exchange(self.strata.port, bytes, r.raw.len());
         assert!(
             s == r,
             "outcome of {:?} differs\n  Strata: {} closed={}\n  Redis:  {} closed={}",
             short(bytes),
-            short(s.reply.as_bytes()),
+            short(&s.raw),
             s.closed,
-            short(r.reply.as_bytes()),
+            short(&r.raw),
             r.closed
         );
         r

@@ -11,8 +11,8 @@ use crate::common::{Conn, Diff, Rng, Strata};
 /// A decoded reply, enough for the shapes set commands produce.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Val {
-    Simple(String),
-    Error(String),
+    Simple(Vec<u8>),
+    Error(Vec<u8>),
     Int(i64),
     Bulk(Vec<u8>),
     Null(char),
@@ -27,11 +27,13 @@ fn parse_at(r: &[u8], pos: &mut usize) -> Val {
             .position(|w| w == b"\r\n")
             .expect("CRLF");
     let kind = r[*pos] as char;
-    let line = String::from_utf8_lossy(&r[*pos + 1..end]).into_owned();
+    // Status and error lines stay bytes: they compare exactly.
+    let raw = r[*pos + 1..end].to_vec();
+    let line = String::from_utf8_lossy(&raw).into_owned();
     *pos = end + 2;
     match kind {
-        '+' => Val::Simple(line),
-        '-' => Val::Error(line),
+        '+' => Val::Simple(raw),
+        '-' => Val::Error(raw),
         ':' => Val::Int(line.parse().expect("integer")),
         '_' => Val::Null('_'),
         '$' if line == "-1" => Val::Null('$'),

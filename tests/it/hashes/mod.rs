@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::common::{encode, Conn, Diff, Rng, Strata};
+use crate::common::{canonical, encode, show_args, show_bytes, Conn, Diff, Order, Rng, Strata};
 
 mod scripts;
 
@@ -235,98 +235,107 @@ fn random_sequence_matches_redis() {
 fn random_sequence(seed: u64) {
     let mut d = Diff::new();
     let mut rng = Rng(seed);
-    let keys = ["h1", "h2", "h3"];
-    let fields = ["a", "b", "c", "d", "e", "n", "x"];
-    let long = "L".repeat(70);
-    let values = [
-        "1",
-        "-3",
-        "10",
-        "abc",
-        "2.5",
-        "",
-        "9223372036854775807",
-        long.as_str(),
+    let keys: [&[u8]; 4] = [b"h1", b"h2", b"h3", b"h\x00\xff"];
+    let fields: [&[u8]; 9] = [
+        b"a",
+        b"b",
+        b"c",
+        b"d",
+        b"e",
+        b"n",
+        b"x",
+        b"\x80",
+        b"f\r\n\x00",
     ];
-    let mut history: Vec<String> = Vec::new();
+    let long = "L".repeat(70);
+    let values: [&[u8]; 10] = [
+        b"1",
+        b"-3",
+        b"10",
+        b"abc",
+        b"2.5",
+        b"",
+        b"9223372036854775807",
+        long.as_bytes(),
+        b"\xfe\xff",
+        b"\r\n\x00",
+    ];
+    let mut history: Vec<(Vec<u8>, String)> = Vec::new();
     for step in 0..1500 {
         let key = *rng.pick(&keys);
         let field = *rng.pick(&fields);
         let value = *rng.pick(&values);
-        let cmd: Vec<String> = match rng.below(16) {
+        let cmd: Vec<&[u8]> = match rng.below(16) {
             0 | 1 => {
-                let mut c = vec!["HSET".into(), key.into()];
+                let mut c: Vec<&[u8]> = vec![&b"HSET"[..], key];
                 for _ in 0..1 + rng.below(3) {
-                    c.push(rng.pick(&fields).to_string());
-                    c.push(rng.pick(&values).to_string());
+                    c.push(*rng.pick(&fields));
+                    c.push(*rng.pick(&values));
                 }
                 c
             }
-            2 => vec!["HSETNX".into(), key.into(), field.into(), value.into()],
+            2 => vec![&b"HSETNX"[..], key, field, value],
             3 => {
-                let mut c = vec!["HDEL".into(), key.into()];
+                let mut c: Vec<&[u8]> = vec![&b"HDEL"[..], key];
                 for _ in 0..1 + rng.below(3) {
-                    c.push(rng.pick(&fields).to_string());
+                    c.push(*rng.pick(&fields));
                 }
                 c
             }
             4 => vec![
-                "HINCRBY".into(),
-                key.into(),
-                field.into(),
-                rng.pick(&["1", "-5", "100", "9223372036854775807"])
-                    .to_string(),
+                &b"HINCRBY"[..],
+                key,
+                field,
+                *rng.pick(&[&b"1"[..], b"-5", b"100", b"9223372036854775807"]),
             ],
             5 => vec![
-                "HINCRBYFLOAT".into(),
-                key.into(),
-                field.into(),
-                rng.pick(&["0.1", "-2.5", "1e3", "3"]).to_string(),
+                &b"HINCRBYFLOAT"[..],
+                key,
+                field,
+                *rng.pick(&[&b"0.1"[..], b"-2.5", b"1e3", b"3"]),
             ],
-            6 => vec!["HGET".into(), key.into(), field.into()],
-            7 => vec![
-                "HMGET".into(),
-                key.into(),
-                field.into(),
-                rng.pick(&fields).to_string(),
-            ],
-            8 => vec!["HLEN".into(), key.into()],
-            9 => vec!["HSTRLEN".into(), key.into(), field.into()],
-            10 => vec!["HEXISTS".into(), key.into(), field.into()],
-            11 => vec!["OBJECT".into(), "ENCODING".into(), key.into()],
-            12 => vec!["HGETALL".into(), key.into()],
-            13 => vec!["HKEYS".into(), key.into()],
-            14 => vec!["HVALS".into(), key.into()],
+            6 => vec![&b"HGET"[..], key, field],
+            7 => vec![&b"HMGET"[..], key, field, *rng.pick(&fields)],
+            8 => vec![&b"HLEN"[..], key],
+            9 => vec![&b"HSTRLEN"[..], key, field],
+            10 => vec![&b"HEXISTS"[..], key, field],
+            11 => vec![&b"OBJECT"[..], b"ENCODING", key],
+            12 => vec![&b"HGETALL"[..], key],
+            13 => vec![&b"HKEYS"[..], key],
+            14 => vec![&b"HVALS"[..], key],
             _ => match rng.below(4) {
-                0 => vec!["DEL".into(), key.into()],
-                1 => vec!["SET".into(), key.into(), "str".into()],
-                2 => vec!["HSCAN".into(), key.into(), "0".into()],
-                _ => vec!["EXISTS".into(), key.into()],
+                0 => vec![&b"DEL"[..], key],
+                1 => vec![&b"SET"[..], key, b"str"],
+                2 => vec![&b"HSCAN"[..], key, b"0"],
+                _ => vec![&b"EXISTS"[..], key],
             },
         };
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        history.push(args.join(" "));
-        let (s, r) = d.both(&args);
-        let same = match args[0] {
-            "HGETALL" if !r.starts_with(b"-") => sorted_pairs(&s) == sorted_pairs(&r),
-            "HKEYS" | "HVALS" if !r.starts_with(b"-") => sorted_bulks(&s) == sorted_bulks(&r),
-            "HSCAN" if r.starts_with(b"*2\r\n$1\r\n0\r\n") => {
+        history.push((key.to_vec(), show_args(&cmd)));
+        let (s, r) = d.both_bin(&cmd);
+        // Whole-hash replies in unspecified order: multisets of raw
+        // elements, HGETALL and HSCAN of (field, value) pairs kept together.
+        let same = match cmd[0] {
+            b"HGETALL" => canonical(&s, Order::Pairs) == canonical(&r, Order::Pairs),
+            b"HKEYS" | b"HVALS" => canonical(&s, Order::Set) == canonical(&r, Order::Set),
+            b"HSCAN" if r.starts_with(b"*2\r\n$1\r\n0\r\n") => {
                 s.starts_with(b"*2\r\n$1\r\n0\r\n")
-                    && sorted_pairs(&s[11..]) == sorted_pairs(&r[11..])
+                    && canonical(&s[11..], Order::Pairs) == canonical(&r[11..], Order::Pairs)
             }
             _ => s == r,
         };
         assert!(
             same,
-            "seed {seed} step {step}: reply to {args:?} differs\nstrata: {:?}\nredis:  {:?}\nearlier commands on {key}:\n{}",
-            String::from_utf8_lossy(&s),
-            String::from_utf8_lossy(&r),
+            "seed {seed} step {step}: reply to {} differs\nstrata: {}\nredis:  {}\nearlier commands on {}:\n{}",
+            show_args(&cmd),
+            show_bytes(&s),
+            show_bytes(&r),
+            show_bytes(key),
             history
                 .iter()
-                .filter(|c| c.contains(key))
+                .filter(|(k, _)| k == key)
                 .rev()
                 .take(20)
-                .cloned()
+                .map(|(_, c)| c.clone())
                 .collect::<Vec<_>>()
                 .join("\n")
         );
