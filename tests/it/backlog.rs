@@ -80,7 +80,8 @@ fn parse_commands(mut b: &[u8]) -> Vec<Vec<Vec<u8>>> {
 /// Every key and its string value, sorted (the test only writes strings).
 fn dump(port: u16) -> Vec<(String, String)> {
     let mut c = crate::common::Conn::connect(port);
-    let keys = crate::common::sorted_elements(&c.cmd(&["KEYS", "*"]));
+    let mut keys = crate::reply::bulk_items(&c.cmd(&["KEYS", "*"]));
+    keys.sort();
     keys.into_iter()
         .map(|k| {
             let k = String::from_utf8(k).unwrap();
