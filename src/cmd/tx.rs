@@ -199,6 +199,8 @@ fn exec(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         replies.push(dispatch::run_command(
             ctx.server, ctx.client, cmd, &argv, ctx.w,
         ));
+        // Monitors see each command of the transaction as it runs.
+        crate::server::monitor::feed(ctx.server, ctx.client, cmd.spec.flags, &argv);
     }
     ctx.client.in_exec = false;
     Ok(Reply::Array(replies))

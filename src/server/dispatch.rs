@@ -147,13 +147,13 @@ pub async fn execute(
     .await;
 
     let reply = run_unit(server, client, cmd, &argv);
-    if let Some(req) = client.block.take() {
-        if !reply.is_error() {
-            return Some(req);
-        }
+    let blocked = client.block.take().filter(|_| !reply.is_error());
+    if blocked.is_none() {
+        emit(server, client, reply, out);
     }
-    emit(server, client, reply, out);
-    None
+    // After the reply, as Redis feeds monitors at the end of `call()`.
+    super::monitor::feed(server, client, spec.flags, &argv);
+    blocked
 }
 
 /// A command rejected while queueing makes the transaction's EXEC fail
@@ -248,9 +248,6 @@ pub fn run_command(
         .stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    // Monitors see each command after it ran, as Redis feeds them after
-    // `call()` (inside EXEC, each command of the transaction).
-    super::monitor::feed(server, client, spec.flags, argv);
     reply
 }
 
