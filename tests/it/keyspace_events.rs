@@ -7,8 +7,11 @@
 //! active expire cycle.
 
 use crate::common::{Conn, Redis, Strata};
-use crate::repl_tap::{same_frame, show, EventSub, Observer};
+use crate::repl_tap::{same_frame, show, EventSub};
 use crate::write_gen::{self, run, seeds, Side};
+
+/// Servers the runner can switch the active expire cycle of.
+const DEBUG: &[&str] = &["--enable-debug-command", "yes"];
 
 fn set_flags(c: &mut Conn, who: &str, flags: &str) {
     let r = c.cmd(&["CONFIG", "SET", "notify-keyspace-events", flags]);
@@ -61,7 +64,7 @@ fn redis_subscriber_sees_set_events() {
 #[test]
 fn redis_event_streams_of_same_sequence_are_equal() {
     for seed in seeds(&[21]) {
-        let (a, b) = (Redis::start(), Redis::start());
+        let (a, b) = (Redis::start_with(DEBUG), Redis::start_with(DEBUG));
         let mut left = redis_side(&a, "redis-a", "KEA");
         let mut right = redis_side(&b, "redis-b", "KEA");
         run(
@@ -78,8 +81,8 @@ fn redis_event_streams_of_same_sequence_are_equal() {
 
 fn strata_vs_redis(label: &str, flags: &str, families: u32, seed_list: &[u64], steps: u64) {
     for seed in seeds(seed_list) {
-        let strata = Strata::start();
-        let r = Redis::start();
+        let strata = Strata::start_with(DEBUG);
+        let r = Redis::start_with(DEBUG);
         let mut left = strata_side(&strata, flags);
         let mut right = redis_side(&r, "redis", flags);
         run(label, seed, steps, families, &mut left, &mut right, same_frame);

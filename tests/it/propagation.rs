@@ -20,9 +20,15 @@ use crate::repl_tap::{escape, marker_cmd, same_command, show, Observer, ReplTap}
 use crate::write_gen::{self, run, seeds, Side};
 
 /// A redis-server that starts a replication stream at once (diskless sync
-/// without the 5 s wait for more replicas).
+/// without the 5 s wait for more replicas) and lets the runner switch its
+/// active expire cycle.
 fn redis() -> Redis {
-    Redis::start_with(&["--repl-diskless-sync-delay", "0"])
+    Redis::start_with(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--enable-debug-command",
+        "yes",
+    ])
 }
 
 fn redis_side(r: &Redis, name: &str) -> Side {
@@ -117,7 +123,7 @@ fn redis_streams_of_same_sequence_are_equal() {
 /// Strata vs Redis for one set of families.
 fn strata_vs_redis(label: &str, families: u32, seed_list: &[u64], steps: u64) {
     for seed in seeds(seed_list) {
-        let strata = Strata::start();
+        let strata = Strata::start_with(&["--enable-debug-command", "yes"]);
         let r = redis();
         let mut left = strata_side(&strata);
         let mut right = redis_side(&r, "redis");

@@ -153,8 +153,8 @@ impl RespReader {
     }
 }
 
-/// Parses one `*<n>\r\n($<len>\r\n<bytes>\r\n){n}` from the start of `buf`:
-/// `Ok(None)` when incomplete.
+/// Parses one `*<n>\r\n($<len>\r\n<bytes>\r\n){n}` from the start of `buf`
+/// (`:<int>` elements are kept as their line): `Ok(None)` when incomplete.
 fn parse_array(buf: &[u8]) -> Result<Option<(Frame, usize)>, ReadError> {
     fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
         let rel = buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
@@ -181,6 +181,12 @@ fn parse_array(buf: &[u8]) -> Result<Option<(Frame, usize)>, ReadError> {
         let Some((h, next)) = line(buf, at) else {
             return Ok(None);
         };
+        if h.first() == Some(&b':') {
+            // Integers (a subscription count) are kept as their RESP line.
+            frame.push(h.to_vec());
+            at = next;
+            continue;
+        }
         if h.first() != Some(&b'$') {
             return Err(ReadError::Protocol(format!(
                 "expected a bulk string, got {}",

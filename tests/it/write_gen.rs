@@ -78,7 +78,7 @@ impl Gen {
         self.rng.below(n)
     }
     fn pick(&mut self, items: &[&str]) -> Vec<u8> {
-        w(self.rng.pick(items))
+        w(*self.rng.pick::<&str>(items))
     }
     fn chance(&mut self, one_in: u64) -> bool {
         self.below(one_in) == 0
@@ -530,8 +530,9 @@ impl Gen {
     }
 }
 
-/// A server under test: the connection running the sequence, a control
-/// connection (db 0) writing the markers, and an observer.
+/// A server under test (started with `enable-debug-command yes`): the
+/// connection running the sequence, a control connection (db 0) writing the
+/// markers, and an observer.
 pub struct Side {
     pub name: String,
     pub conn: Conn,
@@ -545,6 +546,26 @@ fn normalize_reply(cmd: &[Vec<u8>], reply: Vec<u8>) -> Vec<u8> {
         return sorted_elements(&reply).concat();
     }
     reply
+}
+
+/// Turns the active expire cycle on or off on both sides (`DEBUG
+/// SET-ACTIVE-EXPIRE`, which needs `enable-debug-command yes`). It is off
+/// except while a step waits for it: Redis wraps a lazy expiry's DEL and
+/// the command that found the key in MULTI/EXEC, but emits a bare DEL when
+/// the cycle got there first, so letting both race would make even two
+/// Redis servers disagree.
+fn active_expire(left: &mut Side, right: &mut Side, on: bool) {
+    let flag: &[u8] = if on { b"1" } else { b"0" };
+    for s in [left, right] {
+        s.control.send(&[b"DEBUG", b"SET-ACTIVE-EXPIRE", flag]);
+        let r = s.control.read_reply();
+        assert_eq!(
+            r,
+            b"+OK\r\n",
+            "{}: DEBUG SET-ACTIVE-EXPIRE (start it with --enable-debug-command yes)",
+            s.name
+        );
+    }
 }
 
 /// Writes marker `n` on both sides and returns both chunks.
@@ -573,6 +594,7 @@ pub fn run(
 ) {
     // Prime: both observers start right after a marker (Redis's stream
     // begins with a SELECT after a full sync; that is setup, not a step).
+    active_expire(left, right, false);
     let (l, r) = cut(left, right, 0);
     assert!(l.complete, "{label}: {} never saw the first marker: {:?}", left.name, l.error);
     assert!(r.complete, "{label}: {} never saw the first marker: {:?}", right.name, r.error);
@@ -606,8 +628,10 @@ pub fn run(
                 Action::SleepMs(ms) => std::thread::sleep(Duration::from_millis(*ms)),
                 Action::AwaitExpiry(key) => {
                     let wait = Duration::from_secs(3);
+                    active_expire(left, right, true);
                     left.obs.await_expiry(key, wait);
                     right.obs.await_expiry(key, wait);
+                    active_expire(left, right, false);
                     sent.push(format!("<await expiry of {}>", crate::repl_tap::escape(key)));
                 }
             }
