@@ -67,7 +67,7 @@ fn redis_event_streams_of_same_sequence_are_equal() {
         let (a, b) = (Redis::start_with(DEBUG), Redis::start_with(DEBUG));
         let mut left = redis_side(&a, "redis-a", "KEA");
         let mut right = redis_side(&b, "redis-b", "KEA");
-        run(
+        let cov = run(
             "events redis vs redis",
             seed,
             250,
@@ -76,6 +76,7 @@ fn redis_event_streams_of_same_sequence_are_equal() {
             &mut right,
             same_frame,
         );
+        assert!(cov.frames > cov.commands, "few events: {cov:?}");
     }
 }
 

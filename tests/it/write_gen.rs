@@ -8,7 +8,7 @@
 //! against relative deadlines use values no other command uses, and SPOP only
 //! pops when its choice is forced (one member, or a count covering the set).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use crate::common::{sorted_elements, Conn, Rng};
@@ -27,6 +27,19 @@ pub const TRANSACTIONS: u32 = 128;
 /// Everything but transactions.
 pub const DATA: u32 = STRINGS | KEYSPACE | HASHES | LISTS | SETS | ZSETS | EXPIRY;
 pub const ALL: u32 = DATA | TRANSACTIONS;
+
+/// Every write command the full generator must reach with a non-error reply.
+pub const WRITE_COMMANDS: &[&str] = &[
+    "SET", "SETEX", "PSETEX", "SETNX", "GETSET", "GETDEL", "GETEX", "APPEND", "SETRANGE", "INCR",
+    "DECR", "INCRBY", "DECRBY", "INCRBYFLOAT", "MSET", "MSETNX", "DEL", "UNLINK", "EXPIRE",
+    "PEXPIRE", "EXPIREAT", "PEXPIREAT", "PERSIST", "RENAME", "RENAMENX", "COPY", "MOVE", "SELECT",
+    "FLUSHDB", "SWAPDB", "HSET", "HMSET", "HSETNX", "HDEL", "HINCRBY", "HINCRBYFLOAT", "LPUSH",
+    "RPUSH", "LPUSHX", "RPUSHX", "LPOP", "RPOP", "LINSERT", "LSET", "LREM", "LTRIM", "LMOVE",
+    "RPOPLPUSH", "LMPOP", "BLPOP", "BRPOP", "BLMOVE", "BLMPOP", "SADD", "SREM", "SPOP", "SMOVE",
+    "SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE", "ZADD", "ZINCRBY", "ZREM", "ZPOPMIN", "ZPOPMAX",
+    "BZPOPMIN", "ZRANGESTORE", "ZUNIONSTORE", "ZREMRANGEBYSCORE", "ZREMRANGEBYRANK",
+    "ZREMRANGEBYLEX", "MULTI", "EXEC", "DISCARD",
+];
 
 /// One thing a step does.
 #[derive(Debug, Clone)]
@@ -580,6 +593,42 @@ fn cut(left: &mut Side, right: &mut Side, n: u64) -> (crate::repl_tap::Chunk, cr
     (left.obs.until_marker(n), right.obs.until_marker(n))
 }
 
+/// What a run exercised, so a generator drifting into errors or no-ops
+/// fails loudly instead of comparing empty streams.
+#[derive(Default, Debug)]
+pub struct Coverage {
+    pub commands: usize,
+    pub errors: usize,
+    /// Commands that got at least one non-error reply (upper case).
+    pub succeeded: BTreeSet<String>,
+    /// Frames observed on the right side, markers excluded.
+    pub frames: usize,
+}
+
+impl Coverage {
+    pub fn merge(&mut self, o: Coverage) {
+        self.commands += o.commands;
+        self.errors += o.errors;
+        self.succeeded.extend(o.succeeded);
+        self.frames += o.frames;
+    }
+
+    #[track_caller]
+    pub fn assert_reaches(&self, names: &[&str]) {
+        let missing: Vec<&&str> = names
+            .iter()
+            .filter(|n| !self.succeeded.contains(**n))
+            .collect();
+        assert!(missing.is_empty(), "never succeeded: {missing:?} ({self:?})");
+        assert!(
+            self.errors * 4 < self.commands,
+            "{} of {} commands failed: the generator is too hostile",
+            self.errors,
+            self.commands
+        );
+    }
+}
+
 /// Plays `steps` generated steps on both sides; after each step compares
 /// the replies and the observed chunks, panicking at the first difference
 /// with the seed, the step, its commands and the recent history.
@@ -591,7 +640,8 @@ pub fn run(
     left: &mut Side,
     right: &mut Side,
     same: fn(&[Vec<u8>], &[Vec<u8>]) -> bool,
-) {
+) -> Coverage {
+    let mut cov = Coverage::default();
     // Prime: both observers start right after a marker (Redis's stream
     // begins with a SELECT after a full sync; that is setup, not a step).
     active_expire(left, right, false);
@@ -612,6 +662,13 @@ pub fn run(
                     right.conn.send(&args);
                     let rr = normalize_reply(cmd, right.conn.read_reply());
                     sent.push(show(cmd));
+                    cov.commands += 1;
+                    if rr.starts_with(b"-") {
+                        cov.errors += 1;
+                    } else {
+                        cov.succeeded
+                            .insert(String::from_utf8_lossy(&cmd[0]).to_ascii_uppercase());
+                    }
                     if lr != rr {
                         panic!(
                             "{label}: seed {seed} step {step}: reply to {} differs\n  {}: {}\n  {}: {}\n  step: {}\n  earlier steps:\n    {}",
@@ -644,11 +701,13 @@ pub fn run(
                 history.iter().cloned().collect::<Vec<_>>().join("\n    ")
             );
         }
+        cov.frames += r.frames.len().saturating_sub(1);
         history.push_back(format!("{step}: {}", sent.join(" ; ")));
         if history.len() > 8 {
             history.pop_front();
         }
     }
+    cov
 }
 
 /// The seeds to run: `STRATA_DIFF_SEED=n` replays one seed, otherwise `default`.
