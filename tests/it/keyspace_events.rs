@@ -8,14 +8,20 @@
 
 use crate::common::{Conn, Redis, Strata};
 use crate::repl_tap::{same_frame, show, EventSub};
-use crate::write_gen::{self, run, seeds, Side};
+use crate::write_gen;
+use crate::write_run::{run, seeds, Side};
 
 /// Servers the runner can switch the active expire cycle of.
 const DEBUG: &[&str] = &["--enable-debug-command", "yes"];
+/// Redis also runs that cycle every 10 ms, so expiry steps wait less.
+const REDIS: &[&str] = &["--enable-debug-command", "yes", "--hz", "100"];
 
 fn set_flags(c: &mut Conn, who: &str, flags: &str) {
     let r = c.cmd(&["CONFIG", "SET", "notify-keyspace-events", flags]);
-    assert_eq!(r, b"+OK\r\n", "{who}: CONFIG SET notify-keyspace-events {flags}");
+    assert_eq!(
+        r, b"+OK\r\n",
+        "{who}: CONFIG SET notify-keyspace-events {flags}"
+    );
 }
 
 fn side(port: u16, name: &str, flags: &str, conn: Conn, mut control: Conn) -> Side {
@@ -64,7 +70,7 @@ fn redis_subscriber_sees_set_events() {
 #[test]
 fn redis_event_streams_of_same_sequence_are_equal() {
     for seed in seeds(&[21]) {
-        let (a, b) = (Redis::start_with(DEBUG), Redis::start_with(DEBUG));
+        let (a, b) = (Redis::start_with(REDIS), Redis::start_with(REDIS));
         let mut left = redis_side(&a, "redis-a", "KEA");
         let mut right = redis_side(&b, "redis-b", "KEA");
         let cov = run(
@@ -83,10 +89,12 @@ fn redis_event_streams_of_same_sequence_are_equal() {
 fn strata_vs_redis(label: &str, flags: &str, families: u32, seed_list: &[u64], steps: u64) {
     for seed in seeds(seed_list) {
         let strata = Strata::start_with(DEBUG);
-        let r = Redis::start_with(DEBUG);
+        let r = Redis::start_with(REDIS);
         let mut left = strata_side(&strata, flags);
         let mut right = redis_side(&r, "redis", flags);
-        run(label, seed, steps, families, &mut left, &mut right, same_frame);
+        run(
+            label, seed, steps, families, &mut left, &mut right, same_frame,
+        );
     }
 }
 

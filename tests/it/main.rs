@@ -24,5 +24,6 @@ mod sets;
 mod sort;
 mod strings;
 mod write_gen;
+mod write_run;
 mod zsets;
 mod zsets_scale;

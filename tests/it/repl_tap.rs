@@ -70,7 +70,9 @@ impl RespReader {
     }
 
     pub fn send(&mut self, args: &[&[u8]]) {
-        self.stream.write_all(&encode(args)).expect("observer write");
+        self.stream
+            .write_all(&encode(args))
+            .expect("observer write");
     }
 
     /// Reads more bytes into the buffer, failing at `deadline`.
@@ -236,7 +238,11 @@ pub fn show(frame: &[Vec<u8>]) -> String {
 
 /// The marker write for step `n`, as its arguments.
 pub fn marker_cmd(n: u64) -> Frame {
-    vec![b"SET".to_vec(), MARKER_KEY.to_vec(), n.to_string().into_bytes()]
+    vec![
+        b"SET".to_vec(),
+        MARKER_KEY.to_vec(),
+        n.to_string().into_bytes(),
+    ]
 }
 
 /// A replica connection that yields the propagated commands.
@@ -379,15 +385,17 @@ impl ReplTap {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or_else(|| panic!("RDB header {}", escape(&header)));
             let rdb = self.reader.read_exact(len, deadline).expect("RDB bytes");
-            assert!(rdb.starts_with(b"REDIS"), "RDB payload does not start with REDIS");
+            assert!(
+                rdb.starts_with(b"REDIS"),
+                "RDB payload does not start with REDIS"
+            );
             self.framing = "$len";
         } else {
             panic!("expected the RDB bulk, got {}", escape(&header));
         }
         // A diskless master starts the stream only after the first ACK.
         let off = self.offset.to_string();
-        self.reader
-            .send(&[b"REPLCONF", b"ACK", off.as_bytes()]);
+        self.reader.send(&[b"REPLCONF", b"ACK", off.as_bytes()]);
     }
 
     /// The next propagated command that is not noise. While idle the tap
@@ -484,6 +492,29 @@ impl Observer for ReplTap {
         );
         self.pending = chunk.frames;
         chunk.complete
+    }
+}
+
+/// Observes nothing: runs a sequence for its replies alone (every chunk is
+/// empty and complete; expiry waits return at once).
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn who(&self) -> &str {
+        "nobody"
+    }
+    fn until(&mut self, _: &dyn Fn(&[Vec<u8>]) -> bool, _: Duration) -> Chunk {
+        Chunk {
+            frames: Vec::new(),
+            complete: true,
+            error: None,
+        }
+    }
+    fn until_marker(&mut self, _n: u64) -> Chunk {
+        self.until(&|_| true, WAIT)
+    }
+    fn await_expiry(&mut self, _key: &[u8], _timeout: Duration) -> bool {
+        true
     }
 }
 
@@ -652,6 +683,9 @@ pub fn same_command(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
     })
 }
 
+/// How two frames are compared: [`same_command`] or [`same_frame`].
+pub type SameFn = fn(&[Vec<u8>], &[Vec<u8>]) -> bool;
+
 /// Pub/sub messages are compared exactly.
 pub fn same_frame(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
     a == b
@@ -665,7 +699,7 @@ pub fn compare_chunks(
     left: &Chunk,
     right_name: &str,
     right: &Chunk,
-    same: fn(&[Vec<u8>], &[Vec<u8>]) -> bool,
+    same: SameFn,
 ) -> Result<(), String> {
     let first_diff = left
         .frames
@@ -718,12 +752,24 @@ fn time_tolerance_applies_only_to_absolute_times() {
         &c("PEXPIREAT k 1700000000000"),
         &c("PEXPIREAT k 1700000000500")
     ));
-    assert!(same_command(&c("EXPIREAT k 1700000000"), &c("EXPIREAT k 1700000002")));
-    assert!(!same_command(&c("EXPIREAT k 1700000000"), &c("EXPIREAT k 1700000003")));
+    assert!(same_command(
+        &c("EXPIREAT k 1700000000"),
+        &c("EXPIREAT k 1700000002")
+    ));
+    assert!(!same_command(
+        &c("EXPIREAT k 1700000000"),
+        &c("EXPIREAT k 1700000003")
+    ));
     // Not a time: values, counts, and the key itself compare exactly.
-    assert!(!same_command(&c("SET k 1000 PXAT 5"), &c("SET k 1001 PXAT 5")));
+    assert!(!same_command(
+        &c("SET k 1000 PXAT 5"),
+        &c("SET k 1001 PXAT 5")
+    ));
     assert!(!same_command(&c("PEXPIREAT 1 5"), &c("PEXPIREAT 2 5")));
     assert!(!same_command(&c("set k v PXAT 5"), &c("SET k v PXAT 5")));
     assert!(!same_command(&c("LPUSH k 1000"), &c("LPUSH k 1001")));
-    assert!(same_command(&c("GETEX k PXAT 100000"), &c("GETEX k PXAT 101000")));
+    assert!(same_command(
+        &c("GETEX k PXAT 100000"),
+        &c("GETEX k PXAT 101000")
+    ));
 }
