@@ -496,7 +496,7 @@ impl Observer for ReplTap {
 }
 
 /// Observes nothing: runs a sequence for its replies alone (every chunk is
-/// empty and complete; expiry waits return at once).
+/// empty and complete; an expiry wait only lets the key's time pass).
 pub struct NoObserver;
 
 impl Observer for NoObserver {
@@ -514,6 +514,7 @@ impl Observer for NoObserver {
         self.until(&|_| true, WAIT)
     }
     fn await_expiry(&mut self, _key: &[u8], _timeout: Duration) -> bool {
+        std::thread::sleep(Duration::from_millis(20));
         true
     }
 }
