@@ -345,14 +345,12 @@ fn zset_pop(max: bool, count: u64, mpop: bool) -> ServeFn {
         let db = w.physical(logical as usize);
         match zset_type::pop(w, db, key, max, count) {
             Ok((items, _)) if !items.is_empty() => {
-                // Replicated as ZPOPMIN/ZPOPMAX with the count.
+                // Replicated as ZPOPMIN/ZPOPMAX (BZMPOP with the count).
                 let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
-                let n = if mpop { items.len() as u64 } else { count };
-                let argv = vec![
-                    Bytes::from_static(name.as_bytes()),
-                    key.clone(),
-                    Bytes::from(n.to_string()),
-                ];
+                let mut argv = vec![Bytes::from_static(name.as_bytes()), key.clone()];
+                if mpop {
+                    argv.push(Bytes::from(items.len().to_string()));
+                }
                 w.propagate(logical as usize, argv);
                 let reply = if mpop {
                     zset::mpop_reply(key.clone(), items)

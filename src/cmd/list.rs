@@ -438,11 +438,20 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     })
 }
 
-fn move_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End) -> CmdResult {
+fn move_generic(
+    ctx: &mut Ctx<'_>,
+    argv: &[Bytes],
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+) -> CmdResult {
     let db = ctx.db();
-    let (element, seq) = list::lmove(ctx.ks(), db, src, dst, from, to)?;
-    commit(ctx, seq);
+    let (element, _) = list::lmove(ctx.ks(), db, src, dst, from, to)?;
     if element.is_some() {
+        // Propagated even when rotating a one-element list changed nothing
+        // stored: Redis counts the move as a change.
+        ctx.propagate(argv.to_vec());
         ctx.key_ready(db, dst);
     }
     Ok(Reply::opt_bulk(element))
@@ -451,11 +460,11 @@ fn move_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End)
 fn lmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let from = parse_end(&argv[3])?;
     let to = parse_end(&argv[4])?;
-    move_generic(ctx, &argv[1], &argv[2], from, to)
+    move_generic(ctx, argv, &argv[1], &argv[2], from, to)
 }
 
 fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    move_generic(ctx, &argv[1], &argv[2], End::Right, End::Left)
+    move_generic(ctx, argv, &argv[1], &argv[2], End::Right, End::Left)
 }
 
 /// The LMPOP / BLMPOP reply: `[key, [elements...]]`, or the null array.

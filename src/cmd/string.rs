@@ -348,11 +348,13 @@ fn parse_options(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SetPropagation {
     Verbatim,
-    /// `SET key value PXAT <ms>`: a relative or second-based expiry made
-    /// absolute, as Redis 7.0 rewrites SET EX/PX/EXAT, SETEX and PSETEX.
+    /// `SET key value PXAT <ms>`: the expiry made absolute, as Redis 7.0
+    /// rewrites SET EX/PX/EXAT/PXAT, SETEX and PSETEX.
     AbsoluteExpiry,
     /// `SET key value` (GETSET).
     PlainSet,
+    /// The command without its GET option (SET ... GET without an expiry).
+    WithoutGet,
 }
 
 /// The shared tail of SET, SETNX, SETEX, PSETEX and GETSET: `ok` is the reply
@@ -365,6 +367,7 @@ fn set_generic(
     ok: Reply,
     vetoed: Reply,
     propagation: SetPropagation,
+    argv: &[Bytes],
 ) -> CmdResult {
     let r = string::set_with(ctx.ks(), ctx.db(), key, value.clone(), opts);
     if opts.get {
@@ -384,6 +387,15 @@ fn set_generic(
             (SetPropagation::PlainSet, _) => {
                 ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), value.clone()])
             }
+            (SetPropagation::WithoutGet, _) => {
+                let kept = argv
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, a)| *i < 3 || !is(a, "get"))
+                    .map(|(_, a)| a.clone())
+                    .collect();
+                ctx.propagate(kept)
+            }
             _ => {}
         }
     }
@@ -395,9 +407,12 @@ fn set_generic(
 
 fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let o = parse_options(argv, 3, true)?;
+    // Redis 7.0 rewrites any expiry, PXAT included, to `SET k v PXAT ms`
+    // (dropping NX/XX/GET), and drops GET otherwise.
     let propagation = match o.expire {
-        Some((ExpireUnit::UnixMillis, _)) | None => SetPropagation::Verbatim,
         Some(_) => SetPropagation::AbsoluteExpiry,
+        None if o.get => SetPropagation::WithoutGet,
+        None => SetPropagation::Verbatim,
     };
     let ttl = match o.expire {
         Some((unit, arg)) => TtlChange::At(expire_at(ctx, arg, unit)?),
@@ -424,6 +439,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Reply::Ok,
         Reply::Nil,
         propagation,
+        argv,
     )
 }
 
@@ -441,6 +457,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Reply::Integer(1),
         Reply::Integer(0),
         SetPropagation::Verbatim,
+        argv,
     )
 }
 
@@ -459,6 +476,7 @@ fn setex_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], unit: ExpireUnit) -> CmdResu
         Reply::Ok,
         Reply::Nil,
         SetPropagation::AbsoluteExpiry,
+        argv,
     )
 }
 
@@ -484,6 +502,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Reply::Ok,
         Reply::Nil,
         SetPropagation::PlainSet,
+        argv,
     )
 }
 

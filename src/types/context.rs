@@ -245,6 +245,26 @@ impl<'a> WriteContext<'a> {
         }
     }
 
+    /// The key's record as a command's lookup sees it (Redis's `lookupKey`):
+    /// a key found expired is deleted on a master, with its DEL propagated
+    /// before the command and an `expired` event, and reads as missing; on
+    /// a replica the expired record is returned as stored (callers treat it
+    /// as absent, and counters stay exact).
+    pub fn lookup_key(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
+        let stored = self.get_stored(db, key)?;
+        match &stored {
+            Some(m)
+                if m.is_expired(self.now_ms())
+                    && self.deletes_expired
+                    && self.try_hold(db, key) =>
+            {
+                self.delete_if_expired(db, key)?;
+                Ok(None)
+            }
+            _ => Ok(stored),
+        }
+    }
+
     /// The metadata of a live key: an expired key reads as missing, and a
     /// master deletes it (its DEL is propagated and `expired` is notified).
     pub fn get_live(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {

@@ -409,7 +409,7 @@ impl Writable {
     /// Reads `key` for a write (the caller holds its lock). A missing or
     /// expired key opens as a new empty hash with a fresh version.
     fn open(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Writable> {
-        let stored = w.get_stored(db, key)?;
+        let stored = w.lookup_key(db, key)?;
         let live = stored.as_ref().filter(|m| !m.is_expired(w.now_ms()));
         let (meta, existed) = match live {
             Some(m) if m.kind != KeyType::Hash => return Err(TypeError::WrongType),

@@ -36,7 +36,7 @@ pub fn delete(w: &WriteContext<'_>, db: u8, keys: &[Bytes]) -> TypeResult<(u64, 
             continue;
         }
         done.push(key);
-        if let Some(m) = w.get_stored(db, key)? {
+        if let Some(m) = w.lookup_key(db, key)? {
             // An expired key is removed too (as Redis's lazy expiry would) but
             // does not count as deleted.
             deleted += !m.is_expired(now) as u64;
@@ -104,13 +104,13 @@ pub fn rename(
 ) -> TypeResult<RenameOutcome> {
     w.lock(db, &[src, dst]);
     let now = w.now_ms();
-    let Some(src_meta) = live(w.get_stored(db, src)?, now) else {
+    let Some(src_meta) = live(w.lookup_key(db, src)?, now) else {
         return Ok(RenameOutcome::NoSuchKey);
     };
     if src == dst {
         return Ok(RenameOutcome::NotRenamed { same: true });
     }
-    let dst_stored = w.get_stored(db, dst)?;
+    let dst_stored = w.lookup_key(db, dst)?;
     if nx && dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) {
         return Ok(RenameOutcome::NotRenamed { same: false });
     }
@@ -167,10 +167,10 @@ fn stage_copy(
     replace: bool,
 ) -> TypeResult<Option<(WriteSet, Metadata)>> {
     let now = w.now_ms();
-    let Some(src_meta) = live(w.get_stored(src_db, src)?, now) else {
+    let Some(src_meta) = live(w.lookup_key(src_db, src)?, now) else {
         return Ok(None);
     };
-    let dst_stored = w.get_stored(dst_db, dst)?;
+    let dst_stored = w.lookup_key(dst_db, dst)?;
     if dst_stored.as_ref().is_some_and(|m| !m.is_expired(now)) && !replace {
         return Ok(None);
     }
@@ -209,7 +209,7 @@ pub fn expire(
 ) -> TypeResult<Option<u64>> {
     w.lock(db, &[key]);
     let now = w.now_ms();
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let Some(meta) = live(stored.clone(), now) else {
         return Ok(None);
     };
@@ -236,7 +236,7 @@ pub fn expire(
 /// PERSIST: removes the TTL. `None` when the key is missing or has none.
 pub fn persist(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<u64>> {
     w.lock(db, &[key]);
-    let Some(meta) = live(w.get_stored(db, key)?, w.now_ms()) else {
+    let Some(meta) = live(w.lookup_key(db, key)?, w.now_ms()) else {
         return Ok(None);
     };
     if meta.expire_ms == 0 {
@@ -412,7 +412,7 @@ mod tests {
     use crate::types::test_context as open;
 
     fn put_string(w: &WriteContext<'_>, db: u8, key: &[u8], value: &[u8], expire_ms: u64) {
-        let stored = w.get_stored(db, key).unwrap();
+        let stored = w.lookup_key(db, key).unwrap();
         let mut ws = w.write_set();
         ws.put_meta(
             db,
@@ -473,21 +473,21 @@ mod tests {
             rename(&w, 0, b"h", b"h2", false).unwrap(),
             RenameOutcome::Renamed(_)
         ));
-        assert!(w.get_stored(0, b"h").unwrap().is_none());
-        let renamed = w.get_stored(0, b"h2").unwrap().unwrap();
+        assert!(w.lookup_key(0, b"h").unwrap().is_none());
+        let renamed = w.lookup_key(0, b"h2").unwrap().unwrap();
         assert_ne!(renamed.version, src.version);
         assert_eq!(renamed.size, 3);
         assert_eq!(subkeys(&w, Cf::Data, 0, b"h2", renamed.version), data);
         assert_eq!(subkeys(&w, Cf::ZScore, 0, b"h2", renamed.version).len(), 1);
 
         assert!(move_key(&w, 0, 3, b"h2").unwrap().is_some());
-        let moved = w.get_stored(3, b"h2").unwrap().unwrap();
+        let moved = w.lookup_key(3, b"h2").unwrap().unwrap();
         assert_eq!(subkeys(&w, Cf::Data, 3, b"h2", moved.version), data);
         assert_eq!(w.dbsize(0), 0);
         assert_eq!(w.dbsize(3), 1);
 
         assert!(copy(&w, 3, 3, b"h2", b"h3", false).unwrap().is_some());
-        let copied = w.get_stored(3, b"h3").unwrap().unwrap();
+        let copied = w.lookup_key(3, b"h3").unwrap().unwrap();
         assert_ne!(copied.version, moved.version);
         assert_eq!(subkeys(&w, Cf::Data, 3, b"h3", copied.version), data);
         // The source is untouched by COPY.

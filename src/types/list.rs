@@ -167,7 +167,7 @@ struct Loaded {
 /// Redis's lookups do.
 fn load(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Loaded> {
     let now = w.now_ms();
-    match w.get_stored(db, key)? {
+    match w.lookup_key(db, key)? {
         None => Ok(Loaded {
             stored: None,
             list: None,
@@ -400,7 +400,7 @@ pub fn store(
     elements: Vec<Bytes>,
 ) -> TypeResult<Option<u64>> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let mut list = ListMeta::new(w, db, key);
     let mut ws = w.write_set();
     push_into(&mut ws, &mut list, End::Right, &elements)?;

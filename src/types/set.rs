@@ -259,7 +259,7 @@ pub fn sadd(
     max_intset: u64,
 ) -> TypeResult<(u64, Option<u64>)> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let (mut meta, fresh) = match live_set(&stored, w.now_ms())? {
         Some(m) => (m.clone(), false),
         None => (new_set(w), true),
@@ -299,7 +299,7 @@ pub fn srem(
     members: &[Bytes],
 ) -> TypeResult<(u64, Option<u64>)> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let Some(meta) = live_set(&stored, w.now_ms())? else {
         return Ok((0, None));
     };
@@ -593,7 +593,7 @@ pub fn spop(
     max_intset: u64,
 ) -> TypeResult<(Option<Vec<Bytes>>, Option<u64>)> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let Some(meta) = live_set(&stored, w.now_ms())? else {
         return Ok((None, None));
     };
@@ -672,7 +672,7 @@ mod tests {
             3
         );
         assert!(
-            w.get_stored(0, b"k").expect("get").is_none(),
+            w.lookup_key(0, b"k").expect("get").is_none(),
             "empty set deleted"
         );
         assert_eq!(w.dbsize(0), 1);

@@ -39,8 +39,8 @@ pub fn smove(
 ) -> TypeResult<(bool, Option<u64>)> {
     w.lock(db, &[src, dst]);
     let now = w.now_ms();
-    let src_stored = w.get_stored(db, src)?;
-    let dst_stored = w.get_stored(db, dst)?;
+    let src_stored = w.lookup_key(db, src)?;
+    let dst_stored = w.lookup_key(db, dst)?;
     // Redis answers 0 for a missing source before it looks at types.
     let Some(src_meta) = src_stored.as_ref().filter(|m| !m.is_expired(now)).cloned() else {
         return Ok((false, None));
@@ -86,7 +86,7 @@ fn sources<K: AsRef<[u8]>>(
     let now = w.now_ms();
     keys.iter()
         .map(|k| {
-            let stored = w.get_stored(db, k.as_ref())?;
+            let stored = w.lookup_key(db, k.as_ref())?;
             Ok(live_set(&stored, now)?.cloned())
         })
         .collect()
@@ -236,7 +236,7 @@ pub fn set_op_store<K: AsRef<[u8]>>(
     locked.push(dst);
     w.lock(db, &locked);
     let sets = sources(w, db, keys)?;
-    let dst_stored = w.get_stored(db, dst)?;
+    let dst_stored = w.lookup_key(db, dst)?;
     let mut ws = w.write_set();
     let mut meta = new_set(w);
     let version = meta.version;

@@ -142,7 +142,7 @@ pub fn strlen(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<usi
 /// Plain SET: replaces any value and clears the TTL. Returns the commit sequence.
 pub fn set(w: &WriteContext<'_>, db: u8, key: &[u8], value: Bytes) -> TypeResult<u64> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let mut ws = w.write_set();
     ws.put_meta(db, key, &Metadata::string(value, 0), stored.as_ref());
     w.stage(ws)
@@ -195,7 +195,7 @@ pub fn set_with(
     opts: SetOptions,
 ) -> TypeResult<SetOutcome> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let now = w.now_ms();
     let current = live(&stored, now);
     let mut out = SetOutcome::default();
@@ -249,7 +249,7 @@ pub fn mset(
         if last.get(k.as_ref()) != Some(&i) {
             continue;
         }
-        let stored = w.get_stored(db, k)?;
+        let stored = w.lookup_key(db, k)?;
         if only_if_none_exist && live(&stored, now).is_some() {
             return Ok((false, None));
         }
@@ -270,7 +270,7 @@ pub fn getdel(
     key: &[u8],
 ) -> TypeResult<(Option<Bytes>, Option<u64>)> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let Some(m) = live_string(&stored, w.now_ms())? else {
         return Ok((None, None));
     };
@@ -297,7 +297,7 @@ pub fn getex(
     change: GetExChange,
 ) -> TypeResult<(Option<Bytes>, Option<u64>)> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let now = w.now_ms();
     let Some(m) = live_string(&stored, now)? else {
         return Ok((None, None));
@@ -329,7 +329,7 @@ fn modify<T>(
     f: impl FnOnce(Option<&Bytes>) -> TypeResult<(T, Option<Bytes>)>,
 ) -> TypeResult<(T, Option<u64>)> {
     w.lock(db, &[key]);
-    let stored = w.get_stored(db, key)?;
+    let stored = w.lookup_key(db, key)?;
     let current = live_string(&stored, w.now_ms())?;
     let (result, new_value) = f(current.map(|m| &m.payload))?;
     let Some(new_value) = new_value else {

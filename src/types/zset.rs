@@ -103,7 +103,7 @@ pub(crate) fn locked_meta(
     db: u8,
     key: &[u8],
 ) -> TypeResult<Option<Metadata>> {
-    match w.get_stored(db, key)? {
+    match w.lookup_key(db, key)? {
         Some(m) if m.is_expired(w.now_ms()) => Ok(None),
         Some(m) if m.kind != KeyType::ZSet => Err(TypeError::WrongType),
         other => Ok(other),
@@ -389,7 +389,7 @@ impl<'a> ZsetWriter<'a> {
     /// Opens the sorted set at `key` for change (WRONGTYPE for other types).
     /// Call it holding the key lock.
     pub fn open(w: &'a WriteContext<'a>, db: u8, key: &'a [u8]) -> TypeResult<ZsetWriter<'a>> {
-        let stored = w.get_stored(db, key)?;
+        let stored = w.lookup_key(db, key)?;
         let live = stored.as_ref().filter(|m| !m.is_expired(w.now_ms()));
         if live.is_some_and(|m| m.kind != KeyType::ZSet) {
             return Err(TypeError::WrongType);
@@ -405,7 +405,7 @@ impl<'a> ZsetWriter<'a> {
     /// Opens `key` as a new, empty sorted set replacing whatever it holds
     /// (the destination of the *STORE commands). Call it holding the lock.
     pub fn replace(w: &'a WriteContext<'a>, db: u8, key: &'a [u8]) -> TypeResult<ZsetWriter<'a>> {
-        let stored = w.get_stored(db, key)?;
+        let stored = w.lookup_key(db, key)?;
         let existed = stored.as_ref().is_some_and(|m| !m.is_expired(w.now_ms()));
         let meta = Metadata::collection(KeyType::ZSet, w.new_version(), 0);
         let mut zw = Self::with(w, db, key, meta, stored, existed);

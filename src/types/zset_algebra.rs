@@ -76,7 +76,7 @@ fn source_meta(
     locked: bool,
 ) -> TypeResult<Option<Metadata>> {
     let meta = if locked {
-        w.get_stored(db, key)?.filter(|m| !m.is_expired(w.now_ms()))
+        w.lookup_key(db, key)?.filter(|m| !m.is_expired(w.now_ms()))
     } else {
         w.get_live(db, key)?
     };

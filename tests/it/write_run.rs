@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use crate::common::{sorted_elements, Conn};
+use crate::common::Conn;
 use crate::repl_tap::{compare_chunks, marker_cmd, show, Observer, SameFn};
 use crate::write_gen::{Action, Gen};
 
@@ -24,7 +24,7 @@ pub struct Side {
 /// Replies whose element order is unspecified are sorted.
 fn normalize_reply(cmd: &[Vec<u8>], reply: Vec<u8>) -> Vec<u8> {
     if cmd[0].eq_ignore_ascii_case(b"spop") && cmd.len() == 3 && reply.starts_with(b"*") {
-        return sorted_elements(&reply).concat();
+        return crate::reply::canonical(&reply, crate::reply::Order::Set);
     }
     reply
 }
