@@ -3,8 +3,9 @@
 //!
 //! Every commit appends the bytes it propagates (RESP multibulk commands,
 //! exactly what a Redis replica reads) to the `backlog` column family in the
-//! same engine batch as the data, and moves the position record in `state`.
-//! So after a crash the data, the stream and the offset agree exactly.
+//! same engine batch as the data. The offset is where the newest chunk ends,
+//! so it needs no record of its own: after a crash the data, the stream and
+//! the offset agree exactly, and a commit writes one extra record, not two.
 //!
 //! Encoding:
 //!
@@ -12,12 +13,14 @@
 //! backlog  [start offset u64 BE]  -> the bytes of one commit, whose first byte
 //!                                    has that offset (Redis numbering: the
 //!                                    first byte of a stream is offset 1)
-//! state    "repl"                 -> [replid: 40 ASCII hex][offset u64 BE]
-//!                                    (offset = last byte written, 0 = none)
+//! state    "repl"                 -> [replid: 40 ASCII hex][base offset u64 BE]
+//!                                    written when the id changes; the base is
+//!                                    the offset when the backlog is empty
 //! ```
 //!
 //! Chunks older than `repl-backlog-size` bytes behind the end are trimmed
-//! with one range delete, so the backlog is bounded on disk.
+//! with one range delete, so the backlog is bounded on disk; the newest chunk
+//! is never trimmed, so the offset can always be read back.
 
 use bytes::Bytes;
 use rand::Rng;
@@ -57,15 +60,34 @@ impl ReplPosition {
         })
     }
 
-    /// The stored position, or a fresh id at offset 0.
+    /// The stored id with the offset where the newest backlog chunk ends;
+    /// a fresh id at offset 0 (written at once) when there is none.
     pub fn load(engine: &dyn Engine) -> EngineResult<ReplPosition> {
-        Ok(engine
+        let stored = engine
             .get(Cf::State, REPL_STATE_KEY)?
-            .and_then(|raw| ReplPosition::decode(&raw))
-            .unwrap_or_else(|| ReplPosition {
-                replid: new_replid(),
-                offset: 0,
-            }))
+            .and_then(|raw| ReplPosition::decode(&raw));
+        let mut pos = match stored {
+            Some(p) => p,
+            None => {
+                let p = ReplPosition {
+                    replid: new_replid(),
+                    offset: 0,
+                };
+                let mut b = crate::engine::Batch::new();
+                b.put(Cf::State, REPL_STATE_KEY.to_vec(), p.encode());
+                engine.write(&b)?;
+                p
+            }
+        };
+        let mut it = engine.iter(Cf::Backlog, None, None);
+        it.seek_to_last();
+        if it.valid() {
+            if let Some(start) = be_u64(it.key(), 0) {
+                pos.offset = start + it.value().len() as u64 - 1;
+            }
+        }
+        it.status()?;
+        Ok(pos)
     }
 }
 
@@ -93,7 +115,13 @@ pub fn encode_command(out: &mut Vec<u8>, argv: &[Bytes]) {
 /// `MULTI`/`EXEC` around a unit of more than one command. `selected` is the
 /// stream's database before and after.
 pub fn encode_unit(ops: &[(usize, Vec<Bytes>)], selected: &mut Option<usize>) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Room for the arguments and their headers: one allocation as a rule.
+    let size: usize = ops
+        .iter()
+        .flat_map(|(_, argv)| argv.iter())
+        .map(|a| a.len() + 16)
+        .sum();
+    let mut out = Vec::with_capacity(size + 64);
     let mut emit = |out: &mut Vec<u8>, db: usize, argv: &[Bytes]| {
         if *selected != Some(db) {
             let mut n = itoa::Buffer::new();

@@ -348,12 +348,12 @@ impl<'a> WriteContext<'a> {
     /// Stages the emptying of physical db `db` (FLUSHDB, FLUSHALL).
     pub fn flush_physical(&self, db: u8) {
         let mut batch = Batch::new();
+        // [0xff] has no one-byte successor; cover it with a longer bound.
+        let end = db
+            .checked_add(1)
+            .map_or_else(|| vec![0xff; 64], |n| vec![n]);
         for cf in [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire] {
-            batch.delete_range(cf, vec![db], vec![db + 1]);
-            if db == 0xff {
-                // [0xff] has no one-byte successor; cover it with a longer bound.
-                batch.delete_range(cf, vec![0xff], vec![0xff; 64]);
-            }
+            batch.delete_range(cf, vec![db], end.clone());
         }
         self.changes.borrow_mut().flush(db);
         self.overlay.borrow_mut().append(batch);

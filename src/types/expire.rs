@@ -47,7 +47,7 @@ pub fn expire_cycle(
     for (db, exp, key) in candidates {
         let w = WriteContext::new(ks, now_ms);
         w.lock(db, &[&key]);
-        match w.lookup_key(db, &key)? {
+        match w.get_stored(db, &key)? {
             Some(m) if m.expire_ms == exp => {
                 if w.delete_if_expired(db, &key)? {
                     deleted += 1;

@@ -399,9 +399,10 @@ impl Keyspace {
             offset += bytes.len() as u64;
             batch.put(Cf::Backlog, backlog::chunk_key(start), bytes);
             let keep = self.backlog_size.load(Ordering::Relaxed).max(1);
-            // Trim in steps of an eighth of the size, not on every commit.
+            // Trim in steps of an eighth of the size, not on every commit,
+            // and never the chunk just written (it carries the offset).
             if offset.saturating_sub(first) > keep + keep / 8 {
-                let new_first = offset.saturating_sub(keep);
+                let new_first = offset.saturating_sub(keep).min(start);
                 batch.delete_range(
                     Cf::Backlog,
                     backlog::chunk_key(0),
@@ -409,11 +410,6 @@ impl Keyspace {
                 );
                 first = new_first;
             }
-            let pos = ReplPosition {
-                replid: stream.position.replid.clone(),
-                offset,
-            };
-            batch.put(Cf::State, backlog::REPL_STATE_KEY.to_vec(), pos.encode());
         }
         self.engine.write(&batch)?;
         for (db, keys, expires) in updated {
@@ -453,6 +449,16 @@ impl Keyspace {
     /// The replication id and offset, read together.
     pub fn position(&self) -> ReplPosition {
         self.stream.lock().position.clone()
+    }
+
+    /// A consistent point-in-time view of the whole keyspace, tagged with
+    /// the replication position it reflects: taken under the commit lock, so
+    /// it holds every unit up to that offset and none after (what a full
+    /// resynchronisation sends before the stream from `offset + 1`).
+    /// Readable while writes go on; compaction keeps what it sees.
+    pub fn snapshot(&self) -> (Box<dyn crate::engine::EngineSnapshot>, ReplPosition) {
+        let stream = self.stream.lock();
+        (self.engine.snapshot(), stream.position.clone())
     }
 
     /// The offset of the oldest byte still in the backlog.
@@ -642,6 +648,66 @@ mod tests {
             1,
             "only the live version's subkey remains"
         );
+    }
+
+    /// A snapshot is tagged with the offset it reflects and keeps reading
+    /// the data of that moment, subkeys included, across later deletes,
+    /// re-creations and a manual compaction.
+    #[test]
+    fn snapshots_are_tagged_with_their_offset_and_survive_compaction() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ks = open(dir.path());
+        let old = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        let mut ws = ks.write_set();
+        ws.put_meta(0, b"h", &old, None);
+        for i in 0..100u32 {
+            ws.batch.put(
+                Cf::Data,
+                encoding::subkey(0, b"h", old.version, &i.to_be_bytes()),
+                b"v".to_vec(),
+            );
+        }
+        let (batch, deltas) = ws.into_parts();
+        let mut changes = UnitChanges::default();
+        changes.add_deltas(&deltas);
+        let argv = vec![Bytes::from_static(b"HSET"), Bytes::from_static(b"h")];
+        let c = ks
+            .commit_unit(batch, changes, &[(0, argv)])
+            .expect("commit");
+        let (snap, pos) = ks.snapshot();
+        assert_eq!(pos.offset, c.offset);
+
+        // Delete, re-create with a new version, compact.
+        let w = WriteContext::new(&ks, crate::types::now_ms());
+        let stored = w.get_stored(0, b"h").expect("get").expect("present");
+        let mut ws = WriteSet::new();
+        ws.delete_key(0, b"h", &stored);
+        let new = Metadata::collection(KeyType::Hash, ks.new_version(), 0);
+        ws.put_meta(0, b"h", &new, None);
+        w.stage(ws).expect("stage");
+        w.propagate(
+            0,
+            vec![Bytes::from_static(b"DEL"), Bytes::from_static(b"h")],
+        );
+        let (after, _) = w.commit().expect("commit");
+        assert!(after.offset > pos.offset);
+        ks.engine().flush().expect("flush");
+        ks.engine().compact_range(Cf::Data, None, None);
+
+        let raw = snap
+            .get(Cf::Meta, &encoding::meta_key(0, b"h"))
+            .expect("get")
+            .expect("the snapshot still sees the old record");
+        assert_eq!(Metadata::decode(&raw).expect("decode").version, old.version);
+        let prefix = encoding::subkey_prefix(0, b"h", old.version);
+        let mut it = snap.iter(Cf::Data, Some(&prefix), None);
+        it.seek(&prefix);
+        let mut n = 0;
+        while it.valid() && it.key().starts_with(&prefix) {
+            n += 1;
+            it.next();
+        }
+        assert_eq!(n, 100, "every subkey of the old version");
     }
 
     #[test]
