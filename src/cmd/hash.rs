@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
-use super::{commit, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::{Reply, RespVersion};
 use crate::types::hash::{self, ListpackLimits, Parts};
 use crate::types::string::{long_double_add, long_double_valid, FloatAddError};
@@ -206,8 +206,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> Result<u64, CmdError> {
         .chunks_exact(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
-    let (added, seq) = hash::set(ctx.ks(), ctx.db(), &argv[1], &pairs, limits(ctx))?;
-    commit(ctx, seq);
+    let (added, _) = hash::set(ctx.ks(), ctx.db(), &argv[1], &pairs, limits(ctx))?;
     Ok(added)
 }
 
@@ -222,9 +221,7 @@ fn hmset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let limits = limits(ctx);
-    let (set, seq) =
-        hash::set_if_missing(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3], limits)?;
-    commit(ctx, seq);
+    let (set, _) = hash::set_if_missing(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3], limits)?;
     Ok(Reply::Integer(set as i64))
 }
 
@@ -262,8 +259,7 @@ fn hmget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (removed, seq) = hash::delete(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
-    commit(ctx, seq);
+    let (removed, _) = hash::delete(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
     Ok(Reply::Integer(removed as i64))
 }
 
@@ -308,8 +304,7 @@ fn hgetall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let delta = int(&argv[3])?;
     let limits = limits(ctx);
-    let (n, seq) = hash::incr_by(ctx.ks(), ctx.db(), &argv[1], &argv[2], delta, limits)?;
-    commit(ctx, seq);
+    let (n, _) = hash::incr_by(ctx.ks(), ctx.db(), &argv[1], &argv[2], delta, limits)?;
     Ok(Reply::Integer(n))
 }
 

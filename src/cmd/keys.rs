@@ -350,8 +350,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (deleted, seq) = keys::delete(ctx.ks(), ctx.db(), &argv[1..])?;
-    ctx.committed(seq);
+    let (deleted, _) = keys::delete(ctx.ks(), ctx.db(), &argv[1..])?;
     Ok(Reply::Integer(deleted as i64))
 }
 
@@ -378,8 +377,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
         RenameOutcome::NoSuchKey => Err(CmdError::NoSuchKey),
         RenameOutcome::NotRenamed { same } if same && !nx => Ok(Reply::Ok),
         RenameOutcome::NotRenamed { .. } => Ok(Reply::Integer(0)),
-        RenameOutcome::Renamed(seq) => {
-            ctx.committed(seq);
+        RenameOutcome::Renamed(_) => {
             let db = ctx.db();
             ctx.key_ready(db, &argv[2]);
             Ok(if nx { Reply::Integer(1) } else { Reply::Ok })
@@ -625,8 +623,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let dst = ctx.ks().physical(dst);
     match keys::move_key(ctx.ks(), ctx.db(), dst, &argv[1])? {
-        Some(seq) => {
-            ctx.committed(seq);
+        Some(_) => {
             ctx.key_ready(dst, &argv[1]);
             Ok(Reply::Integer(1))
         }
@@ -659,8 +656,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let source_found = done.is_some() || ctx.ks().get_live(ctx.db(), &argv[1])?.is_some();
     ctx.server.stats.hit(source_found);
     match done {
-        Some(seq) => {
-            ctx.committed(seq);
+        Some(_) => {
             ctx.key_ready(dst, &argv[2]);
             Ok(Reply::Integer(1))
         }
@@ -829,10 +825,7 @@ fn ttl(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     match keys::persist(ctx.ks(), ctx.db(), &argv[1])? {
-        Some(seq) => {
-            ctx.committed(seq);
-            Ok(Reply::Integer(1))
-        }
+        Some(_) => Ok(Reply::Integer(1)),
         None => Ok(Reply::Integer(0)),
     }
 }

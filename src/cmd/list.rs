@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::flags::*;
-use super::{commit, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::list::{self, End, PosOptions};
 use crate::types::{TypeError, TypeResult};
@@ -259,8 +259,7 @@ pub fn parse_mpop(argv: &[Bytes], numkeys_at: usize) -> Result<MpopArgs, CmdErro
 fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_if_exists: bool) -> CmdResult {
     let db = ctx.db();
     let (len, seq) = list::push(ctx.ks(), db, &argv[1], end, &argv[2..], only_if_exists)?;
-    if let Some(seq) = seq {
-        ctx.committed(seq);
+    if seq.is_some() {
         ctx.key_ready(db, &argv[1]);
     }
     Ok(Reply::Integer(len as i64))
@@ -293,8 +292,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
             _ => return Err(CmdError::msg("ERR value is out of range, must be positive")),
         },
     };
-    let (popped, seq) = list::pop(ctx.ks(), ctx.db(), &argv[1], end, count)?;
-    commit(ctx, seq);
+    let (popped, _) = list::pop(ctx.ks(), ctx.db(), &argv[1], end, count)?;
     Ok(match (popped, count) {
         (None, None) => Reply::Nil,
         (None, Some(_)) => Reply::NilArray,
@@ -341,8 +339,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let seq = list::set(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3])?;
-    ctx.committed(seq);
+    let _ = list::set(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3])?;
     Ok(Reply::Ok)
 }
 
@@ -356,8 +353,7 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let db = ctx.db();
     let (len, seq) = list::insert(ctx.ks(), db, &argv[1], after, &argv[3], &argv[4])?;
-    if let Some(seq) = seq {
-        ctx.committed(seq);
+    if seq.is_some() {
         ctx.key_ready(db, &argv[1]);
     }
     Ok(Reply::Integer(len))
@@ -365,16 +361,14 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let count = int(&argv[2])?;
-    let (removed, seq) = list::rem(ctx.ks(), ctx.db(), &argv[1], count, &argv[3])?;
-    commit(ctx, seq);
+    let (removed, _) = list::rem(ctx.ks(), ctx.db(), &argv[1], count, &argv[3])?;
     Ok(Reply::Integer(removed as i64))
 }
 
 fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let start = int(&argv[2])?;
     let stop = int(&argv[3])?;
-    let seq = list::trim(ctx.ks(), ctx.db(), &argv[1], start, stop)?;
-    commit(ctx, seq);
+    let _ = list::trim(ctx.ks(), ctx.db(), &argv[1], start, stop)?;
     Ok(Reply::Ok)
 }
 

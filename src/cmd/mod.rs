@@ -263,10 +263,6 @@ impl<'a> Ctx<'a> {
     pub fn db(&self) -> u8 {
         self.w.physical(self.client.db)
     }
-    /// Records that this command committed a write (for fsync-before-reply).
-    pub fn committed(&mut self, seq: u64) {
-        self.client.last_commit = self.client.last_commit.max(seq);
-    }
     /// Marks `key` of physical db `db` as possibly able to serve clients
     /// blocked on it (Redis's `signalKeyAsReady`). Call it after a committed
     /// write that added elements to a list or sorted set: pushes, LMOVE and
@@ -330,13 +326,6 @@ pub struct Resolved {
     pub spec: &'static CommandSpec,
     pub parent: Option<&'static CommandSpec>,
     pub id: usize,
-}
-
-/// Records a write's commit sequence, if the command wrote anything.
-pub(crate) fn commit(ctx: &mut Ctx<'_>, seq: Option<u64>) {
-    if let Some(seq) = seq {
-        ctx.committed(seq);
-    }
 }
 
 /// Counts a keyspace hit or miss for a read of a key, as Redis's

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
-use super::{commit, count_lookup, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{count_lookup, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::set_algebra::{self, SetOp};
 use crate::types::{set, KeyType};
@@ -200,14 +200,12 @@ fn bulks(members: Vec<Bytes>) -> Vec<Reply> {
 }
 
 fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (added, seq) = set::sadd(ctx.ks(), ctx.db(), &argv[1], &argv[2..], max_intset(ctx))?;
-    commit(ctx, seq);
+    let (added, _) = set::sadd(ctx.ks(), ctx.db(), &argv[1], &argv[2..], max_intset(ctx))?;
     Ok(Reply::Integer(added as i64))
 }
 
 fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (removed, seq) = set::srem(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
-    commit(ctx, seq);
+    let (removed, _) = set::srem(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
     Ok(Reply::Integer(removed as i64))
 }
 
@@ -315,7 +313,7 @@ fn propagate_spop(
 }
 
 fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (moved, seq) = set_algebra::smove(
+    let (moved, _) = set_algebra::smove(
         ctx.ks(),
         ctx.db(),
         &argv[1],
@@ -323,7 +321,6 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         &argv[3],
         max_intset(ctx),
     )?;
-    commit(ctx, seq);
     Ok(Reply::Integer(moved as i64))
 }
 
@@ -335,7 +332,7 @@ fn set_op(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> CmdResult {
 
 fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
     count_reads(ctx, &argv[2..], &[KeyType::Set]);
-    let (size, seq) = set_algebra::set_op_store(
+    let (size, _) = set_algebra::set_op_store(
         ctx.ks(),
         ctx.db(),
         op,
@@ -343,7 +340,6 @@ fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
         &argv[2..],
         max_intset(ctx),
     )?;
-    commit(ctx, seq);
     Ok(Reply::Integer(size as i64))
 }
 

@@ -81,10 +81,7 @@ fn run(ctx: &mut Ctx<'_>, argv: &[Bytes], readonly: bool) -> CmdResult {
                 .map(|v| v.map_or(Reply::Nil, Reply::Bulk))
                 .collect(),
         )),
-        Sorted::Stored { len, seq } => {
-            if let Some(seq) = seq {
-                ctx.committed(seq);
-            }
+        Sorted::Stored { len, .. } => {
             if let Some(dst) = &spec.store {
                 if len > 0 {
                     ctx.key_ready(db, dst);

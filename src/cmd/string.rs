@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::args::{int, is};
 use super::flags::*;
-use super::{commit, count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::string::{self, GetExChange, SetCondition, SetOptions, TtlChange};
 
@@ -364,8 +364,7 @@ fn set_generic(
     key: &Bytes,
     value: &Bytes,
     opts: SetOptions,
-    ok: Reply,
-    vetoed: Reply,
+    (ok, vetoed): (Reply, Reply),
     propagation: SetPropagation,
     argv: &[Bytes],
 ) -> CmdResult {
@@ -436,8 +435,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         &argv[1],
         &argv[2],
         opts,
-        Reply::Ok,
-        Reply::Nil,
+        (Reply::Ok, Reply::Nil),
         propagation,
         argv,
     )
@@ -454,8 +452,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         &argv[1],
         &argv[2],
         opts,
-        Reply::Integer(1),
-        Reply::Integer(0),
+        (Reply::Integer(1), Reply::Integer(0)),
         SetPropagation::Verbatim,
         argv,
     )
@@ -473,8 +470,7 @@ fn setex_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], unit: ExpireUnit) -> CmdResu
         &argv[1],
         &argv[3],
         opts,
-        Reply::Ok,
-        Reply::Nil,
+        (Reply::Ok, Reply::Nil),
         SetPropagation::AbsoluteExpiry,
         argv,
     )
@@ -499,8 +495,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         &argv[1],
         &argv[2],
         opts,
-        Reply::Ok,
-        Reply::Nil,
+        (Reply::Ok, Reply::Nil),
         SetPropagation::PlainSet,
         argv,
     )
@@ -527,8 +522,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Result<bool, Cmd
         .chunks_exact(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
-    let (written, seq) = string::mset(ctx.ks(), ctx.db(), &pairs, nx)?;
-    commit(ctx, seq);
+    let (written, _) = string::mset(ctx.ks(), ctx.db(), &pairs, nx)?;
     Ok(written)
 }
 
@@ -607,8 +601,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let max = max_bulk_len(ctx);
-    let (len, seq) = string::append(ctx.ks(), ctx.db(), &argv[1], &argv[2], max)?;
-    commit(ctx, seq);
+    let (len, _) = string::append(ctx.ks(), ctx.db(), &argv[1], &argv[2], max)?;
     Ok(Reply::Integer(len as i64))
 }
 
@@ -619,8 +612,7 @@ fn strlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
-    let (n, seq) = string::incr_by(ctx.ks(), ctx.db(), key, delta)?;
-    commit(ctx, seq);
+    let (n, _) = string::incr_by(ctx.ks(), ctx.db(), key, delta)?;
     Ok(Reply::Integer(n))
 }
 
@@ -675,8 +667,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::msg("ERR offset is out of range"));
     }
     let max = max_bulk_len(ctx);
-    let (len, seq) = string::setrange(ctx.ks(), ctx.db(), &argv[1], offset as u64, &argv[3], max)?;
-    commit(ctx, seq);
+    let (len, _) = string::setrange(ctx.ks(), ctx.db(), &argv[1], offset as u64, &argv[3], max)?;
     Ok(Reply::Integer(len as i64))
 }
 

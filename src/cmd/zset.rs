@@ -12,7 +12,7 @@ use super::zset_range::{
     zremrangebylex, zremrangebyrank, zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
     zscan,
 };
-use super::{commit, count_read, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::{count_read, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::zset::{self, AddFlags, AddReply, Scored};
 use crate::types::zset_algebra::{self, Aggregate, SetOp};
@@ -458,7 +458,6 @@ fn add_reply(
 ) -> CmdResult {
     let (reply, seq) = zset::add(ctx.ks(), ctx.db(), key, flags, elements)?;
     if seq.is_some() {
-        commit(ctx, seq);
         let db = ctx.db();
         ctx.key_ready(db, key);
     }
@@ -516,8 +515,7 @@ fn zrevrank(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (n, seq) = zset::remove(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
-    commit(ctx, seq);
+    let (n, _) = zset::remove(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
     Ok(Reply::Integer(n as i64))
 }
 
@@ -532,8 +530,7 @@ fn pop_command(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) -> CmdResult {
         },
         None => None,
     };
-    let (popped, seq) = zset::pop(ctx.ks(), ctx.db(), &argv[1], max, count.unwrap_or(1))?;
-    commit(ctx, seq);
+    let (popped, _) = zset::pop(ctx.ks(), ctx.db(), &argv[1], max, count.unwrap_or(1))?;
     // Without a count RESP3 still replies one flat member/score pair.
     Ok(scored_reply(popped, true, resp3(ctx) && count.is_some()))
 }
@@ -714,7 +711,7 @@ fn algebra(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
 fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
     let a = parse_algebra(ctx, argv, 2, op, true, false)?;
     let dst = &argv[1];
-    let (n, seq) = zset_algebra::combine_store(
+    let (n, _) = zset_algebra::combine_store(
         ctx.ks(),
         ctx.db(),
         dst,
@@ -723,7 +720,6 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
         a.aggregate,
         op,
     )?;
-    commit(ctx, seq);
     if n > 0 {
         let db = ctx.db();
         ctx.key_ready(db, dst);

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::keys::ScanOptions;
 use super::zset::{resp3, scored_reply};
-use super::{commit, count_read, CmdError, CmdResult, Ctx};
+use super::{count_read, CmdError, CmdResult, Ctx};
 use crate::resp::reply::format_double;
 use crate::resp::Reply;
 use crate::types::zset::{live_meta, score_string};
@@ -100,8 +100,7 @@ fn range_generic(
     count_read(ctx, key);
     if store {
         let dst = &argv[1];
-        let (n, seq) = zset_range::range_store(ctx.ks(), ctx.db(), dst, key, &q)?;
-        commit(ctx, seq);
+        let (n, _) = zset_range::range_store(ctx.ks(), ctx.db(), dst, key, &q)?;
         if n > 0 {
             let db = ctx.db();
             ctx.key_ready(db, dst);
@@ -157,8 +156,7 @@ pub(super) fn zlexcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn remove_range(ctx: &mut Ctx<'_>, argv: &[Bytes], by: RangeBy) -> CmdResult {
-    let (n, seq) = zset_range::remove_range(ctx.ks(), ctx.db(), &argv[1], by)?;
-    commit(ctx, seq);
+    let (n, _) = zset_range::remove_range(ctx.ks(), ctx.db(), &argv[1], by)?;
     Ok(Reply::Integer(n as i64))
 }
 

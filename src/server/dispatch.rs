@@ -238,7 +238,7 @@ pub fn run_command(
         w.propagate(ctx.client.db, argv.to_vec());
     }
     let elapsed = start.elapsed();
-    super::slowlog::observe(server, client, &cmd, &argv, elapsed);
+    super::slowlog::observe(server, client, &cmd, argv, elapsed);
     let reply = result.unwrap_or_else(Reply::from);
     server
         .stats
