@@ -89,7 +89,9 @@ cases!(
     checkpoint_opens_as_a_copy,
 );
 
-struct KeepAll;
+/// A policy that never removes anything (engines under test without the
+/// data-type layer's stale-subkey policy).
+pub(crate) struct KeepAll;
 impl CompactionPolicy for KeepAll {
     fn applies_to(&self, _cf: Cf) -> bool {
         false

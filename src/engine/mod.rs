@@ -397,15 +397,7 @@ pub fn open(
 mod tests {
     use super::*;
 
-    struct KeepAll;
-    impl CompactionPolicy for KeepAll {
-        fn applies_to(&self, _cf: Cf) -> bool {
-            false
-        }
-        fn decide(&self, _: Cf, _: &[u8], _: &[u8], _: &dyn MetaLookup) -> CompactionDecision {
-            CompactionDecision::Keep
-        }
-    }
+    use crate::engine::conformance::KeepAll;
 
     #[test]
     fn the_factory_opens_known_engines_by_name_and_refuses_others() {

@@ -533,15 +533,7 @@ impl Engine for RocksEngine {
 mod tests {
     use super::*;
 
-    struct KeepAll;
-    impl CompactionPolicy for KeepAll {
-        fn applies_to(&self, _cf: Cf) -> bool {
-            false
-        }
-        fn decide(&self, _: Cf, _: &[u8], _: &[u8], _: &dyn MetaLookup) -> CompactionDecision {
-            CompactionDecision::Keep
-        }
-    }
+    use crate::engine::conformance::KeepAll;
 
     fn small() -> EngineOptions {
         EngineOptions::small()
