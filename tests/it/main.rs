@@ -18,6 +18,7 @@ mod introspection;
 mod keys;
 mod lists;
 mod metrics;
+mod notifications;
 mod protocol;
 mod pubsub;
 mod server;
