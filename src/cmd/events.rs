@@ -37,6 +37,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Redis's `lookupKeyWrite` before an overwrite: a key found expired is
+    /// deleted with its `expired` event first. The types layer overwrites
+    /// without looking, so this runs only when `expired` is published.
+    pub fn expire_if_needed(&self, key: &[u8]) {
+        if self.notifying(crate::notify::EXPIRED) {
+            let _ = self.w.get_live(self.db(), key);
+        }
+    }
+
     /// Asked before a write that may create `key`: true when `new` events are
     /// enabled and the key does not exist (so [`notify_new`](Self::notify_new)
     /// must tell whether the write created it).
@@ -47,7 +56,9 @@ impl Ctx<'_> {
     /// Redis's `dbAdd` event: `new` when `key`, missing before (see
     /// [`missing_for_new`](Self::missing_for_new)), exists now.
     pub fn notify_new(&self, was_missing: bool, key: &[u8]) {
-        if was_missing && matches!(self.w.get_live(self.db(), key), Ok(Some(_))) {
+        // Stored, not live: a key written with a TTL already past (SET ...
+        // PXAT 1) was still created.
+        if was_missing && matches!(self.w.get_stored(self.db(), key), Ok(Some(_))) {
             self.notify(NEW, "new", key);
         }
     }
@@ -57,7 +68,7 @@ impl Ctx<'_> {
     /// events are enabled.
     pub fn notify_del_if_gone(&self, key: &[u8]) {
         if self.notifying(crate::notify::GENERIC)
-            && matches!(self.w.get_live(self.db(), key), Ok(None))
+            && matches!(self.w.get_stored(self.db(), key), Ok(None))
         {
             self.notify(crate::notify::GENERIC, "del", key);
         }
@@ -75,7 +86,7 @@ pub fn record(w: &WriteContext<'_>, class: u32, event: &'static str, db: usize, 
 /// `del` on `key` of logical `db` if it no longer exists (an emptied list or
 /// sorted set), for the served-later path.
 pub fn record_del_if_gone(w: &WriteContext<'_>, db: usize, key: &[u8]) {
-    if matches!(w.get_live(w.physical(db), key), Ok(None)) {
+    if matches!(w.get_stored(w.physical(db), key), Ok(None)) {
         record(w, crate::notify::GENERIC, "del", db, key);
     }
 }
@@ -91,6 +102,7 @@ pub struct StoreEvents {
 impl StoreEvents {
     /// Looks at `dst` before the command writes it (only when notifying).
     pub fn before(ctx: &Ctx<'_>, dst: &[u8]) -> StoreEvents {
+        ctx.expire_if_needed(dst);
         let missing = ctx.missing_for_new(dst);
         let existed = ctx.notifying(crate::notify::GENERIC)
             && matches!(ctx.ks().get_live(ctx.db(), dst), Ok(Some(_)));

@@ -388,6 +388,8 @@ fn type_cmd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
+    ctx.expire_if_needed(&argv[1]);
+    ctx.expire_if_needed(&argv[2]);
     match keys::rename(ctx.ks(), ctx.db(), &argv[1], &argv[2], nx)? {
         RenameOutcome::NoSuchKey => Err(CmdError::NoSuchKey),
         RenameOutcome::NotRenamed { same } if same && !nx => Ok(Reply::Ok),

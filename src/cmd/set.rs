@@ -366,6 +366,7 @@ fn set_op(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> CmdResult {
 
 fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
     count_reads(ctx, &argv[2..], &[KeyType::Set]);
+    ctx.expire_if_needed(&argv[1]);
     let missing = ctx.missing_for_new(&argv[1]);
     let existed = ctx.notifying(crate::notify::GENERIC)
         && matches!(ctx.ks().get_live(ctx.db(), &argv[1]), Ok(Some(_)));

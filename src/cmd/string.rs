@@ -367,6 +367,7 @@ fn set_generic(
     vetoed: Reply,
     propagation: SetPropagation,
 ) -> CmdResult {
+    ctx.expire_if_needed(key);
     let missing = ctx.missing_for_new(key);
     let r = string::set_with(ctx.ks(), ctx.db(), key, value.clone(), opts);
     if opts.get {
@@ -516,7 +517,13 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Result<bool, Cmd
         .chunks_exact(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
-    let missing: Vec<bool> = pairs.iter().map(|(k, _)| ctx.missing_for_new(k)).collect();
+    let missing: Vec<bool> = pairs
+        .iter()
+        .map(|(k, _)| {
+            ctx.expire_if_needed(k);
+            ctx.missing_for_new(k)
+        })
+        .collect();
     let (written, seq) = string::mset(ctx.ks(), ctx.db(), &pairs, nx)?;
     commit(ctx, seq);
     if written && ctx.notifying(STRING_EV | crate::notify::NEW) {

@@ -124,6 +124,26 @@ fn notifications_generic() {
          SORT nosuch STORE dst
          SET s 1
          PEXPIREAT s 1
+         SET px 1 PXAT 1
+         GET px
+         SET py 1 PXAT 1
+         RPUSH py a
+         SET pz 1 PXAT 1
+         DEL pz
+         SET pw 1 PXAT 1
+         SET pw 2
+         SET pv 1 PXAT 1
+         MSET pv 2 pu 3
+         SET pt 1 PXAT 1
+         RENAME pu pt
+         SADD ps 1
+         SET pr 1 PXAT 1
+         SUNIONSTORE pr ps
+         ZADD pq 1 a
+         SET pp 1 PXAT 1
+         ZUNIONSTORE pp 1 pq
+         SET po 1 PXAT 1
+         SORT ps STORE po
          MULTI
          SET m 1
          RPUSH ml x
