@@ -517,18 +517,35 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Result<bool, Cmd
         .chunks_exact(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
-    let missing: Vec<bool> = pairs
-        .iter()
-        .map(|(k, _)| {
+    if !nx && ctx.notifying(STRING_EV | crate::notify::NEW | crate::notify::EXPIRED) {
+        // MSET writes every pair: Redis's events per key in order,
+        // `expired` (an expired key it replaces), `new`, `set`. They are
+        // recorded now and published only once the unit commits.
+        for (i, (k, _)) in pairs.iter().enumerate() {
             ctx.expire_if_needed(k);
-            ctx.missing_for_new(k)
-        })
-        .collect();
+            let first = !pairs[..i].iter().any(|(p, _)| p == k);
+            if first && ctx.missing_for_new(k) {
+                ctx.notify(crate::notify::NEW, "new", k);
+            }
+            ctx.notify(STRING_EV, "set", k);
+        }
+    }
+    // MSETNX looks every key up first (their `expired` events), then
+    // writes all or nothing.
+    let missing: Vec<bool> = if nx {
+        pairs
+            .iter()
+            .map(|(k, _)| {
+                ctx.expire_if_needed(k);
+                ctx.missing_for_new(k)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (written, seq) = string::mset(ctx.ks(), ctx.db(), &pairs, nx)?;
     commit(ctx, seq);
-    if written && ctx.notifying(STRING_EV | crate::notify::NEW) {
-        // One `set` per pair, each after its key's `new` (a key named twice
-        // is new once).
+    if nx && written && ctx.notifying(STRING_EV | crate::notify::NEW) {
         for (i, (k, _)) in pairs.iter().enumerate() {
             let first = !pairs[..i].iter().any(|(p, _)| p == k);
             ctx.notify_new(missing[i] && first, k);
