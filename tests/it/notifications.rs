@@ -144,6 +144,17 @@ fn notifications_generic() {
          ZUNIONSTORE pp 1 pq
          SET po 1 PXAT 1
          SORT ps STORE po
+         SET pn 1 PXAT 1
+         INCR pn
+         SET pm 1 PXAT 1
+         HSET pm f v
+         SET pl 1 PXAT 1
+         SET pk 1 PXAT 1
+         MSET a 1 pl 2 b 3 pk 4
+         SET pj 1 PXAT 1
+         MSETNX pj 1 pi 2
+         SET ph 1 PXAT 1
+         DEL a ph b
          MULTI
          SET m 1
          RPUSH ml x
