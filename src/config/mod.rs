@@ -625,6 +625,11 @@ mod tests {
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
         c.set("notify-keyspace-events", "Kgl").unwrap();
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("glK"));
+        // "KEAn" reads back as "AKE" but `new` stays on, as in Redis.
+        c.set("notify-keyspace-events", "KEAn").unwrap();
+        assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
+        let bits = c.notify_flags.load(Ordering::Relaxed);
+        assert_ne!(bits & crate::notify::NEW, 0);
         c.set("latency-tracking-info-percentiles", "50.5 1e1")
             .unwrap();
         assert_eq!(
