@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::events;
 use super::flags::*;
 use super::list::{mpop_reply, parse_end, parse_mpop};
 use super::zset;
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::{LIST as LIST_EV, NEW, ZSET as ZSET_EV};
 use crate::resp::Reply;
 use crate::server::blocking::{ServeFn, ServeOutcome};
 
@@ -220,6 +222,9 @@ fn list_pop(end: End, count: Option<usize>, mpop: bool) -> ServeFn {
                     End::Left => "LPOP",
                     End::Right => "RPOP",
                 };
+                let ev = if end == End::Left { "lpop" } else { "rpop" };
+                events::record(w, LIST_EV, ev, logical as usize, key);
+                events::record_del_if_gone(w, logical as usize, key);
                 let mut argv = vec![Bytes::from_static(name.as_bytes()), key.clone()];
                 if mpop {
                     argv.push(Bytes::from(items.len().to_string()));
@@ -254,8 +259,19 @@ fn list_move(dst: Bytes, from: End, to: End, rpoplpush: bool) -> ServeFn {
             Err(e) => return failed(e),
             Ok(Some(_)) => {}
         }
+        let dst_missing = matches!(w.get_live(db, &dst), Ok(None));
         match list::lmove(w, db, key, &dst, from, to) {
             Ok((Some(item), _)) => {
+                // Redis's lmoveHandlePush, then the pop (as LMOVE).
+                let l = logical as usize;
+                if dst_missing {
+                    events::record(w, NEW, "new", l, &dst);
+                }
+                let push = if to == End::Left { "lpush" } else { "rpush" };
+                events::record(w, LIST_EV, push, l, &dst);
+                let pop = if from == End::Left { "lpop" } else { "rpop" };
+                events::record(w, LIST_EV, pop, l, key);
+                events::record_del_if_gone(w, l, key);
                 // Replicated as RPOPLPUSH or LMOVE.
                 let argv = if rpoplpush {
                     vec![Bytes::from_static(b"RPOPLPUSH"), key.clone(), dst.clone()]
@@ -347,6 +363,9 @@ fn zset_pop(max: bool, count: u64, mpop: bool) -> ServeFn {
             Ok((items, _)) if !items.is_empty() => {
                 // Replicated as ZPOPMIN/ZPOPMAX (BZMPOP with the count).
                 let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
+                let ev = if max { "zpopmax" } else { "zpopmin" };
+                events::record(w, ZSET_EV, ev, logical as usize, key);
+                events::record_del_if_gone(w, logical as usize, key);
                 let mut argv = vec![Bytes::from_static(name.as_bytes()), key.clone()];
                 if mpop {
                     argv.push(Bytes::from(items.len().to_string()));

@@ -8,6 +8,7 @@ use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::HASH as HASH_EV;
 use crate::resp::{Reply, RespVersion};
 use crate::types::hash::{self, ListpackLimits, Parts};
 use crate::types::string::{long_double_add, long_double_valid, FloatAddError};
@@ -206,7 +207,10 @@ fn set_pairs(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> Result<u64, CmdError> {
         .chunks_exact(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
+    let missing = ctx.missing_for_new(&argv[1]);
     let (added, _) = hash::set(ctx.ks(), ctx.db(), &argv[1], &pairs, limits(ctx))?;
+    ctx.notify_new(missing, &argv[1]);
+    ctx.notify(HASH_EV, "hset", &argv[1]);
     Ok(added)
 }
 
@@ -221,7 +225,12 @@ fn hmset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let limits = limits(ctx);
+    let missing = ctx.missing_for_new(&argv[1]);
     let (set, _) = hash::set_if_missing(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3], limits)?;
+    if set {
+        ctx.notify_new(missing, &argv[1]);
+        ctx.notify(HASH_EV, "hset", &argv[1]);
+    }
     Ok(Reply::Integer(set as i64))
 }
 
@@ -260,6 +269,10 @@ fn hmget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (removed, _) = hash::delete(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
+    if removed > 0 {
+        ctx.notify(HASH_EV, "hdel", &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     Ok(Reply::Integer(removed as i64))
 }
 
@@ -304,7 +317,10 @@ fn hgetall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let delta = int(&argv[3])?;
     let limits = limits(ctx);
+    let missing = ctx.missing_for_new(&argv[1]);
     let (n, _) = hash::incr_by(ctx.ks(), ctx.db(), &argv[1], &argv[2], delta, limits)?;
+    ctx.notify_new(missing, &argv[1]);
+    ctx.notify(HASH_EV, "hincrby", &argv[1]);
     Ok(Reply::Integer(n))
 }
 
@@ -318,7 +334,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     let limits = limits(ctx);
+    let missing = ctx.missing_for_new(&argv[1]);
     let (v, _) = hash::incr_by_float(ctx.ks(), ctx.db(), &argv[1], &argv[2], incr, limits)?;
+    ctx.notify_new(missing, &argv[1]);
+    ctx.notify(HASH_EV, "hincrbyfloat", &argv[1]);
     // Replicated as the value it produced.
     ctx.propagate(vec![
         Bytes::from_static(b"HSET"),

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use super::args::{int, is};
 use super::flags::*;
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::GENERIC as GENERIC_EV;
 use crate::resp::parse::parse_i64;
 use crate::resp::Reply;
 use crate::types::keys::{self, ExpireCond, RenameOutcome};
@@ -350,6 +351,19 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if ctx.notifying(GENERIC_EV | crate::notify::EXPIRED) {
+        // Redis's delGenericCommand, key by key: an expired key is expired
+        // (its `expired` event), a live one gets `del`, a repeat nothing.
+        let db = ctx.db();
+        for (i, key) in argv[1..].iter().enumerate() {
+            if argv[1..1 + i].contains(key) {
+                continue;
+            }
+            if ctx.ks().get_live(db, key)?.is_some() {
+                ctx.notify(GENERIC_EV, "del", key);
+            }
+        }
+    }
     let (deleted, _) = keys::delete(ctx.ks(), ctx.db(), &argv[1..])?;
     Ok(Reply::Integer(deleted as i64))
 }
@@ -373,11 +387,18 @@ fn type_cmd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
+    ctx.expire_if_needed(&argv[1]);
+    ctx.expire_if_needed(&argv[2]);
     match keys::rename(ctx.ks(), ctx.db(), &argv[1], &argv[2], nx)? {
         RenameOutcome::NoSuchKey => Err(CmdError::NoSuchKey),
         RenameOutcome::NotRenamed { same } if same && !nx => Ok(Reply::Ok),
         RenameOutcome::NotRenamed { .. } => Ok(Reply::Integer(0)),
         RenameOutcome::Renamed(_) => {
+            // Redis's renameGenericCommand re-adds the value under the new
+            // name (dbAdd: `new`), then notifies both names.
+            ctx.notify(crate::notify::NEW, "new", &argv[2]);
+            ctx.notify(GENERIC_EV, "rename_from", &argv[1]);
+            ctx.notify(GENERIC_EV, "rename_to", &argv[2]);
             let db = ctx.db();
             ctx.key_ready(db, &argv[2]);
             Ok(if nx { Reply::Integer(1) } else { Reply::Ok })
@@ -621,9 +642,13 @@ fn move_cmd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if dst == ctx.client.db {
         return Err(CmdError::msg(SAME_OBJECT));
     }
+    let dst_db = dst;
     let dst = ctx.ks().physical(dst);
     match keys::move_key(ctx.ks(), ctx.db(), dst, &argv[1])? {
         Some(_) => {
+            ctx.notify_in(crate::notify::NEW, "new", dst_db, &argv[1]);
+            ctx.notify(GENERIC_EV, "move_from", &argv[1]);
+            ctx.notify_in(GENERIC_EV, "move_to", dst_db, &argv[1]);
             ctx.key_ready(dst, &argv[1]);
             Ok(Reply::Integer(1))
         }
@@ -657,6 +682,8 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     ctx.server.stats.hit(source_found);
     match done {
         Some(_) => {
+            ctx.notify_in(crate::notify::NEW, "new", dst_db, &argv[2]);
+            ctx.notify_in(GENERIC_EV, "copy_to", dst_db, &argv[2]);
             ctx.key_ready(dst, &argv[2]);
             Ok(Reply::Integer(1))
         }
@@ -786,7 +813,9 @@ fn expire(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Some(_) => {
             // Replicated as PEXPIREAT (options kept), or as the deletion
             // when the time is already past, as Redis 7.0 does.
-            let propagated = if when <= ctx.w.now_ms() as i64 {
+            let past = when <= ctx.w.now_ms() as i64;
+            ctx.notify(GENERIC_EV, if past { "del" } else { "expire" }, &argv[1]);
+            let propagated = if past {
                 let lazy = ctx.server.ks.lazyfree_expire.load(Ordering::Relaxed);
                 let del: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
                 vec![Bytes::from_static(del), argv[1].clone()]
@@ -825,7 +854,10 @@ fn ttl(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     match keys::persist(ctx.ks(), ctx.db(), &argv[1])? {
-        Some(_) => Ok(Reply::Integer(1)),
+        Some(_) => {
+            ctx.notify(GENERIC_EV, "persist", &argv[1]);
+            Ok(Reply::Integer(1))
+        }
         None => Ok(Reply::Integer(0)),
     }
 }

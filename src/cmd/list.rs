@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::{CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::LIST as LIST_EV;
 use crate::resp::Reply;
 use crate::types::list::{self, End, PosOptions};
 use crate::types::{TypeError, TypeResult};
@@ -258,8 +259,11 @@ pub fn parse_mpop(argv: &[Bytes], numkeys_at: usize) -> Result<MpopArgs, CmdErro
 
 fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_if_exists: bool) -> CmdResult {
     let db = ctx.db();
+    let missing = ctx.missing_for_new(&argv[1]);
     let (len, seq) = list::push(ctx.ks(), db, &argv[1], end, &argv[2..], only_if_exists)?;
     if seq.is_some() {
+        ctx.notify_new(missing, &argv[1]);
+        ctx.notify(LIST_EV, push_event(end), &argv[1]);
         ctx.key_ready(db, &argv[1]);
     }
     Ok(Reply::Integer(len as i64))
@@ -292,7 +296,10 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
             _ => return Err(CmdError::msg("ERR value is out of range, must be positive")),
         },
     };
-    let (popped, _) = list::pop(ctx.ks(), ctx.db(), &argv[1], end, count)?;
+    let (popped, seq) = list::pop(ctx.ks(), ctx.db(), &argv[1], end, count)?;
+    if seq.is_some() {
+        notify_popped(ctx, end, &argv[1]);
+    }
     Ok(match (popped, count) {
         (None, None) => Reply::Nil,
         (None, Some(_)) => Reply::NilArray,
@@ -340,6 +347,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let _ = list::set(ctx.ks(), ctx.db(), &argv[1], &argv[2], &argv[3])?;
+    ctx.notify(LIST_EV, "lset", &argv[1]);
     Ok(Reply::Ok)
 }
 
@@ -354,6 +362,7 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let db = ctx.db();
     let (len, seq) = list::insert(ctx.ks(), db, &argv[1], after, &argv[3], &argv[4])?;
     if seq.is_some() {
+        ctx.notify(LIST_EV, "linsert", &argv[1]);
         ctx.key_ready(db, &argv[1]);
     }
     Ok(Reply::Integer(len))
@@ -362,13 +371,24 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let count = int(&argv[2])?;
     let (removed, _) = list::rem(ctx.ks(), ctx.db(), &argv[1], count, &argv[3])?;
+    if removed > 0 {
+        ctx.notify(LIST_EV, "lrem", &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     Ok(Reply::Integer(removed as i64))
 }
 
 fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let start = int(&argv[2])?;
     let stop = int(&argv[3])?;
+    // Redis notifies `ltrim` whenever the list exists, even if nothing goes.
+    let existed = ctx.notifying(LIST_EV | crate::notify::GENERIC)
+        && matches!(ctx.ks().get_live(ctx.db(), &argv[1]), Ok(Some(_)));
     let _ = list::trim(ctx.ks(), ctx.db(), &argv[1], start, stop)?;
+    if existed {
+        ctx.notify(LIST_EV, "ltrim", &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     Ok(Reply::Ok)
 }
 
@@ -441,7 +461,11 @@ fn move_generic(
     to: End,
 ) -> CmdResult {
     let db = ctx.db();
+    let missing = ctx.missing_for_new(dst);
     let (element, _) = list::lmove(ctx.ks(), db, src, dst, from, to)?;
+    if element.is_some() {
+        notify_moved(ctx, missing, src, dst, from, to);
+    }
     if element.is_some() {
         // Propagated even when rotating a one-element list changed nothing
         // stored: Redis counts the move as a change.
@@ -461,6 +485,32 @@ fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     move_generic(ctx, argv, &argv[1], &argv[2], End::Right, End::Left)
 }
 
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+/// `lpop`/`rpop` on `key`, then `del` if that emptied it (Redis's
+/// popGenericCommand / listPopRangeAndReplyWithKey).
+pub fn notify_popped(ctx: &Ctx<'_>, end: End, key: &[u8]) {
+    let event = match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    };
+    ctx.notify(LIST_EV, event, key);
+    ctx.notify_del_if_gone(key);
+}
+
+/// LMOVE's events (Redis's lmoveHandlePush, then the pop): `new` and the
+/// push on the destination, then the pop on the source and its `del`.
+pub fn notify_moved(ctx: &Ctx<'_>, dst_missing: bool, src: &[u8], dst: &[u8], from: End, to: End) {
+    ctx.notify_new(dst_missing, dst);
+    ctx.notify(LIST_EV, push_event(to), dst);
+    notify_popped(ctx, from, src);
+}
+
 /// The LMPOP / BLMPOP reply: `[key, [elements...]]`, or the null array.
 pub fn mpop_reply(popped: Option<(Bytes, Vec<Bytes>)>) -> Reply {
     match popped {
@@ -476,6 +526,7 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let args = parse_mpop(argv, 1)?;
     let (popped, _) = list::mpop(ctx.ks(), ctx.db(), &argv[args.keys], args.end, args.count)?;
     if let Some((key, items)) = &popped {
+        notify_popped(ctx, args.end, key);
         // Replicated as [LR]POP with the count taken, as Redis 7.0 does.
         let name: &'static [u8] = match args.end {
             list::End::Left => b"LPOP",

@@ -12,6 +12,7 @@ pub mod client;
 pub mod command_docs;
 pub mod config;
 pub mod connection;
+pub mod events;
 pub mod hash;
 pub mod info;
 pub mod keys;

@@ -9,6 +9,7 @@ use super::args::{int, is};
 use super::flags::*;
 use super::keys::{cursor_position, parse_cursor, remember_cursor, ScanOptions};
 use super::{count_lookup, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::SET as SET_EV;
 use crate::resp::Reply;
 use crate::types::set_algebra::{self, SetOp};
 use crate::types::{set, KeyType};
@@ -200,12 +201,21 @@ fn bulks(members: Vec<Bytes>) -> Vec<Reply> {
 }
 
 fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let missing = ctx.missing_for_new(&argv[1]);
     let (added, _) = set::sadd(ctx.ks(), ctx.db(), &argv[1], &argv[2..], max_intset(ctx))?;
+    if added > 0 {
+        ctx.notify_new(missing, &argv[1]);
+        ctx.notify(SET_EV, "sadd", &argv[1]);
+    }
     Ok(Reply::Integer(added as i64))
 }
 
 fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (removed, _) = set::srem(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
+    if removed > 0 {
+        ctx.notify(SET_EV, "srem", &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     Ok(Reply::Integer(removed as i64))
 }
 
@@ -279,6 +289,10 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         count.unwrap_or(1),
         max_intset(ctx),
     )?;
+    if popped.as_ref().is_some_and(|p| !p.is_empty()) {
+        ctx.notify(SET_EV, "spop", &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     propagate_spop(ctx, &argv[1], count, size_before, popped.as_deref());
     Ok(match count {
         None => Reply::opt_bulk(popped.and_then(|mut v| v.pop())),
@@ -313,6 +327,15 @@ fn propagate_spop(
 }
 
 fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    // Redis's smoveCommand: `srem` (and `del`) on the source, then `new`
+    // and `sadd` on the destination unless it had the member already.
+    let (src, dst, member) = (&argv[1], &argv[2], &argv[3]);
+    let missing = ctx.missing_for_new(dst);
+    let dst_had = ctx.notifying(SET_EV)
+        && matches!(
+            set::smismember(ctx.ks(), ctx.db(), dst, std::slice::from_ref(member)),
+            Ok(Some(v)) if v.first() == Some(&true)
+        );
     let (moved, _) = set_algebra::smove(
         ctx.ks(),
         ctx.db(),
@@ -321,6 +344,14 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         &argv[3],
         max_intset(ctx),
     )?;
+    if moved && src != dst {
+        ctx.notify(SET_EV, "srem", src);
+        ctx.notify_del_if_gone(src);
+        ctx.notify_new(missing, dst);
+        if !dst_had {
+            ctx.notify(SET_EV, "sadd", dst);
+        }
+    }
     Ok(Reply::Integer(moved as i64))
 }
 
@@ -332,6 +363,10 @@ fn set_op(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> CmdResult {
 
 fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
     count_reads(ctx, &argv[2..], &[KeyType::Set]);
+    ctx.expire_if_needed(&argv[1]);
+    let missing = ctx.missing_for_new(&argv[1]);
+    let existed = ctx.notifying(crate::notify::GENERIC)
+        && matches!(ctx.ks().get_live(ctx.db(), &argv[1]), Ok(Some(_)));
     let (size, _) = set_algebra::set_op_store(
         ctx.ks(),
         ctx.db(),
@@ -340,6 +375,17 @@ fn set_op_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
         &argv[2..],
         max_intset(ctx),
     )?;
+    if size > 0 {
+        let event = match op {
+            SetOp::Inter => "sinterstore",
+            SetOp::Union => "sunionstore",
+            SetOp::Diff => "sdiffstore",
+        };
+        ctx.notify_new(missing, &argv[1]);
+        ctx.notify(SET_EV, event, &argv[1]);
+    } else if existed {
+        ctx.notify(crate::notify::GENERIC, "del", &argv[1]);
+    }
     Ok(Reply::Integer(size as i64))
 }
 

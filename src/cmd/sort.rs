@@ -74,6 +74,10 @@ fn run(ctx: &mut Ctx<'_>, argv: &[Bytes], readonly: bool) -> CmdResult {
     let spec = parse(argv, readonly)?;
     super::count_read(ctx, &argv[1]);
     let db = ctx.db();
+    let events = spec
+        .store
+        .as_ref()
+        .map(|dst| super::events::StoreEvents::before(ctx, dst));
     match sort::sort(ctx.ks(), db, &argv[1], &spec)? {
         Sorted::Elements(items) => Ok(Reply::Array(
             items
@@ -82,7 +86,9 @@ fn run(ctx: &mut Ctx<'_>, argv: &[Bytes], readonly: bool) -> CmdResult {
                 .collect(),
         )),
         Sorted::Stored { len, .. } => {
-            if let Some(dst) = &spec.store {
+            if let (Some(dst), Some(events)) = (&spec.store, &events) {
+                // Redis notifies `sortstore` in the list class (sort.c).
+                events.after(ctx, dst, len > 0, crate::notify::LIST, "sortstore");
                 if len > 0 {
                     ctx.key_ready(db, dst);
                 }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use super::args::{int, is};
 use super::flags::*;
 use super::{count_lookup, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::{GENERIC as GENERIC_EV, STRING as STRING_EV};
 use crate::resp::Reply;
 use crate::types::string::{self, GetExChange, SetCondition, SetOptions, TtlChange};
 
@@ -368,6 +369,8 @@ fn set_generic(
     propagation: SetPropagation,
     argv: &[Bytes],
 ) -> CmdResult {
+    ctx.expire_if_needed(key);
+    let missing = ctx.missing_for_new(key);
     let r = string::set_with(ctx.ks(), ctx.db(), key, value.clone(), opts);
     if opts.get {
         // The old value is read as GET reads it.
@@ -375,6 +378,12 @@ fn set_generic(
     }
     let outcome = r?;
     if outcome.written {
+        // Redis's setGenericCommand: `set`, then `expire` when a TTL was given.
+        ctx.notify_new(missing, key);
+        ctx.notify(STRING_EV, "set", key);
+        if let TtlChange::At(_) = opts.ttl {
+            ctx.notify(GENERIC_EV, "expire", key);
+        }
         match (propagation, opts.ttl) {
             (SetPropagation::AbsoluteExpiry, TtlChange::At(ms)) => ctx.propagate(vec![
                 Bytes::from_static(b"SET"),
@@ -522,7 +531,40 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> Result<bool, Cmd
         .chunks_exact(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
+    if !nx && ctx.notifying(STRING_EV | crate::notify::NEW | crate::notify::EXPIRED) {
+        // MSET writes every pair: Redis's events per key in order,
+        // `expired` (an expired key it replaces), `new`, `set`. They are
+        // recorded now and published only once the unit commits.
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            ctx.expire_if_needed(k);
+            let first = !pairs[..i].iter().any(|(p, _)| p == k);
+            if first && ctx.missing_for_new(k) {
+                ctx.notify(crate::notify::NEW, "new", k);
+            }
+            ctx.notify(STRING_EV, "set", k);
+        }
+    }
+    // MSETNX looks every key up first (their `expired` events), then
+    // writes all or nothing.
+    let missing: Vec<bool> = if nx {
+        pairs
+            .iter()
+            .map(|(k, _)| {
+                ctx.expire_if_needed(k);
+                ctx.missing_for_new(k)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (written, _) = string::mset(ctx.ks(), ctx.db(), &pairs, nx)?;
+    if nx && written && ctx.notifying(STRING_EV | crate::notify::NEW) {
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            let first = !pairs[..i].iter().any(|(p, _)| p == k);
+            ctx.notify_new(missing[i] && first, k);
+            ctx.notify(STRING_EV, "set", k);
+        }
+    }
     Ok(written)
 }
 
@@ -541,6 +583,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     count_lookup(ctx, &r, |(v, _)| v.is_some());
     let (v, seq) = r?;
     if seq.is_some() {
+        ctx.notify(GENERIC_EV, "del", &argv[1]);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), argv[1].clone()]);
     }
     Ok(Reply::opt_bulk(v))
@@ -573,6 +616,12 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         // Replicated as an absolute expiry, PERSIST, or the deletion of a
         // time already past (Redis 7.0's forms).
         let key = argv[1].clone();
+        let event = match change {
+            GetExChange::At(ms) if ms <= ctx.w.now_ms() => "del",
+            GetExChange::At(_) => "expire",
+            _ => "persist",
+        };
+        ctx.notify(GENERIC_EV, event, &key);
         let argv = match change {
             GetExChange::At(ms) if ms <= ctx.w.now_ms() => {
                 let del = if ctx
@@ -601,7 +650,10 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let max = max_bulk_len(ctx);
+    let missing = ctx.missing_for_new(&argv[1]);
     let (len, _) = string::append(ctx.ks(), ctx.db(), &argv[1], &argv[2], max)?;
+    ctx.notify_new(missing, &argv[1]);
+    ctx.notify(STRING_EV, "append", &argv[1]);
     Ok(Reply::Integer(len as i64))
 }
 
@@ -612,7 +664,10 @@ fn strlen(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
+    let missing = ctx.missing_for_new(key);
     let (n, _) = string::incr_by(ctx.ks(), ctx.db(), key, delta)?;
+    ctx.notify_new(missing, key);
+    ctx.notify(STRING_EV, "incrby", key);
     Ok(Reply::Integer(n))
 }
 
@@ -638,7 +693,10 @@ fn decrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let missing = ctx.missing_for_new(&argv[1]);
     let (v, _) = string::incr_by_float(ctx.ks(), ctx.db(), &argv[1], &argv[2])?;
+    ctx.notify_new(missing, &argv[1]);
+    ctx.notify(STRING_EV, "incrbyfloat", &argv[1]);
     // Replicated as the value it produced, so replicas need not repeat
     // the float arithmetic.
     ctx.propagate(vec![
@@ -667,7 +725,12 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::msg("ERR offset is out of range"));
     }
     let max = max_bulk_len(ctx);
-    let (len, _) = string::setrange(ctx.ks(), ctx.db(), &argv[1], offset as u64, &argv[3], max)?;
+    let missing = ctx.missing_for_new(&argv[1]);
+    let (len, seq) = string::setrange(ctx.ks(), ctx.db(), &argv[1], offset as u64, &argv[3], max)?;
+    if seq.is_some() {
+        ctx.notify_new(missing, &argv[1]);
+        ctx.notify(STRING_EV, "setrange", &argv[1]);
+    }
     Ok(Reply::Integer(len as i64))
 }
 

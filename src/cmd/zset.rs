@@ -13,6 +13,7 @@ use super::zset_range::{
     zscan,
 };
 use super::{count_read, count_reads, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::notify::ZSET as ZSET_EV;
 use crate::resp::Reply;
 use crate::types::zset::{self, AddFlags, AddReply, Scored};
 use crate::types::zset_algebra::{self, Aggregate, SetOp};
@@ -456,8 +457,11 @@ fn add_reply(
     flags: AddFlags,
     elements: &[(f64, Bytes)],
 ) -> CmdResult {
+    let missing = ctx.missing_for_new(key);
     let (reply, seq) = zset::add(ctx.ks(), ctx.db(), key, flags, elements)?;
     if seq.is_some() {
+        ctx.notify_new(missing, key);
+        ctx.notify(ZSET_EV, if flags.incr { "zincr" } else { "zadd" }, key);
         let db = ctx.db();
         ctx.key_ready(db, key);
     }
@@ -516,6 +520,10 @@ fn zrevrank(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (n, _) = zset::remove(ctx.ks(), ctx.db(), &argv[1], &argv[2..])?;
+    if n > 0 {
+        ctx.notify(ZSET_EV, "zrem", &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     Ok(Reply::Integer(n as i64))
 }
 
@@ -531,8 +539,17 @@ fn pop_command(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) -> CmdResult {
         None => None,
     };
     let (popped, _) = zset::pop(ctx.ks(), ctx.db(), &argv[1], max, count.unwrap_or(1))?;
+    if !popped.is_empty() {
+        notify_popped(ctx, max, &argv[1]);
+    }
     // Without a count RESP3 still replies one flat member/score pair.
     Ok(scored_reply(popped, true, resp3(ctx) && count.is_some()))
+}
+
+/// Redis's genericZpopCommand: `zpopmin`/`zpopmax`, then `del` if emptied.
+fn notify_popped(ctx: &Ctx<'_>, max: bool, key: &[u8]) {
+    ctx.notify(ZSET_EV, if max { "zpopmax" } else { "zpopmin" }, key);
+    ctx.notify_del_if_gone(key);
 }
 
 fn zpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
@@ -608,6 +625,7 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     for key in a.keys {
         let (popped, _) = zset::pop(ctx.ks(), ctx.db(), &key, a.max, a.count)?;
         if !popped.is_empty() {
+            notify_popped(ctx, a.max, &key);
             // Replicated as ZPOPMIN/ZPOPMAX with the count taken.
             let name: &'static [u8] = if a.max { b"ZPOPMAX" } else { b"ZPOPMIN" };
             ctx.propagate(vec![
@@ -711,6 +729,7 @@ fn algebra(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
 fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
     let a = parse_algebra(ctx, argv, 2, op, true, false)?;
     let dst = &argv[1];
+    let store = super::events::StoreEvents::before(ctx, dst);
     let (n, _) = zset_algebra::combine_store(
         ctx.ks(),
         ctx.db(),
@@ -720,6 +739,12 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: SetOp) -> CmdResult {
         a.aggregate,
         op,
     )?;
+    let event = match op {
+        SetOp::Union => "zunionstore",
+        SetOp::Inter => "zinterstore",
+        SetOp::Diff => "zdiffstore",
+    };
+    store.after(ctx, dst, n > 0, ZSET_EV, event);
     if n > 0 {
         let db = ctx.db();
         ctx.key_ready(db, dst);

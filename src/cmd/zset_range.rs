@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::args::{int, is};
+use super::events::StoreEvents;
 use super::keys::ScanOptions;
 use super::zset::{resp3, scored_reply};
 use super::{count_read, CmdError, CmdResult, Ctx};
@@ -100,7 +101,9 @@ fn range_generic(
     count_read(ctx, key);
     if store {
         let dst = &argv[1];
+        let events = StoreEvents::before(ctx, dst);
         let (n, _) = zset_range::range_store(ctx.ks(), ctx.db(), dst, key, &q)?;
+        events.after(ctx, dst, n > 0, crate::notify::ZSET, "zrangestore");
         if n > 0 {
             let db = ctx.db();
             ctx.key_ready(db, dst);
@@ -156,7 +159,16 @@ pub(super) fn zlexcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn remove_range(ctx: &mut Ctx<'_>, argv: &[Bytes], by: RangeBy) -> CmdResult {
+    let event = match by {
+        RangeBy::Rank(..) => "zremrangebyrank",
+        RangeBy::Score(_) => "zremrangebyscore",
+        RangeBy::Lex(_) => "zremrangebylex",
+    };
     let (n, _) = zset_range::remove_range(ctx.ks(), ctx.db(), &argv[1], by)?;
+    if n > 0 {
+        ctx.notify(crate::notify::ZSET, event, &argv[1]);
+        ctx.notify_del_if_gone(&argv[1]);
+    }
     Ok(Reply::Integer(n as i64))
 }
 

@@ -258,7 +258,19 @@ impl ConfigStore {
             canon = format!("{current} {canon}");
         }
         self.store(&[(d, canon)]);
+        self.keep_notify_bits(d, &value);
         Ok(())
+    }
+
+    /// The canonical text of `notify-keyspace-events` loses `n` next to `A`
+    /// (Redis prints "KEAn" as "AKE" yet keeps the bit), so the bits come
+    /// from the value as given.
+    fn keep_notify_bits(&self, d: &Directive, value: &str) {
+        if d.name == "notify-keyspace-events" {
+            if let Some(flags) = crate::notify::parse(value) {
+                self.notify_flags.store(flags, Ordering::Relaxed);
+            }
+        }
     }
 
     /// CONFIG SET of one directive.
@@ -293,6 +305,9 @@ impl ConfigStore {
             }
         }
         self.store(&canon);
+        for (d, (_, value)) in found.iter().zip(pairs) {
+            self.keep_notify_bits(d, value);
+        }
         Ok(())
     }
 
@@ -610,6 +625,11 @@ mod tests {
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
         c.set("notify-keyspace-events", "Kgl").unwrap();
         assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("glK"));
+        // "KEAn" reads back as "AKE" but `new` stays on, as in Redis.
+        c.set("notify-keyspace-events", "KEAn").unwrap();
+        assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
+        let bits = c.notify_flags.load(Ordering::Relaxed);
+        assert_ne!(bits & crate::notify::NEW, 0);
         c.set("latency-tracking-info-percentiles", "50.5 1e1")
             .unwrap();
         assert_eq!(

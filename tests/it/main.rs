@@ -19,6 +19,7 @@ mod keys;
 mod keyspace_events;
 mod lists;
 mod metrics;
+mod notifications;
 mod propagation;
 mod protocol;
 mod pubsub;
