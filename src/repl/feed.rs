@@ -1,6 +1,7 @@
 //! Feeding a replica the replication stream from an offset: first what the
 //! on-disk backlog holds, then every unit as it commits.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -18,6 +19,15 @@ pub async fn feed_replica<W: AsyncWriteExt + Unpin>(
     out: &mut W,
     from: u64,
 ) -> u64 {
+    let ks = &server.ks;
+    // Commits wake followers only while there are some.
+    ks.stream_followers.fetch_add(1, Ordering::AcqRel);
+    let next = follow(server, out, from).await;
+    ks.stream_followers.fetch_sub(1, Ordering::AcqRel);
+    next
+}
+
+async fn follow<W: AsyncWriteExt + Unpin>(server: &Server, out: &mut W, from: u64) -> u64 {
     let ks = &server.ks;
     let mut next = from;
     loop {
@@ -40,10 +50,7 @@ pub async fn feed_replica<W: AsyncWriteExt + Unpin>(
             }
             Some(_) => {}
         }
-        if server
-            .shutting_down
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
+        if server.shutting_down.load(Ordering::Acquire) {
             return next;
         }
         // Wake up now and then to notice a shutdown.

@@ -87,8 +87,11 @@ pub struct Keyspace {
     pub backlog_size: AtomicU64,
     /// Clients with WATCHed keys; commits list touched keys only when > 0.
     pub watchers: AtomicUsize,
-    /// Woken after every commit that moved the offset.
+    /// Woken after every commit that moved the offset, while anyone follows
+    /// the stream (`stream_followers` > 0: the commit skips the wake-up's
+    /// lock otherwise).
     pub offset_moved: tokio::sync::Notify,
+    pub stream_followers: AtomicUsize,
 }
 
 /// The changes of one step of a command, staged into its write context.
@@ -276,6 +279,7 @@ impl Keyspace {
             backlog_size: AtomicU64::new(DEFAULT_BACKLOG_SIZE),
             watchers: AtomicUsize::new(0),
             offset_moved: tokio::sync::Notify::new(),
+            stream_followers: AtomicUsize::new(0),
         })
     }
 
@@ -427,7 +431,7 @@ impl Keyspace {
         self.offset.store(offset, Ordering::Release);
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
         drop(stream);
-        if !propagate.is_empty() {
+        if !propagate.is_empty() && self.stream_followers.load(Ordering::Acquire) > 0 {
             self.offset_moved.notify_waiters();
         }
         Ok(Committed {
