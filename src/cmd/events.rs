@@ -46,23 +46,6 @@ impl Ctx<'_> {
         }
     }
 
-    /// Before a write command: its first key, if expired, is deleted with
-    /// its `expired` event, as the command's own `lookupKeyWrite` does in
-    /// Redis before anything else (the types layer overwrites an expired
-    /// key without a word). Later keys are the handlers' business.
-    pub fn expire_first_key(&self, argv: &[Bytes]) {
-        if self.notifying(crate::notify::EXPIRED) {
-            if let Some(key) = self
-                .cmd
-                .spec
-                .key_args(argv)
-                .and_then(|k| k.first().copied())
-            {
-                let _ = self.w.get_live(self.db(), key);
-            }
-        }
-    }
-
     /// Asked before a write that may create `key`: true when `new` events are
     /// enabled and the key does not exist (so [`notify_new`](Self::notify_new)
     /// must tell whether the write created it).

@@ -233,11 +233,6 @@ pub fn run_command(
         w,
         rewritten: false,
     };
-    if spec.is_write() {
-        // Keyspace notifications: `expired` for an expired key the command
-        // overwrites (one atomic load when notifications are off).
-        ctx.expire_first_key(argv);
-    }
     let result = handler(&mut ctx, argv);
     if spec.is_write() && !ctx.rewritten && w.own_changes() > changes_before {
         w.propagate(ctx.client.db, argv.to_vec());
