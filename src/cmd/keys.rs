@@ -5,7 +5,7 @@
 //! in `types::keys`.
 //!
 //! Cross-database commands (MOVE, COPY DB) lock both keys in one
-//! `Keyspace::lock_multi` call and commit one batch.
+//! `WriteContext::lock_multi` call and commit one batch.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

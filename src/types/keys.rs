@@ -24,7 +24,7 @@ fn live(stored: Option<Metadata>, now: u64) -> Option<Metadata> {
 }
 
 /// Deletes the keys that exist; duplicates count once. Returns how many
-/// were deleted and the commit sequence.
+/// were deleted and whether it staged a change (`Some`).
 pub fn delete(w: &WriteContext<'_>, db: u8, keys: &[Bytes]) -> TypeResult<(u64, u64)> {
     w.lock(db, keys);
     let now = w.now_ms();
@@ -121,7 +121,7 @@ pub fn rename(
 }
 
 /// MOVE `key` from physical db `src_db` to `dst_db` (different dbs). Returns
-/// the commit sequence, or `None` when the key is missing or exists in the
+/// whether it staged a change (`Some`), or `None` when the key is missing or exists in the
 /// destination. Both keys are locked together and the move is one batch.
 pub fn move_key(
     w: &WriteContext<'_>,
@@ -138,7 +138,7 @@ pub fn move_key(
 }
 
 /// COPY `src` (in `src_db`) to `dst` (in `dst_db`), keeping the TTL.
-/// Returns the commit sequence, or `None` when the source is missing or the
+/// Returns whether it staged a change (`Some`), or `None` when the source is missing or the
 /// destination exists and `replace` is false. One batch, both keys locked.
 pub fn copy(
     w: &WriteContext<'_>,
@@ -199,7 +199,7 @@ pub struct ExpireCond {
 
 /// Sets the absolute expiry `when_ms` on `key` if the conditions allow; a
 /// time not after now deletes the key. Returns `None` when nothing was done
-/// (missing key or a condition failed), else the commit sequence.
+/// (missing key or a condition failed), else whether it staged a change (`Some`).
 pub fn expire(
     w: &WriteContext<'_>,
     db: u8,

@@ -20,7 +20,7 @@
 //! the bounds and deletes what falls outside them.
 //!
 //! Every function locks the key (reads too, so the metadata and the
-//! elements read are one consistent state) and returns the commit sequence
+//! elements read are one consistent state) and returns whether it staged a change (`Some`)
 //! of its write, `None` when it wrote nothing. A list that becomes empty is
 //! deleted, as in Redis.
 
@@ -391,7 +391,7 @@ pub fn push(
 }
 
 /// Replaces whatever `key` holds with a new list of `elements` (SORT ...
-/// STORE); an empty result deletes the key. Returns the commit sequence,
+/// STORE); an empty result deletes the key. Returns whether it staged a change (`Some`),
 /// `None` when nothing changed.
 pub fn store(
     w: &WriteContext<'_>,
@@ -496,7 +496,7 @@ fn pop_from(
 
 /// LPOP/RPOP: pops one element (`count` None) or up to `count` elements
 /// from `end`. Returns the popped elements in pop order (`None` for a
-/// missing key) and the commit sequence. The blocking pops use it too.
+/// missing key) and whether it staged a change (`Some`). The blocking pops use it too.
 pub fn pop(
     w: &WriteContext<'_>,
     db: u8,

@@ -250,7 +250,7 @@ fn existing(
         .collect())
 }
 
-/// SADD: returns how many members were new and the commit sequence.
+/// SADD: returns how many members were new and whether it staged a change (`Some`).
 pub fn sadd(
     w: &WriteContext<'_>,
     db: u8,
@@ -290,7 +290,7 @@ pub fn sadd(
     Ok((added, Some(w.stage(ws)?)))
 }
 
-/// SREM: returns how many members were removed and the commit sequence.
+/// SREM: returns how many members were removed and whether it staged a change (`Some`).
 /// The key goes when its last member does.
 pub fn srem(
     w: &WriteContext<'_>,

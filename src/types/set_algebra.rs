@@ -28,7 +28,7 @@ pub enum SetOp {
 }
 
 /// SMOVE: moves `member` from `src` to `dst`. Returns whether it moved
-/// (with `src == dst`, whether it is a member) and the commit sequence.
+/// (with `src == dst`, whether it is a member) and whether it staged a change (`Some`).
 pub fn smove(
     w: &WriteContext<'_>,
     db: u8,
@@ -223,7 +223,7 @@ pub fn sintercard<K: AsRef<[u8]>>(
 }
 
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE: stores the result at `dst` and
-/// returns its size and the commit sequence.
+/// returns its size and whether it staged a change (`Some`).
 pub fn set_op_store<K: AsRef<[u8]>>(
     w: &WriteContext<'_>,
     db: u8,

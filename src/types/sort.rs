@@ -35,7 +35,7 @@ pub enum Sorted {
     /// The output without STORE: one entry per element, or per GET pattern
     /// of each element (`None` where a GET found nothing).
     Elements(Vec<Option<Bytes>>),
-    /// With STORE: the stored list's length and the commit sequence.
+    /// With STORE: the stored list's length and whether it staged a change (`Some`).
     Stored { len: usize, seq: Option<u64> },
 }
 

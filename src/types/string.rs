@@ -2,11 +2,11 @@
 //! (`Metadata::string`), so every string command is one read and at most one
 //! write of that record.
 //!
-//! Reads go through `Keyspace::get_live` (lazy expiry). Writes lock the key,
-//! read the record as stored, treat an expired record as absent, and pass the
-//! stored record to `put_meta`/`delete_key` so key and expiry counters stay
-//! exact. Write functions return the commit sequence (`None` when nothing was
-//! written) for the command layer's `ctx.committed`.
+//! Reads go through `WriteContext::get_live` (lazy expiry). Writes lock the
+//! key, look the record up (an expired one is deleted as an effect), and pass
+//! the record to `put_meta`/`delete_key` so key and expiry counters stay
+//! exact. Write functions stage into the unit and return `Some` (the unit's
+//! count of staged changes) when they changed something, `None` otherwise.
 
 use std::collections::HashMap;
 
@@ -139,7 +139,7 @@ pub fn strlen(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<Option<usi
     Ok(get(w, db, key)?.map(|v| v.len()))
 }
 
-/// Plain SET: replaces any value and clears the TTL. Returns the commit sequence.
+/// Plain SET: replaces any value and clears the TTL. Returns whether it staged a change (`Some`).
 pub fn set(w: &WriteContext<'_>, db: u8, key: &[u8], value: Bytes) -> TypeResult<u64> {
     w.lock(db, &[key]);
     let stored = w.lookup_key(db, key)?;
@@ -230,7 +230,7 @@ pub fn set_with(
 
 /// MSET (`only_if_none_exist` = false) or MSETNX (true): all keys in one
 /// atomic batch under one lock. Returns whether the values were written and
-/// the commit sequence. A key given twice takes its last value.
+/// whether it staged a change (`Some`). A key given twice takes its last value.
 pub fn mset(
     w: &WriteContext<'_>,
     db: u8,
