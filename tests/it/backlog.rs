@@ -176,3 +176,36 @@ fn after_kill_9_data_stream_and_offset_agree() {
     }
     assert_eq!(dump(s.port), dump(redis.port));
 }
+
+/// CLIENT PAUSE WRITE freezes the offset: expiry deletes nothing (reads
+/// only hide the expired key), so a failover can wait for replicas to
+/// catch up. After the pause, the first lookup deletes the key and its DEL
+/// (UNLINK under `lazyfree-lazy-expire`) enters the stream.
+#[test]
+fn client_pause_freezes_expiry_and_the_offset() {
+    let s = Strata::start_with(&["--lazyfree-lazy-expire", "yes"]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v", "PX", "50"]);
+    let (replid, before) = position(&s);
+    assert!(c
+        .cmd_str(&["CLIENT", "PAUSE", "2000", "WRITE"])
+        .starts_with("+OK"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        c.cmd(&["GET", "k"]),
+        b"$-1\r\n",
+        "an expired key reads as missing"
+    );
+    assert_eq!(
+        c.cmd(&["DBSIZE"]),
+        b":1\r\n",
+        "but is not deleted while paused"
+    );
+    assert_eq!(position(&s).1, before, "the offset stands still");
+    c.cmd(&["CLIENT", "UNPAUSE"]);
+    assert_eq!(c.cmd(&["GET", "k"]), b"$-1\r\n");
+    assert_eq!(c.cmd(&["DBSIZE"]), b":0\r\n");
+    let (_, after) = position(&s);
+    let stream = read_stream(&s, &replid, before + 1, (after - before) as usize);
+    assert_eq!(stream, b"*2\r\n$6\r\nUNLINK\r\n$1\r\nk\r\n");
+}
