@@ -1,0 +1,1 @@
+//! Streaming RDB reader (owned by the reader work).

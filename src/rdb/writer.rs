@@ -1,0 +1,1 @@
+//! Streaming RDB writer (owned by the writer work).
