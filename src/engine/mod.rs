@@ -27,8 +27,8 @@ pub enum Cf {
     /// Server state that must move atomically with the data: key counters,
     /// the logical-to-physical database map, the replication id and offset.
     State,
-    /// The replication stream by offset: `offset u64 BE -> bytes` (see
-    /// `types::backlog`).
+    /// The replication backlog's index: where in the engine's log each
+    /// stretch of the stream starts (see `types::backlog`).
     Backlog,
 }
 
@@ -85,6 +85,10 @@ pub enum BatchOp {
         start: Vec<u8>,
         end: Vec<u8>,
     },
+    /// Bytes kept in the engine's log with the batch but in no column family
+    /// (RocksDB's `PutLogData`): durable and atomic with the batch, read back
+    /// in commit order with [`Engine::read_log`], never visible to reads.
+    LogData(bytes::Bytes),
 }
 
 /// An ordered list of changes applied atomically: all or none, even across a crash.
@@ -116,6 +120,12 @@ impl Batch {
             start: start.into(),
             end: end.into(),
         });
+    }
+    /// Attaches log-only bytes to the batch (see [`BatchOp::LogData`]); at
+    /// most one per batch is kept, the last.
+    pub fn log_data(&mut self, bytes: bytes::Bytes) {
+        self.ops.retain(|op| !matches!(op, BatchOp::LogData(_)));
+        self.ops.push(BatchOp::LogData(bytes));
     }
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
@@ -167,6 +177,10 @@ pub struct EngineOptions {
     pub compression: Compression,
     /// Threads for background work (RocksDB: flushes and compactions).
     pub background_jobs: i32,
+    /// How much of its log (all batches, data and log-only bytes) the engine
+    /// keeps readable through [`Engine::read_log`] after the data reached
+    /// its files; 0 keeps only what recovery needs.
+    pub log_retention: u64,
     pub rocksdb: RocksOptions,
 }
 
@@ -185,6 +199,7 @@ impl Default for EngineOptions {
             memtable_budget: 256 << 20,
             compression: Compression::Lz4,
             background_jobs: 4,
+            log_retention: 0,
             rocksdb: RocksOptions {
                 max_write_buffer_number: 4,
             },
@@ -341,6 +356,19 @@ pub trait Engine: Send + Sync + 'static {
     fn stats(&self) -> EngineStats;
     /// Total bytes of the store's files on disk.
     fn disk_usage(&self) -> u64;
+    /// Visits the log-only bytes ([`Batch::log_data`]) of the batches
+    /// committed after sequence number `after`, in commit order, with each
+    /// batch's sequence number, until `visit` returns false or the log ends.
+    /// Returns false when batches after `after` are no longer in the log
+    /// (retention, see [`EngineOptions::log_retention`]); a backend that
+    /// cannot tell may start later, and callers check continuity from the
+    /// bytes themselves. Every batch that returned from `write` before the
+    /// call is visited.
+    fn read_log(&self, after: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool)
+        -> EngineResult<bool>;
+    /// The sequence number of the last committed batch (0 before any). A
+    /// batch written next gets a number above it.
+    fn last_seq(&self) -> u64;
     /// A short name for INFO (`rocksdb`): the one [`open`] knows it by.
     fn name(&self) -> &'static str;
 }

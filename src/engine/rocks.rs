@@ -199,6 +199,29 @@ fn bounded_read_options(lower: Option<&[u8]>, upper: Option<&[u8]>) -> ReadOptio
     ro
 }
 
+/// The log-only record of a serialized write batch, when it has one: our
+/// writer puts it first. Layout (RocksDB `write_batch.cc`): an 8-byte
+/// sequence number and a 4-byte count, then records; a log-data record is
+/// tag 0x03, a varint32 length and the bytes.
+fn log_data_of(rep: &[u8]) -> Option<&[u8]> {
+    const HEADER: usize = 12;
+    const LOG_DATA: u8 = 0x03;
+    if *rep.get(HEADER)? != LOG_DATA {
+        return None;
+    }
+    let mut len: u64 = 0;
+    let mut pos = HEADER + 1;
+    for shift in (0..35).step_by(7) {
+        let b = *rep.get(pos)?;
+        pos += 1;
+        len |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return rep.get(pos..pos.checked_add(len as usize)?);
+        }
+    }
+    None
+}
+
 fn multi_get(
     db: &DB,
     cf: Cf,
@@ -259,6 +282,18 @@ impl RocksEngine {
         // rare small writes, like `state`, keeps every WAL file alive).
         db_opts.set_db_write_buffer_size(options.memtable_budget);
         db_opts.set_max_total_wal_size((write_buffer_size as u64).saturating_mul(4));
+        // Log files the data no longer needs move to `archive/` and stay
+        // there, readable by `read_log`, up to this size; RocksDB checks the
+        // limit every ten minutes, so the archive may run over it by what
+        // is written in that time. Never less than two memtable budgets:
+        // the log records written since the last flush of every family
+        // must survive one more flush (a restart reads them).
+        let retention = options
+            .log_retention
+            .max(options.memtable_budget as u64 * 2)
+            .max(64 << 20);
+        db_opts.set_wal_ttl_seconds(0);
+        db_opts.set_wal_size_limit_mb(retention.div_ceil(1 << 20));
         // The unused `default` family shares the configured cache too, so no
         // memory is reserved outside the configured bounds.
         db_opts.set_block_based_table_factory(&table);
@@ -416,8 +451,26 @@ impl Engine for RocksEngine {
 
     fn write(&self, batch: &Batch) -> EngineResult<()> {
         let mut wb = WriteBatch::default();
+        // The log-only record goes first, so `read_log` finds it at a fixed
+        // place without parsing the rest of the batch.
+        for op in batch.ops() {
+            if let BatchOp::LogData(bytes) = op {
+                wb.put_log_data(bytes);
+            }
+        }
+        if batch
+            .ops()
+            .iter()
+            .all(|op| matches!(op, BatchOp::LogData(_)))
+        {
+            // A batch of log data only has no sequence number of its own
+            // and the log iterator skips it: give it one record, in the
+            // otherwise unused default family.
+            wb.put(b"", b"");
+        }
         for op in batch.ops() {
             match op {
+                BatchOp::LogData(_) => {}
                 BatchOp::Put { cf, key, value } => wb.put_cf(self.cf(*cf), key, value),
                 BatchOp::Delete { cf, key } => wb.delete_cf(self.cf(*cf), key),
                 // RocksDB fails the whole batch on an inverted range.
@@ -428,6 +481,49 @@ impl Engine for RocksEngine {
             }
         }
         Ok(self.db.write_opt(wb, &self.write_opts)?)
+    }
+
+    fn read_log(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> EngineResult<bool> {
+        // What sits in the in-process log buffer is not in the files yet.
+        self.db.flush_wal(false)?;
+        if after >= self.db.latest_sequence_number() {
+            return Ok(true);
+        }
+        // RocksDB reports a log that no longer reaches back this far as
+        // NotFound ("gap in sequence numbers") or Corruption, when opening
+        // the iterator or on its first step.
+        let gone = |e: &rocksdb::Error| {
+            matches!(
+                e.kind(),
+                rocksdb::ErrorKind::NotFound | rocksdb::ErrorKind::Corruption
+            )
+        };
+        let iter = match self.db.get_updates_since(after) {
+            Ok(i) => i,
+            Err(e) if gone(&e) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        for item in iter {
+            let (seq, wb) = match item {
+                Ok(x) => x,
+                Err(e) if gone(&e) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(data) = log_data_of(wb.data()) {
+                if !visit(seq, data) {
+                    break;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.db.latest_sequence_number()
     }
 
     fn flush_wal_buffer(&self) -> EngineResult<()> {

@@ -1,5 +1,6 @@
 //! Feeding a replica the replication stream from an offset: first what the
-//! on-disk backlog holds, then every unit as it commits.
+//! backlog (the engine's log) holds, then every unit as it commits (from
+//! memory, see `backlog::Tail`).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -21,7 +22,7 @@ pub async fn feed_replica<W: AsyncWriteExt + Unpin>(
 ) -> u64 {
     let ks = &server.ks;
     // Commits wake followers only while there are some.
-    ks.stream_followers.fetch_add(1, Ordering::AcqRel);
+    ks.stream_followers.fetch_add(1, Ordering::SeqCst);
     let next = follow(server, out, from).await;
     ks.stream_followers.fetch_sub(1, Ordering::AcqRel);
     next

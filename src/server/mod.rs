@@ -135,6 +135,10 @@ fn engine_options(s: &Settings) -> Result<EngineOptions, StartError> {
             .saturating_mul(s.max_write_buffer_number.max(1) as usize),
         compression,
         background_jobs: s.max_background_jobs,
+        // The backlog lives in the engine's log, which also holds the data:
+        // keep twice the stream's size of it (set at start; CONFIG SET of
+        // repl-backlog-size later trims the index, not the log).
+        log_retention: s.repl_backlog_size.saturating_mul(2),
         rocksdb: RocksOptions {
             max_write_buffer_number: s.max_write_buffer_number,
         },

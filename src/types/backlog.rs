@@ -1,32 +1,49 @@
-//! The replication stream, kept on disk by offset, and the durable
-//! replication position.
+//! The replication stream, kept in the engine's log by offset, and the
+//! durable replication position.
 //!
-//! Every commit appends the bytes it propagates (RESP multibulk commands,
-//! exactly what a Redis replica reads) to the `backlog` column family in the
-//! same engine batch as the data. The offset is where the newest chunk ends,
-//! so it needs no record of its own: after a crash the data, the stream and
-//! the offset agree exactly, and a commit writes one extra record, not two.
+//! Every commit carries the bytes it propagates (RESP multibulk commands,
+//! exactly what a Redis replica reads) as the log-only record of its engine
+//! batch (`Batch::log_data`, RocksDB's `PutLogData`): durable and atomic with
+//! the data, but no memtable or table record, so a write pays for the stream
+//! little more than the bytes. The engine keeps its log readable for a
+//! retention (`EngineOptions::log_retention`), which makes that log the
+//! backlog; this is how kvrocks serves replicas from RocksDB's WAL.
 //!
-//! Encoding:
+//! To find an offset in the log, a sparse index in the `backlog` family
+//! says where a stretch of the stream starts. An entry is written, in the
+//! same batch, whenever 64 KB of stream and data went by since the last one
+//! (so any batch bigger than that has its own):
 //!
 //! ```text
-//! backlog  [start offset u64 BE]  -> the bytes of one commit, whose first byte
-//!                                    has that offset (Redis numbering: the
-//!                                    first byte of a stream is offset 1)
-//! state    "repl"                 -> [replid: 40 ASCII hex][base offset u64 BE]
-//!                                    written when the id changes; the base is
-//!                                    the offset when the backlog is empty
+//! log record of a batch   [start offset u64 BE][the bytes of one commit]
+//!                         (Redis numbering: the first byte of a stream is
+//!                         offset 1)
+//! backlog  "i" [start offset u64 BE] -> [batch seq u64 BE][length u64 BE]
+//!                         the batch whose log record starts there
+//! state    "repl"         -> [replid: 40 ASCII hex][base offset u64 BE]
+//!                         written when the id changes; the base is the
+//!                         offset when there is no stream yet
 //! ```
 //!
-//! Chunks older than `repl-backlog-size` bytes behind the end are trimmed
-//! with one range delete, so the backlog is bounded on disk; the newest chunk
-//! is never trimmed, so the offset can always be read back.
+//! The offset after a restart is where the newest indexed record ends,
+//! carried forward by the log records after it: the data, the stream and the
+//! offset agree exactly after a crash. Entries further than
+//! `repl-backlog-size` behind the end are trimmed. The newest units also
+//! stay in memory while replicas follow the stream live ([`Tail`]).
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 use rand::Rng;
 
 use super::encoding::be_u64;
-use crate::engine::{Cf, Engine, EngineResult};
+use crate::engine::{Batch, Cf, Engine, EngineResult};
+
+/// Stream-and-data bytes between two index entries.
+pub const INDEX_STEP: u64 = 64 << 10;
+/// Most bytes of recent units kept in memory for live followers.
+pub const TAIL_BYTES: usize = 8 << 20;
+const INDEX_PREFIX: u8 = b'i';
 
 pub const REPL_STATE_KEY: &[u8] = b"repl";
 
@@ -60,39 +77,156 @@ impl ReplPosition {
         })
     }
 
-    /// The stored id with the offset where the newest backlog chunk ends;
-    /// a fresh id at offset 0 (written at once) when there is none.
-    pub fn load(engine: &dyn Engine) -> EngineResult<ReplPosition> {
+    /// The stored id, or a fresh one at offset 0 (written at once).
+    fn load_stored(engine: &dyn Engine) -> EngineResult<ReplPosition> {
         let stored = engine
             .get(Cf::State, REPL_STATE_KEY)?
             .and_then(|raw| ReplPosition::decode(&raw));
-        let mut pos = match stored {
-            Some(p) => p,
-            None => {
-                let p = ReplPosition {
-                    replid: new_replid(),
-                    offset: 0,
-                };
-                let mut b = crate::engine::Batch::new();
-                b.put(Cf::State, REPL_STATE_KEY.to_vec(), p.encode());
-                engine.write(&b)?;
-                p
-            }
-        };
-        let mut it = engine.iter(Cf::Backlog, None, None);
-        it.seek_to_last();
-        if it.valid() {
-            if let Some(start) = be_u64(it.key(), 0) {
-                pos.offset = start + it.value().len() as u64 - 1;
-            }
+        if let Some(p) = stored {
+            return Ok(p);
         }
-        it.status()?;
-        Ok(pos)
+        let p = ReplPosition {
+            replid: new_replid(),
+            offset: 0,
+        };
+        let mut b = Batch::new();
+        b.put(Cf::State, REPL_STATE_KEY.to_vec(), p.encode());
+        engine.write(&b)?;
+        Ok(p)
     }
 }
 
-pub fn chunk_key(start: u64) -> Vec<u8> {
-    start.to_be_bytes().to_vec()
+/// One index entry: the batch whose log record starts at `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub start: u64,
+    pub len: u64,
+    /// The batch's sequence number (or one below it: reads tolerate that).
+    pub seq: u64,
+}
+
+impl IndexEntry {
+    pub fn key(start: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(9);
+        k.push(INDEX_PREFIX);
+        k.extend_from_slice(&start.to_be_bytes());
+        k
+    }
+
+    pub fn value(&self) -> Vec<u8> {
+        let mut v = self.seq.to_be_bytes().to_vec();
+        v.extend_from_slice(&self.len.to_be_bytes());
+        v
+    }
+
+    fn decode(key: &[u8], value: &[u8]) -> Option<IndexEntry> {
+        if key.len() != 9 || key[0] != INDEX_PREFIX {
+            return None;
+        }
+        Some(IndexEntry {
+            start: be_u64(key, 1)?,
+            seq: be_u64(value, 0)?,
+            len: be_u64(value, 8)?,
+        })
+    }
+}
+
+/// The position and index after a restart: the stored id, the offset the
+/// log says the data reflects, and the index entries, oldest first.
+pub fn recover(engine: &dyn Engine) -> EngineResult<(ReplPosition, VecDeque<IndexEntry>)> {
+    let mut pos = ReplPosition::load_stored(engine)?;
+    // Chunks of the earlier on-disk format (8-byte keys) are dropped: the
+    // stream restarts at the stored base.
+    let mut legacy = Batch::new();
+    legacy.delete_range(Cf::Backlog, vec![0u8; 8], vec![INDEX_PREFIX]);
+    legacy.delete_range(Cf::Backlog, vec![INDEX_PREFIX + 1], vec![0xffu8; 10]);
+    engine.write(&legacy)?;
+    let mut index = VecDeque::new();
+    let mut it = engine.iter(Cf::Backlog, None, None);
+    it.seek_to_first();
+    while it.valid() {
+        if let Some(e) = IndexEntry::decode(it.key(), it.value()) {
+            index.push_back(e);
+        }
+        it.next();
+    }
+    it.status()?;
+    drop(it);
+    if let Some(last) = index.back() {
+        let mut end = last.start + last.len - 1;
+        // The batches after the indexed one (at most a step's worth).
+        engine.read_log(last.seq, &mut |_, rec| {
+            if let Some((start, body)) = split_record(rec) {
+                if start <= end + 1 {
+                    end = end.max(start + body.len() as u64 - 1);
+                }
+            }
+            true
+        })?;
+        pos.offset = pos.offset.max(end);
+    }
+    Ok((pos, index))
+}
+
+/// A log record's start offset and stream bytes.
+pub fn split_record(rec: &[u8]) -> Option<(u64, &[u8])> {
+    let start = be_u64(rec, 0)?;
+    let body = rec.get(8..)?;
+    (!body.is_empty()).then_some((start, body))
+}
+
+/// The newest units' records, in memory while replicas follow the stream,
+/// so a live follower never reads the engine's log.
+#[derive(Default)]
+pub struct Tail {
+    records: VecDeque<(u64, Bytes)>,
+    bytes: usize,
+}
+
+impl Tail {
+    pub fn push(&mut self, start: u64, record: Bytes) {
+        self.bytes += record.len();
+        self.records.push_back((start, record));
+        while self.records.len() > 1 && self.bytes > TAIL_BYTES {
+            if let Some((_, r)) = self.records.pop_front() {
+                self.bytes -= r.len();
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.bytes = 0;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The stream from `from` on (at most about `max_bytes`), when the tail
+    /// reaches back that far.
+    pub fn read(&self, from: u64, max_bytes: usize) -> Option<Vec<u8>> {
+        let first = self.records.front()?.0;
+        if from < first {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (start, rec) in &self.records {
+            let Some((_, body)) = split_record(rec) else {
+                continue;
+            };
+            let next = from + out.len() as u64;
+            let end = start + body.len() as u64;
+            if end <= next {
+                continue;
+            }
+            out.extend_from_slice(&body[(next - start) as usize..]);
+            if out.len() >= max_bytes {
+                break;
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Appends `argv` as a RESP multibulk.
@@ -114,14 +248,25 @@ pub fn encode_command(out: &mut Vec<u8>, argv: &[Bytes]) {
 /// whenever the database differs from the stream's current one, and
 /// `MULTI`/`EXEC` around a unit of more than one command. `selected` is the
 /// stream's database before and after.
+#[cfg(test)]
 pub fn encode_unit(ops: &[(usize, Vec<Bytes>)], selected: &mut Option<usize>) -> Vec<u8> {
+    encode_record(0, ops, selected).split_off(8)
+}
+
+/// The unit's log record: its start offset, then its bytes ([`encode_unit`]).
+pub fn encode_record(
+    start: u64,
+    ops: &[(usize, Vec<Bytes>)],
+    selected: &mut Option<usize>,
+) -> Vec<u8> {
     // Room for the arguments and their headers: one allocation as a rule.
     let size: usize = ops
         .iter()
         .flat_map(|(_, argv)| argv.iter())
         .map(|a| a.len() + 16)
         .sum();
-    let mut out = Vec::with_capacity(size + 64);
+    let mut out = Vec::with_capacity(size + 72);
+    out.extend_from_slice(&start.to_be_bytes());
     let mut emit = |out: &mut Vec<u8>, db: usize, argv: &[Bytes]| {
         if *selected != Some(db) {
             let mut n = itoa::Buffer::new();
@@ -144,52 +289,37 @@ pub fn encode_unit(ops: &[(usize, Vec<Bytes>)], selected: &mut Option<usize>) ->
     out
 }
 
-/// Reads the stream from offset `from` (inclusive), at most about
-/// `max_bytes`. `None` when `from` is no longer (or not yet) in the backlog;
-/// an empty vector when `from` is just past the end.
-pub fn read(engine: &dyn Engine, from: u64, end: u64, max_bytes: usize) -> Option<Vec<u8>> {
-    if from == end + 1 {
-        return Some(Vec::new());
-    }
-    if from == 0 || from > end + 1 {
-        return None;
-    }
-    let mut it = engine.iter(Cf::Backlog, None, None);
-    it.seek_for_prev(&chunk_key(from));
-    if !it.valid() {
-        return None;
-    }
+/// Reads the stream from offset `from` (inclusive) out of the engine's log,
+/// starting at index entry `entry` (the newest at or before `from`), at most
+/// about `max_bytes`. `None` when the log no longer holds `from`.
+pub fn read_log(
+    engine: &dyn Engine,
+    entry: IndexEntry,
+    from: u64,
+    max_bytes: usize,
+) -> EngineResult<Option<Vec<u8>>> {
     let mut out = Vec::new();
-    let mut first = true;
-    while it.valid() && out.len() < max_bytes {
-        let start = be_u64(it.key(), 0)?;
-        let chunk = it.value();
-        if first {
-            let skip = (from - start) as usize;
-            if skip > chunk.len() {
-                // A gap: the chunk holding `from` was trimmed.
-                return None;
-            }
-            out.extend_from_slice(&chunk[skip..]);
-            first = false;
-        } else {
-            out.extend_from_slice(chunk);
+    let mut gap = false;
+    let whole = engine.read_log(entry.seq.saturating_sub(1), &mut |_, rec| {
+        let Some((start, body)) = split_record(rec) else {
+            return true;
+        };
+        let next = from + out.len() as u64;
+        let end = start + body.len() as u64;
+        if end <= next {
+            return true;
         }
-        it.next();
+        if start > next {
+            gap = true;
+            return false;
+        }
+        out.extend_from_slice(&body[(next - start) as usize..]);
+        out.len() < max_bytes
+    })?;
+    if !whole || (gap && out.is_empty()) || out.is_empty() {
+        return Ok(None);
     }
-    it.status().ok()?;
-    Some(out)
-}
-
-/// The offset of the first byte still in the backlog (`end + 1` when empty).
-pub fn first_offset(engine: &dyn Engine, end: u64) -> u64 {
-    let mut it = engine.iter(Cf::Backlog, None, None);
-    it.seek_to_first();
-    if it.valid() {
-        be_u64(it.key(), 0).unwrap_or(end + 1)
-    } else {
-        end + 1
-    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -486,7 +486,7 @@ fn touched_keys(batch: &Batch) -> Vec<(u8, Bytes)> {
     for op in batch.ops() {
         let (cf, key) = match op {
             BatchOp::Put { cf, key, .. } | BatchOp::Delete { cf, key } => (*cf, key),
-            BatchOp::DeleteRange { .. } => continue,
+            BatchOp::DeleteRange { .. } | BatchOp::LogData(_) => continue,
         };
         let found = match cf {
             // A meta key is `[db][user key]`.

@@ -10,7 +10,7 @@
 //! and writes it all as one atomic batch: stream order equals apply order,
 //! and after a crash data and offset agree exactly.
 
-use std::hash::{Hash, Hasher};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use bytes::Bytes;
 use parking_lot::lock_api::RawMutex as _;
 use parking_lot::{Mutex, RawMutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::backlog::{self, ReplPosition};
+use super::backlog::{self, IndexEntry, ReplPosition, Tail};
 use super::encoding::{self, KeyType, Metadata};
 use super::{now_us, TypeResult};
 use crate::engine::{Batch, Cf, CompactionDecision, CompactionPolicy, Engine, MetaLookup};
@@ -45,8 +45,13 @@ struct StreamState {
     position: ReplPosition,
     /// The database the stream last SELECTed (`None` after a start).
     selected: Option<usize>,
-    /// Offset of the oldest byte kept in the backlog.
-    first: u64,
+    /// Where stretches of the stream start in the engine's log, oldest
+    /// first (see `backlog`).
+    index: VecDeque<IndexEntry>,
+    /// Stream and data bytes committed since the newest index entry.
+    since_index: u64,
+    /// The newest units, while anyone follows the stream.
+    tail: Tail,
 }
 
 pub struct Keyspace {
@@ -252,8 +257,7 @@ impl Keyspace {
                 dbmap = raw;
             }
         }
-        let position = ReplPosition::load(engine.as_ref())?;
-        let first = backlog::first_offset(engine.as_ref(), position.offset);
+        let (position, index) = backlog::recover(engine.as_ref())?;
         let offset = position.offset;
         Ok(Keyspace {
             engine,
@@ -265,7 +269,9 @@ impl Keyspace {
             stream: Mutex::new(StreamState {
                 position,
                 selected: None,
-                first,
+                index,
+                since_index: 0,
+                tail: Tail::default(),
             }),
             committed: AtomicU64::new(0),
             offset: AtomicU64::new(offset),
@@ -396,24 +402,37 @@ impl Keyspace {
         }
         let mut selected = stream.selected;
         let mut offset = stream.position.offset;
-        let mut first = stream.first;
+        let mut record = None;
+        let mut new_entry = None;
         if !propagate.is_empty() {
-            let bytes = backlog::encode_unit(propagate, &mut selected);
             let start = offset + 1;
-            offset += bytes.len() as u64;
-            batch.put(Cf::Backlog, backlog::chunk_key(start), bytes);
-            let keep = self.backlog_size.load(Ordering::Relaxed).max(1);
-            // Trim in steps of an eighth of the size, not on every commit,
-            // and never the chunk just written (it carries the offset).
-            if offset.saturating_sub(first) > keep + keep / 8 {
-                let new_first = offset.saturating_sub(keep).min(start);
-                batch.delete_range(
-                    Cf::Backlog,
-                    backlog::chunk_key(0),
-                    backlog::chunk_key(new_first),
-                );
-                first = new_first;
+            let bytes = Bytes::from(backlog::encode_record(start, propagate, &mut selected));
+            let len = bytes.len() as u64 - 8;
+            offset += len;
+            let weight = len + batch_weight(&batch);
+            // Index the batch when a step went by since the last entry, so
+            // a read or a restart never scans more than a step of log.
+            if stream.index.is_empty() || stream.since_index + weight >= backlog::INDEX_STEP {
+                let entry = IndexEntry {
+                    start,
+                    len,
+                    seq: self.engine.last_seq() + 1,
+                };
+                batch.put(Cf::Backlog, IndexEntry::key(start), entry.value());
+                let keep = self.backlog_size.load(Ordering::Relaxed).max(1);
+                let mut drop_to = None;
+                let mut i = 0;
+                while i + 1 < stream.index.len() && stream.index[i + 1].start + keep <= offset {
+                    i += 1;
+                    drop_to = Some(stream.index[i].start);
+                }
+                if let Some(to) = drop_to {
+                    batch.delete_range(Cf::Backlog, IndexEntry::key(0), IndexEntry::key(to));
+                }
+                new_entry = Some((entry, i));
             }
+            batch.log_data(bytes.clone());
+            record = Some((start, bytes, weight));
         }
         self.engine.write(&batch)?;
         for (db, keys, expires) in updated {
@@ -427,7 +446,23 @@ impl Keyspace {
         }
         stream.selected = selected;
         stream.position.offset = offset;
-        stream.first = first;
+        if let Some((start, bytes, weight)) = record {
+            match new_entry {
+                Some((entry, dropped)) => {
+                    stream.index.drain(..dropped);
+                    stream.index.push_back(entry);
+                    stream.since_index = 0;
+                }
+                None => stream.since_index += weight,
+            }
+            // Followers count up before they read the log, so a unit either
+            // reaches the tail or was committed before their read.
+            if self.stream_followers.load(Ordering::SeqCst) > 0 {
+                stream.tail.push(start, bytes);
+            } else if !stream.tail.is_empty() {
+                stream.tail.clear();
+            }
+        }
         self.offset.store(offset, Ordering::Release);
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
         drop(stream);
@@ -465,22 +500,55 @@ impl Keyspace {
         (self.engine.snapshot(), stream.position.clone())
     }
 
-    /// The offset of the oldest byte still in the backlog.
+    /// The offset of the oldest byte still in the backlog: the oldest
+    /// indexed stretch the engine's log still holds.
     pub fn backlog_first_offset(&self) -> u64 {
-        self.stream.lock().first
+        loop {
+            let (front, end) = {
+                let s = self.stream.lock();
+                (s.index.front().copied(), s.position.offset)
+            };
+            let Some(front) = front else {
+                return end + 1;
+            };
+            match backlog::read_log(self.engine.as_ref(), front, front.start, 1) {
+                Ok(Some(_)) => return front.start,
+                Ok(None) => {
+                    // The log let go of it: forget the entry.
+                    let mut s = self.stream.lock();
+                    if s.index.len() > 1 && s.index.front() == Some(&front) {
+                        s.index.pop_front();
+                        continue;
+                    }
+                    return front.start;
+                }
+                Err(_) => return front.start,
+            }
+        }
     }
 
     /// Stream bytes from offset `from` on (at most about `max_bytes`);
-    /// `None` when `from` is outside the backlog.
+    /// `None` when `from` is outside the backlog. Callers that follow the
+    /// stream live count themselves in `stream_followers` first, so what
+    /// commits meanwhile stays in memory for them.
     pub fn read_backlog(&self, from: u64, max_bytes: usize) -> Option<Vec<u8>> {
-        let (first, end) = {
+        let entry = {
             let s = self.stream.lock();
-            (s.first, s.position.offset)
+            let end = s.position.offset;
+            if from == end + 1 {
+                return Some(Vec::new());
+            }
+            if from == 0 || from > end + 1 {
+                return None;
+            }
+            if let Some(bytes) = s.tail.read(from, max_bytes) {
+                return Some(bytes);
+            }
+            *s.index.iter().rev().find(|e| e.start <= from)?
         };
-        if from < first {
-            return None;
-        }
-        backlog::read(self.engine.as_ref(), from, end, max_bytes)
+        backlog::read_log(self.engine.as_ref(), entry, from, max_bytes)
+            .ok()
+            .flatten()
     }
 
     /// Whether some committed write may still be only in the engine's
@@ -526,11 +594,33 @@ impl Keyspace {
     }
 }
 
+/// The lock stripe of a key: FNV-1a, cheap and good enough to spread keys
+/// over the stripes (SipHash cost ~700 instructions per write here, and
+/// stripe collisions only cost waiting, never correctness).
 pub(super) fn stripe(db: u8, key: &[u8]) -> usize {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    db.hash(&mut h);
-    key.hash(&mut h);
-    (h.finish() as usize) % LOCK_STRIPES
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in std::iter::once(&db).chain(key) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // FNV's low bits mix poorly; take the top bits of a final multiply.
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % LOCK_STRIPES
+}
+
+/// Bytes a batch writes, roughly (keys and values), for spacing the
+/// backlog index by log volume.
+fn batch_weight(batch: &Batch) -> u64 {
+    use crate::engine::BatchOp;
+    batch
+        .ops()
+        .iter()
+        .map(|op| match op {
+            BatchOp::Put { key, value, .. } => key.len() + value.len(),
+            BatchOp::Delete { key, .. } => key.len(),
+            BatchOp::DeleteRange { start, end, .. } => start.len() + end.len(),
+            BatchOp::LogData(b) => b.len(),
+        } as u64)
+        .sum()
 }
 
 fn counts_key(db: u8) -> Vec<u8> {
@@ -763,5 +853,86 @@ mod tests {
         assert_eq!(n, 1);
         assert_eq!(events.len(), 1, "one expired event: {events:?}");
         assert_eq!((ks.dbsize(0), ks.expires_count(0)), (0, 0));
+    }
+
+    /// The backlog is the engine's log: every offset reads back the exact
+    /// stream, from memory while followed and from the log otherwise,
+    /// across flushes of the data and a reopen; trimming moves the first
+    /// offset and older offsets are refused.
+    #[test]
+    fn the_stream_reads_back_from_the_log_and_the_tail() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut expected = Vec::new();
+        let value = Bytes::from(vec![b'v'; 700]);
+        {
+            let ks = open(dir.path());
+            for i in 0..600u32 {
+                if i == 300 {
+                    ks.stream_followers.fetch_add(1, Ordering::SeqCst);
+                }
+                if i == 200 || i == 450 {
+                    ks.engine().flush().expect("flush");
+                }
+                let key = Bytes::from(format!("k{i}"));
+                let mut ws = ks.write_set();
+                ws.batch.put(Cf::Data, key.to_vec(), value.to_vec());
+                let (batch, _) = ws.into_parts();
+                let argv = vec![Bytes::from_static(b"SET"), key, value.clone()];
+                let c = ks
+                    .commit_unit(batch, UnitChanges::default(), &[(i as usize % 3, argv)])
+                    .expect("commit");
+                expected = ks.read_backlog(1, usize::MAX).expect("whole stream");
+                assert_eq!(expected.len() as u64, c.offset, "commit {i}");
+            }
+            // Every start, through the tail and through the log.
+            for from in [1u64, 2, 100, 60_000, 250_000, expected.len() as u64] {
+                let got = ks.read_backlog(from, usize::MAX).expect("in the backlog");
+                assert_eq!(got, &expected[from as usize - 1..], "from {from}");
+            }
+            assert_eq!(
+                ks.read_backlog(expected.len() as u64 + 1, 10),
+                Some(Vec::new())
+            );
+            assert_eq!(ks.read_backlog(expected.len() as u64 + 2, 10), None);
+            let text = String::from_utf8_lossy(&expected[..40]).to_string();
+            assert!(
+                text.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET"),
+                "{text}"
+            );
+            // What a clean shutdown does; without it the log buffer's last
+            // records (and their data) are lost together.
+            ks.flush_wal().expect("flush wal");
+        }
+        let ks = open(dir.path());
+        assert_eq!(ks.offset(), expected.len() as u64, "offset after reopen");
+        assert_eq!(ks.read_backlog(1, usize::MAX), Some(expected.clone()));
+        assert_eq!(ks.backlog_first_offset(), 1);
+        // A small backlog: the next indexed commit trims, reads before the
+        // new first offset are refused, the rest still read back.
+        ks.backlog_size.store(100_000, Ordering::Relaxed);
+        for i in 0..200u32 {
+            let argv = vec![
+                Bytes::from_static(b"SET"),
+                Bytes::from(format!("t{i}")),
+                value.clone(),
+            ];
+            ks.commit_unit(Batch::new(), UnitChanges::default(), &[(0, argv)])
+                .expect("commit");
+        }
+        let end = ks.offset();
+        let first = ks.backlog_first_offset();
+        assert!(
+            first > 1 && first + 100_000 <= end + backlog::INDEX_STEP * 2,
+            "first {first} end {end}"
+        );
+        assert_eq!(ks.read_backlog(first - 1, 10), None);
+        let tail = ks
+            .read_backlog(first, usize::MAX)
+            .expect("from the first offset");
+        assert_eq!(tail.len() as u64, end - first + 1);
+        assert_eq!(
+            &tail[..(expected.len() as u64 + 1).saturating_sub(first) as usize],
+            &expected[(first - 1) as usize..]
+        );
     }
 }

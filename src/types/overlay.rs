@@ -64,6 +64,7 @@ impl Overlay {
                 BatchOp::Delete { cf, key } => {
                     self.index.insert((cf_id(*cf), key.clone()), None);
                 }
+                BatchOp::LogData(_) => {}
                 BatchOp::DeleteRange { cf, start, end } => {
                     let id = cf_id(*cf);
                     let doomed: Vec<_> = self

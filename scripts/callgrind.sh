@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Instructions per request of a strata-server binary (or redis-server) under
+# callgrind: the measure that does not vary with machine load. Counts the whole
+# process (start-up, RocksDB's threads, the load); run the same load on two
+# binaries and compare the totals, or subtract an idle run to get per-request.
+#
+#   scripts/callgrind.sh BINARY [TEST] [REQUESTS] [PIPELINE] [OUTDIR]
+#
+# BINARY may be `redis-server`. Prints "total_instructions N". Leaves
+# OUTDIR/callgrind.out for callgrind_annotate.
+set -euo pipefail
+bin=$1
+test=${2:-set}
+requests=${3:-20000}
+pipeline=${4:-16}
+out=${5:-$(mktemp -d)}
+port=${PORT:-26390}
+mkdir -p "$out/data"
+if [[ $(basename "$bin") == redis-server ]]; then
+    args=(--port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$out/data")
+else
+    args=(--port "$port" --dir "$out/data")
+fi
+valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" "$bin" "${args[@]}" \
+    >"$out/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r 100000 -d 16 -P "$pipeline" -q \
+    >/dev/null 2>&1
+redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+for _ in $(seq 600); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+total=$(grep -E '^(summary|totals):' "$out/callgrind.out" | head -1 | awk '{print $2}')
+echo "total_instructions $total"
