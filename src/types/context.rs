@@ -38,13 +38,26 @@ pub struct KeyspaceEvent {
 }
 
 /// What a unit leaves behind for the server once committed.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Effects {
     /// Commands as replicas must see them: (logical db, argv).
     pub propagate: Vec<(usize, Vec<Bytes>)>,
     pub events: Vec<KeyspaceEvent>,
     /// Keys whose records changed: (physical db, key), for WATCH.
     pub touched: Vec<(u8, Bytes)>,
+    /// Held from the commit until the events are delivered, so events
+    /// reach subscribers in commit order (taken only when there are some).
+    pub delivery_turn: Option<super::keyspace::DeliveryTurn>,
+}
+
+impl std::fmt::Debug for Effects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Effects")
+            .field("propagate", &self.propagate)
+            .field("events", &self.events)
+            .field("touched", &self.touched)
+            .finish()
+    }
 }
 
 pub struct WriteContext<'a> {
@@ -457,7 +470,11 @@ impl<'a> WriteContext<'a> {
         if self.ks.has_watchers() {
             effects.touched = touched_keys(&batch);
         }
-        let committed = self.ks.commit_unit(batch, changes, &effects.propagate)?;
+        let ordered = !effects.events.is_empty();
+        let (committed, turn) =
+            self.ks
+                .commit_unit_ordered(batch, changes, &effects.propagate, ordered)?;
+        effects.delivery_turn = turn;
         drop(self.locks);
         Ok((committed, effects))
     }

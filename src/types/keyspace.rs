@@ -69,6 +69,8 @@ pub struct Keyspace {
     gate: RwLock<()>,
     /// The commit point's lock; guards the stream state.
     stream: Mutex<StreamState>,
+    /// Taken under the commit lock by units with events (see [`DeliveryTurn`]).
+    delivery: Arc<Mutex<()>>,
     /// Sequence number of the last committed unit.
     committed: AtomicU64,
     /// The replication offset of the last committed unit (for readers
@@ -98,6 +100,12 @@ pub struct Keyspace {
     pub offset_moved: tokio::sync::Notify,
     pub stream_followers: AtomicUsize,
 }
+
+/// A unit's turn to deliver its events: held from inside the commit point
+/// until delivered, so two units' events never interleave or overtake each
+/// other (a subscriber sees them in commit order, as from Redis's single
+/// thread).
+pub type DeliveryTurn = parking_lot::ArcMutexGuard<RawMutex, ()>;
 
 /// The changes of one step of a command, staged into its write context.
 #[derive(Default)]
@@ -273,6 +281,7 @@ impl Keyspace {
                 since_index: 0,
                 tail: Tail::default(),
             }),
+            delivery: Arc::new(Mutex::new(())),
             committed: AtomicU64::new(0),
             offset: AtomicU64::new(offset),
             wal_flushed: AtomicU64::new(0),
@@ -371,16 +380,39 @@ impl Keyspace {
     /// may carry effects only (a PUBLISH, a master's PING).
     pub fn commit_unit(
         &self,
-        mut batch: Batch,
+        batch: Batch,
         changes: UnitChanges,
         propagate: &[(usize, Vec<Bytes>)],
     ) -> TypeResult<Committed> {
+        Ok(self
+            .commit_unit_ordered(batch, changes, propagate, false)?
+            .0)
+    }
+
+    /// [`commit_unit`](Self::commit_unit), also taking the unit's
+    /// [`DeliveryTurn`] in commit order when `ordered` (it has events).
+    pub fn commit_unit_ordered(
+        &self,
+        mut batch: Batch,
+        changes: UnitChanges,
+        propagate: &[(usize, Vec<Bytes>)],
+        ordered: bool,
+    ) -> TypeResult<(Committed, Option<DeliveryTurn>)> {
         if batch.is_empty() && propagate.is_empty() && changes.dbmap.is_none() {
-            return Ok(Committed {
-                seq: self.committed(),
-                offset: self.offset(),
-                wrote: false,
+            // Nothing committed, but events (of a key found expired on a
+            // replica, say) still wait for the units before them.
+            let turn = ordered.then(|| {
+                let _stream = self.stream.lock();
+                self.delivery.lock_arc()
             });
+            return Ok((
+                Committed {
+                    seq: self.committed(),
+                    offset: self.offset(),
+                    wrote: false,
+                },
+                turn,
+            ));
         }
         let mut stream = self.stream.lock();
         let mut updated = Vec::with_capacity(changes.deltas.len() + changes.flushed.len());
@@ -465,15 +497,19 @@ impl Keyspace {
         }
         self.offset.store(offset, Ordering::Release);
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
+        let turn = ordered.then(|| self.delivery.lock_arc());
         drop(stream);
         if !propagate.is_empty() && self.stream_followers.load(Ordering::Acquire) > 0 {
             self.offset_moved.notify_waiters();
         }
-        Ok(Committed {
-            seq,
-            offset,
-            wrote: true,
-        })
+        Ok((
+            Committed {
+                seq,
+                offset,
+                wrote: true,
+            },
+            turn,
+        ))
     }
 
     pub fn committed(&self) -> u64 {
