@@ -11,8 +11,9 @@ use std::io::Read;
 use bytes::Bytes;
 
 use super::decode::listpack::Listpack;
+use super::decode::source::Source;
 use super::kind;
-use super::reader::{RdbError, Source};
+use super::reader::RdbError;
 
 /// A stream entry id, `ms-seq`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,6 +9,7 @@
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
+pub(crate) mod source;
 pub mod ziplist;
 pub mod zipmap;
 
