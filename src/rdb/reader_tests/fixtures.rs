@@ -290,9 +290,8 @@ fn large_fixture_really_has_the_big_encodings() {
 /// Type bytes of every key, found by a visitor-free scan with the reader's
 /// own source (each key read and discarded).
 fn top_level_types(rdb: &[u8]) -> Vec<u8> {
-    struct Types(Vec<u8>);
     let mut src = Source::new(&rdb[9..], Limits::default());
-    let mut out = Types(Vec::new());
+    let mut out = Vec::new();
     loop {
         let t = src.u8().unwrap();
         match t {
@@ -319,7 +318,7 @@ fn top_level_types(rdb: &[u8]) -> Vec<u8> {
             opcode::FREQ => {
                 src.u8().unwrap();
             }
-            opcode::EOF => return out.0,
+            opcode::EOF => return out,
             t => {
                 src.string().unwrap();
                 let k = key_kind(&mut src, t).unwrap();
@@ -333,7 +332,7 @@ fn top_level_types(rdb: &[u8]) -> Vec<u8> {
                     (64, 1 << 20),
                 )
                 .unwrap();
-                out.0.push(t);
+                out.push(t);
             }
         }
     }
