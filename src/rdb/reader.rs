@@ -218,6 +218,17 @@ impl<R: Read> RdbReader<R> {
         }
     }
 
+    /// Bytes consumed so far (after `read_all`, the whole RDB).
+    pub fn bytes_read(&self) -> u64 {
+        self.src.pos
+    }
+
+    /// The underlying reader, positioned just after the RDB's trailer (on a
+    /// replication socket: at the start of the command stream).
+    pub fn into_inner(self) -> R {
+        self.src.into_inner()
+    }
+
     /// Reads the whole file, header to checksum, and nothing after it.
     pub fn read_all<V: RdbVisitor + ?Sized>(&mut self, v: &mut V) -> Result<Summary, RdbError> {
         let src = &mut self.src;

@@ -34,6 +34,10 @@ impl<R: Read> Source<R> {
         }
     }
 
+    pub(crate) fn into_inner(self) -> R {
+        self.r
+    }
+
     pub(crate) fn pos(&self) -> u64 {
         self.pos
     }

@@ -481,6 +481,34 @@ fn visitor_errors_stop_the_read() {
 }
 
 #[test]
+fn progress_is_reported_and_the_reader_handed_back() {
+    struct Progress(Vec<u64>);
+    impl RdbVisitor for Progress {
+        fn progress(&mut self, n: u64) -> Result<(), RdbError> {
+            self.0.push(n);
+            Ok(())
+        }
+    }
+    let mut r = Rdb::new(10);
+    for i in 0..3 {
+        r.key(kind::STRING, &format!("k{i}"))
+            .str(&vec![b'v'; 700_000]);
+    }
+    let file = r.finish(false);
+    let mut p = Progress(Vec::new());
+    let mut reader = RdbReader::new(std::io::Cursor::new(&file[..]), Limits::default());
+    reader.read_all(&mut p).unwrap();
+    assert_eq!(reader.bytes_read(), file.len() as u64);
+    assert_eq!(reader.into_inner().position(), file.len() as u64);
+    assert!(
+        p.0.len() >= 2 && p.0.windows(2).all(|w| w[0] < w[1]),
+        "{:?}",
+        p.0
+    );
+    assert_eq!(p.0.last(), Some(&(file.len() as u64)));
+}
+
+#[test]
 fn rendered_values_cover_every_kind() {
     // Sanity check of the test renderer itself on a list.
     assert_eq!(
