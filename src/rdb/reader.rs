@@ -300,6 +300,10 @@ impl<R: Read> RdbReader<R> {
                 }
                 opcode::EOF => break,
                 t => {
+                    // Refuse an unknown type before taking its key.
+                    if !matches!(t, 0..=7 | 9..=21) {
+                        return Err(RdbError::UnknownType(t));
+                    }
                     let key = src.string()?;
                     let kind = key_kind(src, t)?;
                     let at = src.pos;

@@ -420,6 +420,12 @@ fn other_rejections() {
         Err(RdbError::UnknownType(22))
     ));
     let mut r = Rdb::new(10);
+    r.byte(0xF3);
+    assert!(matches!(
+        read(&r.buf, Limits::default()),
+        Err(RdbError::UnknownType(0xF3))
+    ));
+    let mut r = Rdb::new(10);
     r.byte(opcode::FUNCTION_PRE_GA);
     assert!(matches!(
         read(&r.finish(true), Limits::default()),
