@@ -12,6 +12,7 @@
 pub mod decode;
 pub mod encode;
 pub mod reader;
+pub mod stream;
 pub mod writer;
 
 /// The RDB version Strata writes: Redis 7.0's, the newest a 7.0 replica loads.
