@@ -202,7 +202,7 @@ fn encode_zset(
         let mut lp = Listpack::new();
         for (m, s) in &sorted {
             lp.push(m);
-            lp.push(format_score(*s).as_bytes());
+            push_score(&mut lp, *s);
         }
         put_string(out, &lp.finish(), opts.compress);
         return Ok(kind::ZSET_LISTPACK);
@@ -213,6 +213,17 @@ fn encode_zset(
         out.extend_from_slice(&s.to_le_bytes());
     }
     Ok(kind::ZSET_2)
+}
+
+/// A listpack score as 7.0.15 stores it: an integral score within
+/// +-2^62 as an integer (so -0 becomes 0), anything else as d2string text.
+fn push_score(lp: &mut Listpack, score: f64) {
+    const LIMIT: f64 = (i64::MAX / 2) as f64;
+    if (-LIMIT..=LIMIT).contains(&score) && score == score.trunc() {
+        lp.push_int(score as i64);
+    } else {
+        lp.push(format_score(score).as_bytes());
+    }
 }
 
 /// A duplicate member makes a 7.0 loader reject the whole RDB.
@@ -275,13 +286,25 @@ mod tests {
             kind::HASH_LISTPACK
         );
         assert_eq!(body(&Value::Hash(vec![(b"f", &long[..])])).0, kind::HASH);
-        let pairs: Vec<(&[u8], &[u8])> = refs[..129].iter().map(|r| (*r, *r)).collect();
+        let pairs: Vec<(&[u8], &[u8])> = refs.iter().map(|r| (*r, *r)).collect();
         assert_eq!(
-            body(&Value::Hash(pairs[..128].to_vec())).0,
+            body(&Value::Hash(pairs[..512].to_vec())).0,
             kind::HASH_LISTPACK
         );
         assert_eq!(body(&Value::Hash(pairs)).0, kind::HASH);
         assert_eq!(body(&Value::ZSet(vec![(&long[..], 1.0)])).0, kind::ZSET_2);
+    }
+
+    #[test]
+    fn zset_scores_in_listpacks() {
+        let (_, b) = body(&Value::ZSet(vec![(b"a", -0.0), (b"b", 1e17), (b"c", 1e19)]));
+        // Skip the string length and listpack header.
+        let lp = &b[7..];
+        assert_eq!(&lp[..5], [0x81, b'a', 0x02, 0x00, 0x01]);
+        assert_eq!(&lp[5..8], [0x81, b'b', 0x02]);
+        assert_eq!(lp[8], 0xF4);
+        assert_eq!(&lp[8 + 9 + 1..8 + 9 + 4], [0x81, b'c', 0x02]);
+        assert_eq!(&lp[8 + 9 + 4..8 + 9 + 10], b"\x851e+19");
     }
 
     #[test]
