@@ -25,7 +25,9 @@ pub enum Collection {
     ZSet,
 }
 
-/// Why a write failed. Any error leaves the stream unusable.
+/// Why a write failed. An `Encode` error from [`RdbWriter::value`] or a
+/// NaN score is raised before any byte goes out; any other error leaves the
+/// stream unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("RDB write failed: {0}")]
@@ -388,7 +390,7 @@ mod tests {
     fn verified_header_layout() {
         let id = "8f1c2b3a4d5e6f708192a3b4c5d6e7f809a1b2c3";
         let b = rdb(|w| {
-            w.aux_fields("7.0.15", 1_700_000_000, 1_000_000, Some((0, &id, 14)))?;
+            w.aux_fields("7.0.15", 1_700_000_000, 1_000_000, Some((0, id, 14)))?;
             w.select_db(0)?;
             w.resize_db(6, 1)
         });

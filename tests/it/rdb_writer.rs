@@ -556,7 +556,7 @@ fn check_key(c: &mut Conn, k: &Key, now: i64) {
 
 #[test]
 fn real_redis_loads_every_type() {
-    let mut rng = Rng(0x5EED_0F_5747A);
+    let mut rng = Rng(0x5EED_0F57_47A1);
     let keys = dataset(&mut rng);
     let dir = tempfile::tempdir().expect("tempdir");
     write_rdb(dir.path(), &keys, true);
