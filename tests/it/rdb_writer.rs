@@ -663,6 +663,12 @@ fn same_encoding_cases() -> Vec<(bool, Data)> {
     list.extend((0..3000).map(|i| (i * 37 - 5000).to_string().into_bytes()));
     list.extend((0..50).map(|i| vec![b'c'; i * 20]));
     cases.push((false, Data::List(list)));
+    // 10-byte elements: 7.0.15's 8-byte overhead estimate fills a node with
+    // 681 of them; the older per-size estimate would take 682.
+    cases.push((
+        false,
+        Data::List(vec![b("0123456789x")[..10].to_vec(); 2000]),
+    ));
     let big_zset = (0..200)
         .map(|i| {
             (
