@@ -23,6 +23,7 @@ mod notifications;
 mod propagation;
 mod protocol;
 mod pubsub;
+mod rdb_writer;
 mod repl_tap;
 mod server;
 mod sets;
