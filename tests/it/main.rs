@@ -24,6 +24,7 @@ mod propagation;
 mod protocol;
 mod pubsub;
 mod repl_tap;
+mod replica_link;
 mod server;
 mod sets;
 mod sort;
