@@ -162,7 +162,7 @@ mod tests {
     fn an_empty_rdb_passes_and_a_key_is_refused() {
         let mut empty = b"REDIS0010".to_vec();
         empty.extend_from_slice(b"\xfa\x09redis-ver\x067.0.15");
-        empty.extend_from_slice(b"\xfa\x0arepl-offset\xc0\x0e");
+        empty.extend_from_slice(b"\xfa\x0brepl-offset\xc0\x0e");
         empty.extend_from_slice(b"\xfa\x05ctime\xc2\x01\x02\x03\x04");
         empty.push(opcode::EOF);
         let good = with_crc(empty.clone());
