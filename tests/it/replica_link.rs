@@ -454,3 +454,165 @@ fn replicaof_in_the_config_file_follows_at_start() {
     wait_caught_up(&s, &m);
     assert_same(&mut c, &mut mc, &["GET", "k"]);
 }
+
+/// A scripted master on a raw socket: reads one command (multibulk, or an
+/// inline line) and returns its words.
+struct FakeMaster {
+    stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl FakeMaster {
+    fn accept(listener: &std::net::TcpListener) -> FakeMaster {
+        let (stream, _) = listener.accept().expect("the replica connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        FakeMaster {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    fn fill(&mut self) {
+        use std::io::Read;
+        let mut chunk = [0u8; 4096];
+        let n = self.stream.read(&mut chunk).expect("read from the replica");
+        assert!(n > 0, "the replica closed the connection");
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    fn line(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let l = self.buf[..i].to_vec();
+                self.buf.drain(..i + 2);
+                return l;
+            }
+            self.fill();
+        }
+    }
+
+    /// One command with its raw bytes.
+    fn command(&mut self) -> (Vec<String>, Vec<u8>) {
+        let head = self.line();
+        let mut raw = head.clone();
+        raw.extend_from_slice(b"\r\n");
+        let Some(n) = head.strip_prefix(b"*") else {
+            return (vec![String::from_utf8_lossy(&head).into_owned()], raw);
+        };
+        let n: usize = std::str::from_utf8(n).unwrap().parse().unwrap();
+        let mut words = Vec::new();
+        for _ in 0..n {
+            let h = self.line();
+            raw.extend_from_slice(&h);
+            raw.extend_from_slice(b"\r\n");
+            let len: usize = std::str::from_utf8(&h[1..]).unwrap().parse().unwrap();
+            while self.buf.len() < len + 2 {
+                self.fill();
+            }
+            let w: Vec<u8> = self.buf.drain(..len + 2).collect();
+            raw.extend_from_slice(&w);
+            words.push(String::from_utf8_lossy(&w[..len]).into_owned());
+        }
+        (words, raw)
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// The handshake up to PSYNC; returns the PSYNC arguments.
+    fn handshake(&mut self, replica_port: u16) -> Vec<String> {
+        let (ping, raw) = self.command();
+        assert_eq!(ping, ["PING"]);
+        assert_eq!(raw, b"*1\r\n$4\r\nPING\r\n");
+        self.send(b"+PONG\r\n");
+        let (port, raw) = self.command();
+        let port_text = replica_port.to_string();
+        assert_eq!(
+            raw,
+            crate::common::encode(&[b"REPLCONF", b"listening-port", port_text.as_bytes()]),
+            "{port:?}"
+        );
+        let (_, raw) = self.command();
+        assert_eq!(
+            raw,
+            b"*5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n"
+        );
+        // A relay may not know an option: an error is tolerated.
+        self.send(b"+OK\r\n-ERR Unrecognized REPLCONF option: capa\r\n");
+        let (psync, _) = self.command();
+        psync
+    }
+}
+
+/// An RDB with no keys (checksum 0: `rdbchecksum no`).
+fn empty_rdb() -> Vec<u8> {
+    let mut rdb = b"REDIS0010\xfa\x09redis-ver\x067.0.15".to_vec();
+    rdb.push(0xff);
+    rdb.extend_from_slice(&[0u8; 8]);
+    rdb
+}
+
+/// Against a scripted master: exact handshake bytes, `-LOADING` retried,
+/// `-ERR` to PSYNC falls back to SYNC, keep-alive newlines before the
+/// `$<len>` payload, the stream right after it, and GETACK answered with
+/// the offset before the GETACK.
+#[test]
+fn a_scripted_master_sees_the_handshake_of_a_redis_replica() {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let master_port = listener.local_addr().unwrap().port();
+    let s = Strata::start();
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["REPLICAOF", "127.0.0.1", &master_port.to_string()]),
+        b"+OK\r\n"
+    );
+    let mut first = FakeMaster::accept(&listener);
+    assert_eq!(first.handshake(s.port), ["PSYNC", "?", "-1"]);
+    first.send(b"-LOADING Redis is loading the dataset in memory\r\n");
+
+    let mut m = FakeMaster::accept(&listener);
+    assert_eq!(m.handshake(s.port), ["PSYNC", "?", "-1"]);
+    m.send(b"-ERR unknown command 'PSYNC'\r\n");
+    let (sync, raw) = m.command();
+    assert_eq!(sync, ["SYNC"]);
+    assert_eq!(raw, b"SYNC\r\n");
+    let rdb = empty_rdb();
+    let mut out = b"\n\n".to_vec();
+    out.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+    out.extend_from_slice(&rdb);
+    let select = crate::common::encode(&[b"SELECT", b"0"]);
+    let set = crate::common::encode(&[b"SET", b"k", b"v"]);
+    let ping = crate::common::encode(&[b"ping"]);
+    let getack = crate::common::encode(&[b"REPLCONF", b"GETACK", b"*"]);
+    out.extend_from_slice(&select);
+    out.extend_from_slice(&set);
+    out.extend_from_slice(&ping);
+    out.extend_from_slice(&getack);
+    m.send(&out);
+    let before_getack = (select.len() + set.len() + ping.len()) as u64;
+    let after = before_getack + getack.len() as u64;
+    // Periodic ACKs may come first; the GETACK's answer carries the offset
+    // before it, and later ACKs the offset after it.
+    let mut acks = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !acks.contains(&after) {
+        assert!(Instant::now() < deadline, "ACKs seen: {acks:?}");
+        let (words, raw) = m.command();
+        assert_eq!(&words[..2], ["REPLCONF", "ACK"], "{words:?}");
+        assert_eq!(
+            raw,
+            crate::common::encode(&[b"REPLCONF", b"ACK", words[2].as_bytes()])
+        );
+        acks.push(words[2].parse::<u64>().unwrap());
+    }
+    assert!(acks.contains(&before_getack), "ACKs seen: {acks:?}");
+    assert_eq!(c.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    assert_eq!(
+        info_field(&mut c, "replication", "slave_repl_offset"),
+        Some(after.to_string())
+    );
+}
