@@ -208,7 +208,14 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             Reply::Integer(ctx.client.info.id as i64),
         ),
         (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
-        (Reply::bulk_str("role"), Reply::bulk_str("master")),
+        (
+            Reply::bulk_str("role"),
+            Reply::bulk_str(if ctx.server.replica_link.is_following() {
+                "replica"
+            } else {
+                "master"
+            }),
+        ),
         (Reply::bulk_str("modules"), Reply::Array(vec![])),
     ]))
 }

@@ -74,11 +74,7 @@ pub fn render(ctx: &Ctx<'_>, sections: &[&str]) -> String {
             "memory" => memory(ctx.server, &mut w),
             "persistence" => persistence(ctx.server, &mut w),
             "stats" => stats(ctx.server, &mut w),
-            "replication" => replication(
-                &mut w,
-                &ctx.server.ks,
-                ctx.server.config.settings().repl_backlog_size,
-            ),
+            "replication" => replication(ctx.server, &mut w),
             "cpu" => cpu(&mut w),
             "modules" => w.header("Modules"),
             "commandstats" => commandstats(ctx.server, &mut w),
@@ -428,24 +424,108 @@ fn stats(srv: &Server, w: &mut Lines<'_>) {
 /// with the data: unlike Redis, Strata counts the stream (and keeps its
 /// backlog on disk) even before any replica connects, so the offset grows
 /// from the first write and survives restarts.
-fn replication(w: &mut Lines<'_>, ks: &crate::types::Keyspace, backlog_size: u64) {
-    let pos = ks.position();
+fn replication(srv: &Server, w: &mut Lines<'_>) {
+    let ks = &srv.ks;
+    let settings = srv.config.settings();
+    let mut pos = ks.position();
+    // The backlog is Strata's own until the master's stream is forwarded
+    // into it (the data side's work).
+    let own_offset = pos.offset;
     let first = ks.backlog_first_offset();
     w.header("Replication");
-    w.field("role", "master");
+    let mut previous = None;
+    match srv.replica_link.status() {
+        Some(link) => {
+            let data = srv.replica_link.data();
+            let followed = data.as_ref().and_then(|d| d.position());
+            previous = data.as_ref().and_then(|d| d.previous_id());
+            replica_fields(w, &link, followed.as_ref(), &settings.replica);
+            if let Some(f) = followed {
+                // A replica reports its master's id and offset.
+                pos.replid = f.replid;
+                pos.offset = f.offset;
+            }
+        }
+        None => w.field("role", "master"),
+    }
     w.field("connected_slaves", 0);
     w.field("master_failover_state", "no-failover");
     w.field("master_replid", &pos.replid);
-    w.field("master_replid2", "0".repeat(40));
-    w.field("master_repl_offset", pos.offset);
-    w.field("second_repl_offset", -1);
+    match &previous {
+        Some(p) => {
+            w.field("master_replid2", &p.replid);
+            w.field("master_repl_offset", pos.offset);
+            w.field("second_repl_offset", p.second_offset);
+        }
+        None => {
+            w.field("master_replid2", "0".repeat(40));
+            w.field("master_repl_offset", pos.offset);
+            w.field("second_repl_offset", -1);
+        }
+    }
+    let backlog_size = settings.repl_backlog_size;
     w.field("repl_backlog_active", 1);
     w.field("repl_backlog_size", backlog_size);
     w.field("repl_backlog_first_byte_offset", first);
     w.field(
         "repl_backlog_histlen",
-        (pos.offset + 1).saturating_sub(first),
+        (own_offset + 1).saturating_sub(first),
     );
+}
+
+/// The lines a replica prints between `role` and `connected_slaves`, in
+/// Redis 7.0's order.
+fn replica_fields(
+    w: &mut Lines<'_>,
+    link: &crate::repl::link::LinkStatus,
+    followed: Option<&crate::repl::data::MasterPosition>,
+    rs: &crate::config::ReplicaSettings,
+) {
+    use crate::repl::link::LinkPhase;
+    let up = link.phase == LinkPhase::Connected;
+    let secs = |t: Instant| t.elapsed().as_secs() as i64;
+    w.field("role", "slave");
+    w.field("master_host", &link.target.host);
+    w.field("master_port", link.target.port);
+    w.field("master_link_status", if up { "up" } else { "down" });
+    w.field(
+        "master_last_io_seconds_ago",
+        link.last_io.filter(|_| up).map_or(-1, secs),
+    );
+    w.field(
+        "master_sync_in_progress",
+        u8::from(link.phase == LinkPhase::Transfer),
+    );
+    let applied = followed.map_or(0, |p| p.offset);
+    let read = if up {
+        link.read_offset.max(applied)
+    } else {
+        applied
+    };
+    w.field("slave_read_repl_offset", read);
+    w.field("slave_repl_offset", applied);
+    if let Some(t) = link.transfer.filter(|_| link.phase == LinkPhase::Transfer) {
+        let read = t.read as i64;
+        let perc = if t.total != 0 {
+            read as f64 / t.total as f64 * 100.0
+        } else {
+            0.0
+        };
+        w.field("master_sync_total_bytes", t.total);
+        w.field("master_sync_read_bytes", read);
+        w.field("master_sync_left_bytes", t.total - read);
+        w.field("master_sync_perc", format!("{perc:.2}"));
+        w.field("master_sync_last_io_seconds_ago", secs(t.last_io));
+    }
+    if !up {
+        w.field(
+            "master_link_down_since_seconds",
+            link.down_since.map_or(-1, secs),
+        );
+    }
+    w.field("slave_priority", rs.priority);
+    w.field("slave_read_only", u8::from(rs.read_only));
+    w.field("replica_announced", u8::from(rs.announced));
 }
 
 /// `(system, user)` CPU seconds for `who` (RUSAGE_SELF, _CHILDREN, _THREAD).

@@ -1,4 +1,5 @@
-//! Replication commands: PSYNC, SYNC, REPLCONF.
+//! Replication commands: PSYNC, SYNC, REPLCONF, and REPLICAOF / SLAVEOF
+//! (the replica side, `repl::link`).
 //!
 //! A replica that asks `PSYNC <replid> <offset>` for an offset the on-disk
 //! backlog still holds gets `+CONTINUE <replid>`, and the connection then
@@ -9,6 +10,7 @@ use bytes::Bytes;
 
 use super::flags::*;
 use super::{CmdError, CmdResult, CommandSpec, Ctx};
+use crate::repl::link::{FollowOutcome, Target};
 use crate::resp::parse::parse_i64;
 use crate::resp::Reply;
 
@@ -32,6 +34,24 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: 1,
         summary: "An internal command used in replication",
         handler: Some(sync),
+        ..REPL
+    },
+    CommandSpec {
+        name: "replicaof",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | STALE,
+        since: "5.0.0",
+        summary: "Configure a server as replica of another, or promote it to a master.",
+        handler: Some(replicaof),
+        ..REPL
+    },
+    CommandSpec {
+        name: "slaveof",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | STALE,
+        since: "1.0.0",
+        summary: "Sets a Redis server as a replica of another, or promotes it to being a master.",
+        handler: Some(replicaof),
         ..REPL
     },
     CommandSpec {
@@ -85,4 +105,38 @@ fn replconf(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Ok);
     }
     Ok(Reply::Ok)
+}
+
+/// REPLICAOF host port / REPLICAOF NO ONE, with Redis 7.0's replies.
+fn replicaof(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let link = &ctx.server.replica_link;
+    let who = || ctx.client.info.list_line(&ctx.server.commands);
+    if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+        if link.unfollow() {
+            tracing::info!("MASTER MODE enabled (user request from '{}')", who());
+        }
+        return Ok(Reply::Ok);
+    }
+    let port = parse_i64(&argv[2])
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or_else(|| CmdError::msg("ERR Invalid master port"))?;
+    let target = Target {
+        host: String::from_utf8_lossy(&argv[1]).into_owned(),
+        port: port as u16,
+    };
+    let described = format!("{}:{}", target.host, target.port);
+    match link.follow(target) {
+        Ok(FollowOutcome::AlreadyFollowing) => {
+            tracing::info!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            Ok(Reply::status("OK Already connected to specified master"))
+        }
+        Ok(FollowOutcome::Started) => {
+            tracing::info!(
+                "REPLICAOF {described} enabled (user request from '{}')",
+                who()
+            );
+            Ok(Reply::Ok)
+        }
+        Err(e) => Err(CmdError::msg(format!("ERR {e}"))),
+    }
 }

@@ -212,7 +212,24 @@ fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Raw(Bytes::new()))
 }
 
-fn role(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    let link = &ctx.server.replica_link;
+    if let Some(status) = link.status() {
+        // `slave host port state offset`: the offset only while connected.
+        let connected = status.phase == crate::repl::link::LinkPhase::Connected;
+        let offset = link
+            .data()
+            .and_then(|d| d.position())
+            .filter(|_| connected)
+            .map_or(-1, |p| p.offset as i64);
+        return Ok(Reply::Array(vec![
+            Reply::bulk_str("slave"),
+            Reply::bulk(status.target.host.clone()),
+            Reply::Integer(i64::from(status.target.port)),
+            Reply::bulk_str(status.phase.role_name()),
+            Reply::Integer(offset),
+        ]));
+    }
     Ok(Reply::Array(vec![
         Reply::bulk_str("master"),
         Reply::Integer(0),

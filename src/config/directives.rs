@@ -451,8 +451,8 @@ pub static DIRECTIVES: &[Directive] = &[
         Mutable,
         Applied,
     ),
-    d("masterauth", Str, "", Mutable, Ignored),
-    d("masteruser", Str, "", Mutable, Ignored),
+    d("masterauth", Str, "", Mutable, Applied),
+    d("masteruser", Str, "", Mutable, Applied),
     d(
         "maxclients",
         Int {
@@ -589,7 +589,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Enum(&["disabled", "on-empty-db", "swapdb"]),
         "disabled",
         Mutable,
-        Ignored,
+        Applied,
     ),
     d("repl-diskless-sync", Bool, "yes", Mutable, Ignored),
     d("repl-diskless-sync-delay", INT_POS, "5", Mutable, Ignored),
@@ -619,7 +619,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         "60",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "replica-announce-ip",
@@ -627,7 +627,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Str,
         "",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "replica-announce-port",
@@ -635,9 +635,9 @@ pub static DIRECTIVES: &[Directive] = &[
         PORT,
         "0",
         Mutable,
-        Ignored,
+        Applied,
     ),
-    d("replica-announced", Bool, "yes", Mutable, Ignored),
+    d("replica-announced", Bool, "yes", Mutable, Applied),
     d(
         "replica-ignore-disk-write-errors",
         Bool,
@@ -667,7 +667,7 @@ pub static DIRECTIVES: &[Directive] = &[
         INT_POS,
         "100",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "replica-read-only",
@@ -675,7 +675,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Bool,
         "yes",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "replica-serve-stale-data",
@@ -683,9 +683,9 @@ pub static DIRECTIVES: &[Directive] = &[
         Bool,
         "yes",
         Mutable,
-        Ignored,
+        Applied,
     ),
-    alias("replicaof", "slaveof", Special, "", Immutable, Ignored),
+    alias("replicaof", "slaveof", Special, "", Immutable, Applied),
     d("requirepass", Str, "", Mutable, Applied),
     d(
         "sanitize-dump-payload",

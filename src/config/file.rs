@@ -165,6 +165,11 @@ pub fn rewrite_text(store: &ConfigStore, original: &str) -> String {
             Some(d) => {
                 if written.insert(d.name) {
                     let value = values.get(d.name).map(String::as_str).unwrap_or_default();
+                    // A server that follows no master has no replicaof line
+                    // (Redis drops it rather than writing an empty one).
+                    if d.name == "replicaof" && value.is_empty() {
+                        continue;
+                    }
                     out.push(directive_line(d.name, d.kind, value));
                 }
             }

@@ -122,6 +122,29 @@ pub struct Settings {
     pub latency_monitor_threshold: u64,
     /// `client-output-buffer-limit`, applied to the bytes queued for a client.
     pub obuf_limits: ObufLimits,
+    /// The replica side's settings (`replicaof`, `masterauth`, ...).
+    pub replica: ReplicaSettings,
+}
+
+/// What the replica side reads: the master to follow and how to talk to it.
+#[derive(Debug, Clone, Default)]
+pub struct ReplicaSettings {
+    /// `replicaof <host> <port>` from the file (REPLICAOF keeps it current).
+    pub replicaof: Option<(String, u16)>,
+    pub masterauth: Option<String>,
+    pub masteruser: Option<String>,
+    pub read_only: bool,
+    pub serve_stale_data: bool,
+    /// Seconds without data from the master before the link is dropped.
+    pub timeout_secs: u64,
+    pub ping_period_secs: u64,
+    pub announce_ip: Option<String>,
+    /// 0 = announce the listening port.
+    pub announce_port: u16,
+    pub priority: i64,
+    pub announced: bool,
+    /// `disabled`, `on-empty-db` or `swapdb`.
+    pub diskless_load: String,
 }
 
 /// The live configuration: canonical values plus the parsed [`Settings`].
@@ -273,6 +296,15 @@ impl ConfigStore {
         }
     }
 
+    /// Records a value the server changed itself, bypassing CONFIG SET's
+    /// mutability rules (REPLICAOF updates `replicaof`, which CONFIG SET may
+    /// not change, so that CONFIG REWRITE keeps it). `value` must be canonical.
+    pub fn record(&self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let d = lookup(name).ok_or(ConfigError::BadDirective)?;
+        self.store(&[(d, value.to_string())]);
+        Ok(())
+    }
+
     /// CONFIG SET of one directive.
     pub fn set(&self, name: &str, value: &str) -> Result<(), ConfigError> {
         self.set_many(&[(name, value)]).map_err(|(_, e)| e)
@@ -412,6 +444,22 @@ impl Settings {
             slowlog_max_len: n("slowlog-max-len").max(0) as usize,
             latency_monitor_threshold: n("latency-monitor-threshold").max(0) as u64,
             obuf_limits: ObufLimits::parse(&s("client-output-buffer-limit")),
+            replica: ReplicaSettings {
+                replicaof: s("replicaof").split_once(' ').and_then(|(host, port)| {
+                    port.parse::<u16>().ok().map(|p| (host.to_string(), p))
+                }),
+                masterauth: Some(s("masterauth")).filter(|p| !p.is_empty()),
+                masteruser: Some(s("masteruser")).filter(|p| !p.is_empty()),
+                read_only: s("replica-read-only") == "yes",
+                serve_stale_data: s("replica-serve-stale-data") == "yes",
+                timeout_secs: n("repl-timeout").max(1) as u64,
+                ping_period_secs: n("repl-ping-replica-period").max(1) as u64,
+                announce_ip: Some(s("replica-announce-ip")).filter(|p| !p.is_empty()),
+                announce_port: n("replica-announce-port") as u16,
+                priority: n("replica-priority"),
+                announced: s("replica-announced") == "yes",
+                diskless_load: s("repl-diskless-load"),
+            },
         }
     }
 }

@@ -5,5 +5,9 @@
 //! Today: the master side of a partial resynchronisation — a replica that
 //! asks `PSYNC <replid> <offset>` for an offset still in the backlog gets
 //! `+CONTINUE` and then the stream, read from disk and followed live.
+//! The replica side: `link` follows a Redis master (REPLICAOF) and hands
+//! what it receives to the data side through `data::ReplicaData`.
 
+pub mod data;
 pub mod feed;
+pub mod link;

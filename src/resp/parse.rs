@@ -94,6 +94,17 @@ impl RequestParser {
         buf: &mut BytesMut,
         limits: &ParseLimits,
     ) -> Result<Option<Vec<Bytes>>, ParseError> {
+        Ok(self.next_frame(buf, limits)?.map(|(argv, _)| argv))
+    }
+
+    /// Like [`next`](Self::next), and also returns the exact bytes the
+    /// request occupied: a replica counts its offset and forwards its
+    /// master's stream byte for byte.
+    pub fn next_frame(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &ParseLimits,
+    ) -> Result<Option<(Vec<Bytes>, Bytes)>, ParseError> {
         if self.partial.is_none() {
             if buf.is_empty() {
                 return Ok(None);
@@ -119,8 +130,8 @@ impl RequestParser {
                 return Err(ParseError::UnauthenticatedMultibulkLength);
             }
             if count <= 0 {
-                let _ = buf.split_to(nl + 2);
-                return Ok(Some(Vec::new()));
+                let frame = buf.split_to(nl + 2).freeze();
+                return Ok(Some((Vec::new(), frame)));
             }
             self.partial = Some(Partial {
                 remaining: count as usize,
@@ -173,13 +184,12 @@ impl RequestParser {
         }
         let p = self.partial.take().expect("set above");
         let frame = buf.split_to(p.pos).freeze();
-        Ok(Some(
-            p.args.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
-        ))
+        let argv = p.args.into_iter().map(|(s, e)| frame.slice(s..e)).collect();
+        Ok(Some((argv, frame)))
     }
 }
 
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
+fn parse_inline(buf: &mut BytesMut) -> Result<Option<(Vec<Bytes>, Bytes)>, ParseError> {
     // Redis finds the newline with strchr(), which stops at a NUL byte: a
     // NUL before the newline means "no complete line yet", so the request
     // waits for more bytes until the inline limit is exceeded.
@@ -197,9 +207,9 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
     if end > 0 && buf[end - 1] == b'\r' {
         end -= 1;
     }
-    let line = buf.split_to(nl + 1);
+    let line = buf.split_to(nl + 1).freeze();
     let args = split_args(&line[..end]).ok_or(ParseError::UnbalancedQuotes)?;
-    Ok(Some(args.into_iter().map(Bytes::from).collect()))
+    Ok(Some((args.into_iter().map(Bytes::from).collect(), line)))
 }
 
 fn hex_val(c: u8) -> Option<u8> {

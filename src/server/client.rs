@@ -215,6 +215,9 @@ pub struct ClientState {
     pub feed_from: Option<u64>,
     /// Keys this client WATCHes: (physical db, key, expired when watched).
     pub watched: Vec<(u8, bytes::Bytes, bool)>,
+    /// The replica side's master client: runs the master's stream, obeyed
+    /// whatever the replica's own state (read-only, stale data).
+    pub master_link: bool,
 }
 
 /// Commands queued between MULTI and EXEC.
@@ -242,6 +245,7 @@ impl ClientState {
             in_exec: false,
             feed_from: None,
             watched: Vec::new(),
+            master_link: false,
         }
     }
 

@@ -156,6 +156,47 @@ pub async fn execute(
     blocked
 }
 
+/// Runs one command of the master's replication stream for the master
+/// client (`client.master_link`): resolved, queued inside MULTI and run as
+/// one unit like any request, but never refused for the replica's own
+/// state (read-only, stale data), never paused, and never waiting (a
+/// master propagates the non-blocking form). The reply is returned for the
+/// caller to log; nothing is written to the master.
+pub fn execute_for_master(server: &Server, client: &mut ClientState, argv: Vec<Bytes>) -> Reply {
+    client.info.last_interaction_ms.store(
+        client.info.created.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    let cmd = match server.commands.lookup(&argv) {
+        Ok(c) => c,
+        Err(_) => {
+            flag_transaction(client);
+            return Reply::Error(unknown_command(&argv));
+        }
+    };
+    if !cmd.spec.arity_ok(argv.len()) {
+        flag_transaction(client);
+        return Reply::Error(format!(
+            "ERR wrong number of arguments for '{}' command",
+            server.commands.fullname(cmd.id)
+        ));
+    }
+    if let Some(tx) = client.multi.as_mut() {
+        if !QUEUE_BYPASS.contains(&cmd.spec.name) || cmd.parent.is_some() {
+            tx.queued.push(argv);
+            client
+                .info
+                .multi_len
+                .store(tx.queued.len(), Ordering::Relaxed);
+            return Reply::status("QUEUED");
+        }
+    }
+    let reply = run_unit(server, client, cmd, &argv);
+    client.block = None;
+    super::monitor::feed(server, client, cmd.spec.flags, &argv);
+    reply
+}
+
 /// A command rejected while queueing makes the transaction's EXEC fail
 /// (Redis's `flagTransaction`).
 fn flag_transaction(client: &mut ClientState) {
@@ -260,6 +301,19 @@ fn context_rejection(
     cmd: crate::cmd::Resolved,
 ) -> Option<String> {
     let spec = cmd.spec;
+    // One atomic load when the server follows no master.
+    let replica = if server.replica_link.is_following() && !client.master_link {
+        Some(server.config.settings())
+    } else {
+        None
+    };
+    if let Some(s) = &replica {
+        // Redis checks the write flag, and for EXEC whether a queued command
+        // writes; queued writes were already refused when queued.
+        if s.replica.read_only && spec.is_write() {
+            return Some("READONLY You can't write against a read only replica.".into());
+        }
+    }
     // Cheapest test first: most clients are not subscribed.
     if client.info.in_pubsub()
         && client.resp == crate::resp::RespVersion::Resp2
@@ -272,6 +326,14 @@ fn context_rejection(
     }
     if client.info.is_monitor() && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
         return Some("ERR Replica can't interact with the keyspace".into());
+    }
+    if let Some(s) = &replica {
+        if !s.replica.serve_stale_data && !spec.has(flags::STALE) && !server.replica_link.is_up() {
+            return Some(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                    .into(),
+            );
+        }
     }
     None
 }

@@ -107,6 +107,8 @@ pub struct Server {
     pub shutting_down: AtomicBool,
     pub shutdown: Notify,
     pub executable: PathBuf,
+    /// The replica side: the master this server follows, if any.
+    pub replica_link: crate::repl::link::ReplicaLink,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +198,9 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),
             executable: std::env::current_exe().unwrap_or_default(),
+            replica_link: Default::default(),
         });
+        server.replica_link.attach(Arc::downgrade(&server));
         server.apply_keyspace_settings(&s);
         Ok(server)
     }
@@ -253,6 +257,7 @@ impl Server {
             tokio::spawn(async move { me.accept_loop(l).await });
         }
         crate::metrics::spawn(self.clone());
+        crate::repl::link::start_from_config(&self);
         let cron = tokio::spawn(self.clone().cron());
         self.shutdown.notified().await;
         cron.abort();

@@ -25,6 +25,7 @@ mod protocol;
 mod pubsub;
 mod rdb_writer;
 mod repl_tap;
+mod replica_link;
 mod server;
 mod sets;
 mod sort;
