@@ -244,6 +244,10 @@ pub fn encode_command(out: &mut Vec<u8>, argv: &[Bytes]) {
     }
 }
 
+/// The database of a propagated command that belongs to none (a master's
+/// PING, `REPLCONF GETACK`): no SELECT is emitted for it.
+pub const ANY_DB: usize = usize::MAX;
+
 /// Builds the bytes one unit propagates, as Redis 7.0 does: a `SELECT`
 /// whenever the database differs from the stream's current one, and
 /// `MULTI`/`EXEC` around a unit of more than one command. `selected` is the
@@ -268,7 +272,7 @@ pub fn encode_record(
     let mut out = Vec::with_capacity(size + 72);
     out.extend_from_slice(&start.to_be_bytes());
     let mut emit = |out: &mut Vec<u8>, db: usize, argv: &[Bytes]| {
-        if *selected != Some(db) {
+        if db != ANY_DB && *selected != Some(db) {
             let mut n = itoa::Buffer::new();
             let db_text = Bytes::copy_from_slice(n.format(db).as_bytes());
             encode_command(out, &[Bytes::from_static(b"SELECT"), db_text]);
@@ -341,6 +345,8 @@ mod tests {
             one,
             b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
         );
+        let ping = encode_unit(&[(ANY_DB, argv(&["PING"]))], &mut sel);
+        assert_eq!(ping, b"*1\r\n$4\r\nPING\r\n");
         let again = encode_unit(&[(0, argv(&["DEL", "a"]))], &mut sel);
         assert_eq!(again, b"*2\r\n$3\r\nDEL\r\n$1\r\na\r\n");
         let two = encode_unit(

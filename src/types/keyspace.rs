@@ -389,6 +389,12 @@ impl Keyspace {
             .0)
     }
 
+    /// Commits a unit of effects only: commands for the stream and no data
+    /// (a master's `PING` or `REPLCONF GETACK`, with db `backlog::ANY_DB`).
+    pub fn propagate_only(&self, propagate: &[(usize, Vec<Bytes>)]) -> TypeResult<Committed> {
+        self.commit_unit(Batch::new(), UnitChanges::default(), propagate)
+    }
+
     /// [`commit_unit`](Self::commit_unit), also taking the unit's
     /// [`DeliveryTurn`] in commit order when `ordered` (it has events).
     pub fn commit_unit_ordered(
