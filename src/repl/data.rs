@@ -47,10 +47,6 @@ pub enum DataError {
     Io(#[from] std::io::Error),
     #[error("the payload is not a valid RDB: {0}")]
     BadRdb(String),
-    /// Until the RDB reader is wired in, only a master with an empty
-    /// dataset can be followed.
-    #[error("RDB loading not wired yet: the master has keys")]
-    RdbHasKeys,
     /// A command arrived before any position was adopted.
     #[error("no replication position to advance: no synchronisation completed")]
     NoPosition,

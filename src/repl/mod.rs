@@ -11,3 +11,4 @@
 pub mod data;
 pub mod feed;
 pub mod link;
+pub mod load;

@@ -218,6 +218,10 @@ pub struct ClientState {
     /// The replica side's master client: runs the master's stream, obeyed
     /// whatever the replica's own state (read-only, stale data).
     pub master_link: bool,
+    /// The master link's stream bytes not yet committed: the current
+    /// command's, or a whole MULTI until its EXEC. The unit that runs takes
+    /// them and forwards them in place of its own propagated forms.
+    pub master_raw: bytes::BytesMut,
 }
 
 /// Commands queued between MULTI and EXEC.
@@ -246,6 +250,7 @@ impl ClientState {
             feed_from: None,
             watched: Vec::new(),
             master_link: false,
+            master_raw: bytes::BytesMut::new(),
         }
     }
 

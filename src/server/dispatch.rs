@@ -228,6 +228,9 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
             w.lock(ks.physical(client.db), &keys);
         }
     }
+    if client.master_link && !client.master_raw.is_empty() {
+        w.forward_raw(client.master_raw.split().freeze());
+    }
     let reply = run_command(server, client, cmd, argv, &w);
     let reply = match w.commit() {
         Ok((committed, effects)) => {

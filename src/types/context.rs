@@ -361,18 +361,19 @@ impl<'a> WriteContext<'a> {
     /// Stages the emptying of physical db `db` (FLUSHDB, FLUSHALL).
     pub fn flush_physical(&self, db: u8) {
         let mut batch = Batch::new();
-        // [0xff] has no one-byte successor; cover it with a longer bound.
-        let end = db
-            .checked_add(1)
-            .map_or_else(|| vec![0xff; 64], |n| vec![n]);
-        for cf in [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire] {
-            batch.delete_range(cf, vec![db], end.clone());
-        }
+        super::keyspace::delete_physical(&mut batch, db);
         self.changes.borrow_mut().flush(db);
         self.overlay.borrow_mut().append(batch);
         self.own_changes.set(self.own_changes.get() + 1);
         #[cfg(test)]
         self.commit_staged_now();
+    }
+
+    /// The unit forwards `raw`, its master's exact stream bytes, instead of
+    /// its own propagated forms (a replica relays the stream byte for byte,
+    /// with the master's offsets).
+    pub fn forward_raw(&self, raw: Bytes) {
+        self.changes.borrow_mut().raw_stream = Some(raw);
     }
 
     /// Stages swapping logical databases `a` and `b` (SWAPDB).

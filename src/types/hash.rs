@@ -34,7 +34,7 @@ use crate::glob::glob_match;
 use crate::num::parse_i64;
 
 /// Payload byte: Redis would hold this hash as a hashtable.
-const HASHTABLE: u8 = 1;
+pub(crate) const HASHTABLE: u8 = 1;
 
 const ERR_NOT_INTEGER: &str = "ERR hash value is not an integer";
 const ERR_NOT_FLOAT: &str = "ERR hash value is not a float";

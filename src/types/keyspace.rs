@@ -25,7 +25,7 @@ use crate::engine::{Batch, Cf, CompactionDecision, CompactionPolicy, Engine, Met
 
 const LOCK_STRIPES: usize = 1024;
 const COUNTS_PREFIX: &[u8] = b"counts";
-const DBMAP_KEY: &[u8] = b"dbmap";
+pub(super) const DBMAP_KEY: &[u8] = b"dbmap";
 
 /// Most databases Strata supports: the physical id is one byte.
 pub const MAX_DATABASES: usize = 256;
@@ -35,14 +35,17 @@ pub const MAX_DATABASES: usize = 256;
 pub const DEFAULT_BACKLOG_SIZE: u64 = 256 << 20;
 
 #[derive(Default)]
-struct DbCounts {
-    keys: AtomicI64,
-    expires: AtomicI64,
+pub(super) struct DbCounts {
+    pub(super) keys: AtomicI64,
+    pub(super) expires: AtomicI64,
 }
 
 /// The replication stream's state, changed only under the commit lock.
-struct StreamState {
-    position: ReplPosition,
+pub(super) struct StreamState {
+    pub(super) position: ReplPosition,
+    /// The id this stream had before its master changed it, and the last
+    /// offset that belongs to it (INFO's `master_replid2`).
+    pub(super) previous: Option<ReplPosition>,
     /// The database the stream last SELECTed (`None` after a start).
     selected: Option<usize>,
     /// Where stretches of the stream start in the engine's log, oldest
@@ -58,9 +61,9 @@ pub struct Keyspace {
     engine: Arc<dyn Engine>,
     databases: usize,
     /// Logical database index -> physical id in the encoding (SWAPDB swaps entries).
-    dbmap: RwLock<Vec<u8>>,
+    pub(super) dbmap: RwLock<Vec<u8>>,
     /// Indexed by physical id.
-    counts: Vec<DbCounts>,
+    pub(super) counts: Vec<DbCounts>,
     /// Key locks, striped. Raw mutexes: a write context holds a set of them
     /// for a whole unit and releases them when it ends (`HeldLocks`).
     stripes: Vec<RawMutex>,
@@ -68,14 +71,14 @@ pub struct Keyspace {
     /// alone (FLUSHDB, FLUSHALL, SWAPDB, EXEC).
     gate: RwLock<()>,
     /// The commit point's lock; guards the stream state.
-    stream: Mutex<StreamState>,
+    pub(super) stream: Mutex<StreamState>,
     /// Taken under the commit lock by units with events (see [`DeliveryTurn`]).
     delivery: Arc<Mutex<()>>,
     /// Sequence number of the last committed unit.
-    committed: AtomicU64,
+    pub(super) committed: AtomicU64,
     /// The replication offset of the last committed unit (for readers
     /// outside the commit lock: INFO, replicas tailing the backlog).
-    offset: AtomicU64,
+    pub(super) offset: AtomicU64,
     /// Sequence number up to which the engine's log buffer reached the OS.
     wal_flushed: AtomicU64,
     wal_flush_lock: Mutex<()>,
@@ -99,6 +102,18 @@ pub struct Keyspace {
     /// lock otherwise).
     pub offset_moved: tokio::sync::Notify,
     pub stream_followers: AtomicUsize,
+}
+
+impl StreamState {
+    /// A new stream at `position` with nothing in the backlog.
+    pub(super) fn reset(&mut self, position: ReplPosition) {
+        self.position = position;
+        self.previous = None;
+        self.selected = None;
+        self.index.clear();
+        self.since_index = 0;
+        self.tail.clear();
+    }
 }
 
 /// A unit's turn to deliver its events: held from inside the commit point
@@ -194,6 +209,9 @@ pub struct UnitChanges {
     flushed: Vec<u8>,
     /// The database map after the unit's SWAPDBs.
     pub(super) dbmap: Option<Vec<u8>>,
+    /// A master's stream bytes to forward instead of the unit's own
+    /// propagated commands (see `WriteContext::forward_raw`).
+    pub(super) raw_stream: Option<Bytes>,
 }
 
 impl UnitChanges {
@@ -256,15 +274,8 @@ impl Keyspace {
                 );
             }
         }
-        let mut dbmap: Vec<u8> = (0..databases).map(|i| i as u8).collect();
-        if let Some(raw) = engine.get(Cf::State, DBMAP_KEY)? {
-            // Keep a persisted SWAPDB map if it is a permutation for this size.
-            let mut sorted = raw.clone();
-            sorted.sort_unstable();
-            if raw.len() == databases && sorted.iter().enumerate().all(|(i, &p)| i == p as usize) {
-                dbmap = raw;
-            }
-        }
+        let persisted = engine.get(Cf::State, DBMAP_KEY)?.unwrap_or_default();
+        let dbmap = restore_dbmap(&persisted, databases);
         let (position, index) = backlog::recover(engine.as_ref())?;
         let offset = position.offset;
         Ok(Keyspace {
@@ -276,6 +287,7 @@ impl Keyspace {
             gate: RwLock::new(()),
             stream: Mutex::new(StreamState {
                 position,
+                previous: None,
                 selected: None,
                 index,
                 since_index: 0,
@@ -395,6 +407,16 @@ impl Keyspace {
         self.commit_unit(Batch::new(), UnitChanges::default(), propagate)
     }
 
+    /// Commits a unit that only forwards `raw`, a master's stream bytes
+    /// that changed no data (PING, SELECT, a failed command).
+    pub fn forward_only(&self, raw: Bytes) -> TypeResult<Committed> {
+        let changes = UnitChanges {
+            raw_stream: Some(raw),
+            ..UnitChanges::default()
+        };
+        self.commit_unit(Batch::new(), changes, &[])
+    }
+
     /// [`commit_unit`](Self::commit_unit), also taking the unit's
     /// [`DeliveryTurn`] in commit order when `ordered` (it has events).
     pub fn commit_unit_ordered(
@@ -404,7 +426,11 @@ impl Keyspace {
         propagate: &[(usize, Vec<Bytes>)],
         ordered: bool,
     ) -> TypeResult<(Committed, Option<DeliveryTurn>)> {
-        if batch.is_empty() && propagate.is_empty() && changes.dbmap.is_none() {
+        if batch.is_empty()
+            && propagate.is_empty()
+            && changes.dbmap.is_none()
+            && changes.raw_stream.is_none()
+        {
             // Nothing committed, but events (of a key found expired on a
             // replica, say) still wait for the units before them.
             let turn = ordered.then(|| {
@@ -442,9 +468,23 @@ impl Keyspace {
         let mut offset = stream.position.offset;
         let mut record = None;
         let mut new_entry = None;
-        if !propagate.is_empty() {
-            let start = offset + 1;
-            let bytes = Bytes::from(backlog::encode_record(start, propagate, &mut selected));
+        let start = offset + 1;
+        let encoded = match &changes.raw_stream {
+            Some(raw) if !raw.is_empty() => {
+                // The master's SELECTs are inside: our own next command
+                // must select again.
+                selected = None;
+                let mut r = Vec::with_capacity(8 + raw.len());
+                r.extend_from_slice(&start.to_be_bytes());
+                r.extend_from_slice(raw);
+                Some(r)
+            }
+            Some(_) => None,
+            None if propagate.is_empty() => None,
+            None => Some(backlog::encode_record(start, propagate, &mut selected)),
+        };
+        if let Some(encoded) = encoded {
+            let bytes = Bytes::from(encoded);
             let len = bytes.len() as u64 - 8;
             offset += len;
             let weight = len + batch_weight(&batch);
@@ -484,6 +524,7 @@ impl Keyspace {
         }
         stream.selected = selected;
         stream.position.offset = offset;
+        let moved = record.is_some();
         if let Some((start, bytes, weight)) = record {
             match new_entry {
                 Some((entry, dropped)) => {
@@ -505,7 +546,7 @@ impl Keyspace {
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
         let turn = ordered.then(|| self.delivery.lock_arc());
         drop(stream);
-        if !propagate.is_empty() && self.stream_followers.load(Ordering::Acquire) > 0 {
+        if moved && self.stream_followers.load(Ordering::Acquire) > 0 {
             self.offset_moved.notify_waiters();
         }
         Ok((
@@ -530,6 +571,12 @@ impl Keyspace {
     /// The replication id and offset, read together.
     pub fn position(&self) -> ReplPosition {
         self.stream.lock().position.clone()
+    }
+
+    /// The stream's previous id and the last offset under it, when its
+    /// master changed id (`master_replid2`, `second_repl_offset - 1`).
+    pub fn previous_position(&self) -> Option<ReplPosition> {
+        self.stream.lock().previous.clone()
     }
 
     /// A consistent point-in-time view of the whole keyspace, tagged with
@@ -649,6 +696,39 @@ pub(super) fn stripe(db: u8, key: &[u8]) -> usize {
     (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % LOCK_STRIPES
 }
 
+/// The database map from its persisted form (SWAPDB and full resyncs move
+/// logical databases to other physical ids): its entries in order while
+/// they are distinct, then the lowest unused ids for databases it lacks (a
+/// first start, or `databases` raised since).
+fn restore_dbmap(persisted: &[u8], databases: usize) -> Vec<u8> {
+    let mut map: Vec<u8> = Vec::with_capacity(databases);
+    for &p in persisted.iter().take(databases) {
+        if map.contains(&p) {
+            break;
+        }
+        map.push(p);
+    }
+    let mut free = (0..MAX_DATABASES as u16).map(|p| p as u8);
+    while map.len() < databases {
+        match free.find(|p| !map.contains(p)) {
+            Some(p) => map.push(p),
+            None => break,
+        }
+    }
+    map
+}
+
+/// Stages deleting every record of physical database `db`.
+pub(super) fn delete_physical(batch: &mut Batch, db: u8) {
+    // [0xff] has no one-byte successor; cover it with a longer bound.
+    let end = db
+        .checked_add(1)
+        .map_or_else(|| vec![0xff; 64], |n| vec![n]);
+    for cf in [Cf::Meta, Cf::Data, Cf::ZScore, Cf::Expire] {
+        batch.delete_range(cf, vec![db], end.clone());
+    }
+}
+
 /// Bytes a batch writes, roughly (keys and values), for spacing the
 /// backlog index by log volume.
 fn batch_weight(batch: &Batch) -> u64 {
@@ -665,13 +745,13 @@ fn batch_weight(batch: &Batch) -> u64 {
         .sum()
 }
 
-fn counts_key(db: u8) -> Vec<u8> {
+pub(super) fn counts_key(db: u8) -> Vec<u8> {
     let mut k = COUNTS_PREFIX.to_vec();
     k.push(db);
     k
 }
 
-fn counts_value(keys: i64, expires: i64) -> Vec<u8> {
+pub(super) fn counts_value(keys: i64, expires: i64) -> Vec<u8> {
     let mut v = (keys as u64).to_be_bytes().to_vec();
     v.extend_from_slice(&(expires as u64).to_be_bytes());
     v
@@ -895,6 +975,15 @@ mod tests {
         assert_eq!(n, 1);
         assert_eq!(events.len(), 1, "one expired event: {events:?}");
         assert_eq!((ks.dbsize(0), ks.expires_count(0)), (0, 0));
+    }
+
+    #[test]
+    fn the_database_map_survives_any_physical_ids() {
+        assert_eq!(restore_dbmap(&[], 3), vec![0, 1, 2]);
+        assert_eq!(restore_dbmap(&[16, 17, 18], 3), vec![16, 17, 18]);
+        assert_eq!(restore_dbmap(&[1, 0], 3), vec![1, 0, 2]);
+        assert_eq!(restore_dbmap(&[16, 0, 5], 2), vec![16, 0]);
+        assert_eq!(restore_dbmap(&[4, 4], 2), vec![4, 0]);
     }
 
     /// The backlog is the engine's log: every offset reads back the exact

@@ -3,6 +3,7 @@
 //! command layer turns them into replies.
 
 pub mod backlog;
+pub mod bulk;
 pub mod context;
 pub mod encoding;
 pub mod expire;
@@ -10,6 +11,7 @@ pub mod hash;
 pub mod keys;
 pub mod keyspace;
 pub mod list;
+pub mod load;
 pub mod overlay;
 pub mod random_pick;
 pub mod set;

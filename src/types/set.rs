@@ -80,7 +80,7 @@ pub(crate) fn note_size(meta: &mut Metadata, max_intset: u64) {
     }
 }
 
-fn mark_hashtable(meta: &mut Metadata) {
+pub(crate) fn mark_hashtable(meta: &mut Metadata) {
     meta.payload = Bytes::from_static(&[ENCODING_HASHTABLE]);
 }
 

@@ -60,7 +60,7 @@ pub fn score_from_sortable(raw: &[u8]) -> Option<f64> {
     Some(f64::from_bits(bits))
 }
 
-fn score_value(score: f64) -> [u8; 8] {
+pub(crate) fn score_value(score: f64) -> [u8; 8] {
     score.to_bits().to_be_bytes()
 }
 
@@ -72,7 +72,7 @@ fn score_from_value(raw: &[u8]) -> TypeResult<f64> {
 }
 
 /// The zscore-CF subkey of one entry: `[sortable score][member]`.
-fn score_sub(score: f64, member: &[u8]) -> Vec<u8> {
+pub(crate) fn score_sub(score: f64, member: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + member.len());
     v.extend_from_slice(&sortable_score(score));
     v.extend_from_slice(member);

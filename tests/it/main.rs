@@ -26,6 +26,7 @@ mod pubsub;
 mod rdb_writer;
 mod repl_tap;
 mod replica_link;
+mod replica_sync;
 mod server;
 mod sets;
 mod sort;

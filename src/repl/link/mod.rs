@@ -8,7 +8,6 @@
 //! The data side is reached only through [`ReplicaData`].
 
 mod conn;
-mod empty_rdb;
 mod handshake;
 mod server_data;
 mod stream;

@@ -1,35 +1,40 @@
-//! Strata's data side of a replica, as far as it exists today: the stream
-//! runs through the normal command path as the master client, the position
-//! is kept in memory, and an RDB is accepted only when it holds no keys.
+//! Strata's data side of a replica: what the link receives lands here.
 //!
-//! The data-side work replaces the pieces marked below: loading the RDB into
-//! the engine, committing the position with the data (so it survives a
-//! restart), and forwarding the master's bytes into Strata's own backlog.
+//! - The master's RDB is loaded into fresh physical databases on the
+//!   loader's thread and switched in with one commit that also adopts the
+//!   master's replication id and offset (`repl::load`).
+//! - Every command of the stream runs through the normal command path as
+//!   the master client, and its unit forwards the command's exact bytes
+//!   (instead of Strata's own propagated form) into Strata's backlog: the
+//!   data change and the new offset commit in one batch, and Strata's
+//!   stream is its master's, byte for byte, with the same id and offsets.
+//!   A transaction's bytes wait for its EXEC, so a crash never leaves half.
+//! - The position the link asks PSYNC with is the keyspace's own durable
+//!   position, so a restarted Strata continues where its data stands.
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use super::empty_rdb;
 use crate::repl::data::{DataError, LoadStats, MasterPosition, PreviousId, ReplicaData};
+use crate::repl::load::{self, LoadProgress};
 use crate::server::client::{ClientInfo, ClientState, ReplyMode};
 use crate::server::{dispatch, Server};
-
-/// The state of following one master, kept across reconnections.
-struct Followed {
-    position: Option<MasterPosition>,
-    previous: Option<PreviousId>,
-}
+use crate::types::backlog::{new_replid, ReplPosition};
+use crate::types::bulk::EncodingLimits;
 
 pub struct ServerReplicaData {
     server: Weak<Server>,
-    /// The master client: its selected database and open MULTI survive a
-    /// partial resync, as Redis keeps them in its cached master.
+    /// The master client: its selected database, open MULTI and uncommitted
+    /// stream bytes survive a partial resync, as in Redis's cached master.
     master: Mutex<Option<ClientState>>,
-    followed: Mutex<Followed>,
+    /// The position the RDB of the full resync in progress reflects.
+    full_sync: Mutex<Option<ReplPosition>>,
+    pub progress: Arc<LoadProgress>,
 }
 
 impl ServerReplicaData {
@@ -37,10 +42,8 @@ impl ServerReplicaData {
         ServerReplicaData {
             server,
             master: Mutex::new(None),
-            followed: Mutex::new(Followed {
-                position: None,
-                previous: None,
-            }),
+            full_sync: Mutex::new(None),
+            progress: Arc::new(LoadProgress::default()),
         }
     }
 
@@ -62,76 +65,96 @@ impl ServerReplicaData {
         client
     }
 
-    /// Empties every database before the master's dataset replaces it
-    /// (Redis's "Flushing old data"), through the command path so that the
-    /// flush commits like any write.
-    fn flush_old_data(server: &Server) -> Result<(), DataError> {
-        let has_keys = (0..server.ks.databases()).any(|db| server.ks.dbsize(db) > 0);
-        if !has_keys {
-            return Ok(());
-        }
-        let mut client = Self::new_master_client(server);
-        let reply = dispatch::execute_for_master(
-            server,
-            &mut client,
-            vec![Bytes::from_static(b"FLUSHALL")],
-        );
-        match reply {
-            crate::resp::Reply::Error(e) => Err(DataError::Commit(e)),
-            _ => Ok(()),
+    /// The live encoding thresholds, so loaded keys report the encodings
+    /// this server would have chosen.
+    fn encoding_limits(server: &Server) -> EncodingLimits {
+        let d = EncodingLimits::default();
+        let setting = |name: &str, fallback: u64| {
+            server
+                .config
+                .get(name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(fallback)
+        };
+        EncodingLimits {
+            hash: crate::types::hash::ListpackLimits {
+                max_entries: setting("hash-max-listpack-entries", d.hash.max_entries),
+                max_value: setting("hash-max-listpack-value", d.hash.max_value),
+            },
+            set_max_intset_entries: setting("set-max-intset-entries", d.set_max_intset_entries),
         }
     }
 }
 
 impl ReplicaData for ServerReplicaData {
     fn position(&self) -> Option<MasterPosition> {
-        self.followed.lock().position.clone()
+        let server = self.server.upgrade()?;
+        // What the link reports (ACK, PSYNC) must be durable first.
+        if let Err(e) = server.ks.flush_wal() {
+            tracing::warn!("flushing the log before reporting the offset: {e}");
+        }
+        let pos = server.ks.position();
+        (pos.offset > 0).then_some(MasterPosition {
+            replid: pos.replid,
+            offset: pos.offset,
+        })
     }
 
     fn previous_id(&self) -> Option<PreviousId> {
-        self.followed.lock().previous.clone()
+        let server = self.server.upgrade()?;
+        server.ks.previous_position().map(|p| PreviousId {
+            replid: p.replid,
+            second_offset: p.offset + 1,
+        })
     }
 
-    fn begin_full_sync(&self, _replid: &str, _offset: u64) -> Result<(), DataError> {
+    fn begin_full_sync(&self, replid: &str, offset: u64) -> Result<(), DataError> {
         // The stream after an RDB starts with SELECT; a new master client
         // starts in database 0 with no transaction open.
         *self.master.lock() = None;
-        Ok(())
-    }
-
-    /// Stand-in until the RDB reader is wired: the payload must hold no keys.
-    fn load_rdb(&self, rdb: &mut dyn Read) -> Result<LoadStats, DataError> {
-        empty_rdb::check_empty(rdb)?;
-        let server = self.server()?;
-        tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
-        Self::flush_old_data(&server)?;
-        Ok(LoadStats::default())
-    }
-
-    fn adopt_position(&self, replid: &str, offset: u64) {
-        let mut f = self.followed.lock();
-        let changed_id = f
-            .position
-            .as_ref()
-            .filter(|p| p.offset == offset && p.replid != replid)
-            .map(|p| PreviousId {
-                replid: p.replid.clone(),
-                second_offset: offset + 1,
-            });
-        // A full sync clears the previous id; a new id on +CONTINUE keeps the
-        // old one as the previous id.
-        f.previous = changed_id;
-        f.position = Some(MasterPosition {
+        *self.full_sync.lock() = Some(ReplPosition {
             replid: replid.to_string(),
             offset,
         });
+        Ok(())
+    }
+
+    fn load_rdb(&self, rdb: &mut dyn Read) -> Result<LoadStats, DataError> {
+        let server = self.server()?;
+        let position = self.full_sync.lock().clone().ok_or(DataError::NoPosition)?;
+        tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let limits = Self::encoding_limits(&server);
+        let keys = load::load_rdb(&server.ks, rdb, limits, position, &self.progress)
+            .map_err(|e| DataError::BadRdb(e.to_string()))?;
+        tracing::info!("Done loading RDB, keys loaded: {keys}, keys expired: 0.");
+        Ok(LoadStats {
+            keys_loaded: keys,
+            keys_expired: 0,
+        })
+    }
+
+    fn adopt_position(&self, replid: &str, offset: u64) {
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
+        let pos = server.ks.position();
+        if pos.offset != offset {
+            tracing::warn!(
+                "the master's offset {offset} is not the data's {}: keeping the data's",
+                pos.offset
+            );
+        }
+        if let Err(e) = server.ks.adopt_replid(replid) {
+            tracing::warn!("storing the master's replication id: {e}");
+        }
     }
 
     fn apply(&self, argv: Vec<Bytes>, raw: &[u8]) -> Result<(), DataError> {
+        let server = self.server()?;
+        let mut master = self.master.lock();
+        let client = master.get_or_insert_with(|| Self::new_master_client(&server));
+        client.master_raw.extend_from_slice(raw);
         if !argv.is_empty() {
-            let server = self.server()?;
-            let mut master = self.master.lock();
-            let client = master.get_or_insert_with(|| Self::new_master_client(&server));
             let name = String::from_utf8_lossy(&argv[0]).into_owned();
             let reply = dispatch::execute_for_master(&server, client, argv);
             if let crate::resp::Reply::Error(e) = reply {
@@ -140,20 +163,28 @@ impl ReplicaData for ServerReplicaData {
                 );
             }
         }
-        // Not atomic with the data's commit yet: the data side will commit
-        // the offset in the same batch.
-        let mut f = self.followed.lock();
-        let pos = f.position.as_mut().ok_or(DataError::NoPosition)?;
-        pos.offset += raw.len() as u64;
+        // Bytes no unit took (an error before the command ran, a blank
+        // line) still advance the offset; inside MULTI they wait for EXEC.
+        if client.multi.is_none() && !client.master_raw.is_empty() {
+            let raw = client.master_raw.split().freeze();
+            server
+                .ks
+                .forward_only(raw)
+                .map_err(|e| DataError::Commit(e.to_string()))?;
+        }
         Ok(())
     }
 
     fn stop_following(&self) {
-        // Writes of its own follow: the master's offset no longer describes
-        // the data, so a later REPLICAOF starts with a full resync.
-        let mut f = self.followed.lock();
-        f.position = None;
-        f.previous = None;
+        // Promotion, as Redis's shiftReplicationId: the data keeps its
+        // offset under a new id; the master's id stays valid up to here
+        // (replid2), so its other replicas can continue with us partially.
         *self.master.lock() = None;
+        if let Some(server) = self.server.upgrade() {
+            if let Err(e) = server.ks.adopt_replid(&new_replid()) {
+                tracing::warn!("storing the new replication id: {e}");
+            }
+        }
+        self.progress.loading.store(false, Ordering::Relaxed);
     }
 }

@@ -1,0 +1,270 @@
+//! Strata replicating a real redis-server 7.0 master's data: a dataset with
+//! every type in small and large encodings, expiring keys and several
+//! databases arrives through the RDB of a full resync and is compared key by
+//! key (values as bytes, absolute expiry times exactly, encodings); live
+//! writes follow; a `kill -9` of Strata resumes with a partial resync (the
+//! master's `sync_partial_ok` grows, `sync_full` does not); a master that
+//! restarts without persistence forces a full resync that replaces the data.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{Conn, Strata};
+use crate::reply::{self, Order};
+
+fn info_field(c: &mut Conn, section: &str, name: &str) -> Option<String> {
+    let info = c.cmd_str(&["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(|v| v.trim().to_string())
+}
+
+fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A redis-server master on a fixed port, so it can be restarted in place.
+struct Master {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Master {
+    fn start(port: u16) -> Master {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args([
+                "--repl-diskless-sync-delay",
+                "0",
+                "--repl-backlog-size",
+                "64mb",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let m = Master {
+            child,
+            port,
+            _dir: dir,
+        };
+        wait_for("redis-server to listen", 30, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        m
+    }
+
+    fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stat(c: &mut Conn, name: &str) -> u64 {
+    info_field(c, "stats", name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+fn wait_caught_up(s: &Strata, m: &Master) {
+    let (mut c, mut mc) = (s.conn(), m.conn());
+    wait_for("the replica offset to reach the master's", 60, || {
+        let target = info_field(&mut mc, "replication", "master_repl_offset");
+        info_field(&mut c, "replication", "master_link_status").as_deref() == Some("up")
+            && info_field(&mut c, "replication", "slave_repl_offset") == target
+    });
+}
+
+fn bin(parts: &[&[u8]], c: &mut Conn) -> Vec<u8> {
+    c.send(parts);
+    c.read_reply()
+}
+
+/// Every type, small and large encodings, binary data, expiries, in `db`.
+fn fill(c: &mut Conn, db: usize, tag: &str) {
+    c.cmd(&["SELECT", &db.to_string()]);
+    let k = |name: &str| format!("{tag}:{name}");
+    c.cmd(&["SET", &k("int"), "12345"]);
+    c.cmd(&["SET", &k("neg"), "-9223372036854775808"]);
+    c.cmd(&["SET", &k("str"), "hello world"]);
+    c.cmd(&["SET", &k("long"), &"abcdefgh".repeat(700)]);
+    c.cmd(&["SET", &k("ttl"), "v", "PX", "3600000"]);
+    let mut binkey = format!("{tag}:bin").into_bytes();
+    binkey.extend_from_slice(b"\x00\xff");
+    bin(&[b"SET", &binkey, b"\x00\x01\xfe\xff"], c);
+    c.cmd(&["RPUSH", &k("list"), "a", "b", "1", "2"]);
+    for chunk in 0..30 {
+        let items: Vec<String> = (0..100).map(|i| format!("item-{chunk}-{i}")).collect();
+        let mut args = vec!["RPUSH".to_string(), k("biglist")];
+        args.extend(items);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        c.cmd(&refs);
+    }
+    c.cmd(&["SADD", &k("intset"), "1", "2", "3", "-7", "100000"]);
+    let members: Vec<String> = (0..700).map(|i| format!("m{i}")).collect();
+    let mut args = vec!["SADD".to_string(), k("bigset")];
+    args.extend(members);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.cmd(&refs);
+    c.cmd(&["HSET", &k("hash"), "f1", "v1", "f2", "2", "f3", ""]);
+    c.cmd(&["HSET", &k("longhash"), "f", &"x".repeat(100)]);
+    let mut args = vec!["HSET".to_string(), k("bighash")];
+    for i in 0..600 {
+        args.push(format!("field{i}"));
+        args.push(format!("value{i}"));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.cmd(&refs);
+    c.cmd(&[
+        "ZADD",
+        &k("zset"),
+        "1.5",
+        "a",
+        "-2",
+        "b",
+        "inf",
+        "c",
+        "-inf",
+        "d",
+        "0",
+        "e",
+    ]);
+    let mut args = vec!["ZADD".to_string(), k("bigzset")];
+    for i in 0..300 {
+        args.push(format!("{}", i as f64 / 3.0));
+        args.push(format!("member{i}"));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.cmd(&refs);
+    c.cmd(&["PEXPIRE", &k("bighash"), "7200000"]);
+    c.cmd(&["PEXPIRE", &k("list"), "7200000"]);
+}
+
+/// Every key of `db` with its type, value (order-free where Redis's order
+/// is unspecified), absolute expiry and encoding, as bytes.
+fn snapshot(c: &mut Conn, db: usize) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+    c.cmd(&["SELECT", &db.to_string()]);
+    let keys = reply::bulk_items(&c.cmd(&["KEYS", "*"]));
+    let mut out = BTreeMap::new();
+    for key in keys {
+        let kind = bin(&[b"TYPE", &key], c);
+        let value = match kind.as_slice() {
+            b"+string\r\n" => bin(&[b"GET", &key], c),
+            b"+list\r\n" => bin(&[b"LRANGE", &key, b"0", b"-1"], c),
+            b"+set\r\n" => reply::canonical(&bin(&[b"SMEMBERS", &key], c), Order::Set),
+            b"+hash\r\n" => reply::canonical(&bin(&[b"HGETALL", &key], c), Order::Pairs),
+            b"+zset\r\n" => bin(&[b"ZRANGE", &key, b"0", b"-1", b"WITHSCORES"], c),
+            other => panic!("unexpected type {}", String::from_utf8_lossy(other)),
+        };
+        let expiry = bin(&[b"PEXPIRETIME", &key], c);
+        let encoding = bin(&[b"OBJECT", b"ENCODING", &key], c);
+        out.insert(key, vec![kind, value, expiry, encoding]);
+    }
+    out
+}
+
+fn assert_same_data(s: &Strata, m: &Master, dbs: &[usize]) {
+    let (mut c, mut mc) = (s.conn(), m.conn());
+    for &db in dbs {
+        let (a, b) = (snapshot(&mut c, db), snapshot(&mut mc, db));
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "keys of db {db}"
+        );
+        for (key, theirs) in &b {
+            let ours = &a[key];
+            for (i, what) in ["type", "value", "expiry", "encoding"].iter().enumerate() {
+                assert!(
+                    ours[i] == theirs[i],
+                    "db {db} key {}: {what} differs: strata {} redis {}",
+                    reply::show_bytes(key),
+                    reply::show_bytes(&ours[i]),
+                    reply::show_bytes(&theirs[i])
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_masters_dataset_arrives_complete_and_resumes_partially_after_kill9() {
+    let port = crate::common::free_port();
+    let mut master = Master::start(port);
+    let mut mc = master.conn();
+    for (db, tag) in [(0, "a"), (3, "b"), (15, "c")] {
+        fill(&mut mc, db, tag);
+    }
+    let mut s = Strata::start_with(&["--replicaof", "127.0.0.1", &port.to_string()]);
+    wait_caught_up(&s, &master);
+    assert_same_data(&s, &master, &[0, 3, 15]);
+    assert_eq!(stat(&mut mc, "sync_full"), 1);
+
+    // Live writes after the sync.
+    mc.cmd(&["SELECT", "3"]);
+    mc.cmd(&["LPUSH", "b:list", "new"]);
+    mc.cmd(&["HDEL", "b:bighash", "field7"]);
+    mc.cmd(&["ZINCRBY", "b:zset", "2", "a"]);
+    mc.cmd(&["DEL", "b:str"]);
+    mc.cmd(&["MULTI"]);
+    mc.cmd(&["SET", "b:tx", "1"]);
+    mc.cmd(&["SADD", "b:intset", "zzz"]);
+    mc.cmd(&["EXEC"]);
+    wait_caught_up(&s, &master);
+    assert_same_data(&s, &master, &[0, 3, 15]);
+
+    // Several MB of traffic, then kill -9 and more writes while it is down.
+    mc.cmd(&["SELECT", "0"]);
+    let value = "v".repeat(1000);
+    for i in 0..4000 {
+        mc.cmd(&["SET", &format!("bulk{i}"), &value]);
+    }
+    wait_caught_up(&s, &master);
+    s.kill9();
+    for i in 0..300 {
+        mc.cmd(&["SET", &format!("while-down{i}"), &value]);
+    }
+    s.start_again();
+    wait_caught_up(&s, &master);
+    assert_eq!(stat(&mut mc, "sync_full"), 1, "no second full sync");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), 1, "a partial resync");
+    assert_same_data(&s, &master, &[0, 3, 15]);
+
+    // A master restarted without persistence has a new id and no data: the
+    // replica's old dataset is replaced by a full resync.
+    drop(mc);
+    drop(master);
+    master = Master::start(port);
+    let mut mc = master.conn();
+    mc.cmd(&["SET", "after-restart", "1"]);
+    let mut c = s.conn();
+    wait_for("the new dataset", 60, || {
+        c.cmd(&["SELECT", "0"]);
+        c.cmd(&["DBSIZE"]) == b":1\r\n" && c.cmd(&["GET", "after-restart"]) == b"$1\r\n1\r\n"
+    });
+    wait_caught_up(&s, &master);
+    assert_same_data(&s, &master, &[0, 3, 15]);
+    assert_eq!(
+        info_field(&mut c, "replication", "master_replid"),
+        info_field(&mut mc, "replication", "master_replid")
+    );
+}
