@@ -284,7 +284,8 @@ fn persistence(srv: &Server, w: &mut Lines<'_>) {
     let in_progress = save.in_progress.load(Ordering::Relaxed);
     let status = |ok: bool| if ok { "ok" } else { "err" };
     w.header("Persistence");
-    w.field("loading", 0);
+    let loading = srv.replica_link.data().and_then(|d| d.loading());
+    w.field("loading", loading.is_some() as u8);
     w.field("async_loading", 0);
     w.field("current_cow_peak", 0);
     w.field("current_cow_size", 0);
@@ -320,6 +321,17 @@ fn persistence(srv: &Server, w: &mut Lines<'_>) {
     w.field("aof_last_cow_size", 0);
     w.field("module_fork_in_progress", 0);
     w.field("module_fork_last_cow_size", 0);
+    if let Some((started, bytes, keys)) = loading {
+        // A replica's full resync streams its RDB: the total is not known
+        // ahead (diskless), so the percentage and ETA are not given.
+        w.field("loading_start_time", started);
+        w.field("loading_total_bytes", 0);
+        w.field("loading_rdb_used_mem", 0);
+        w.field("loading_loaded_bytes", bytes);
+        w.field("loading_loaded_perc", "0.00");
+        w.field("loading_eta_seconds", 1);
+        let _ = keys;
+    }
     w.field("wal_fsyncs", srv.syncer.fsyncs.load(Ordering::Relaxed));
 }
 
@@ -427,24 +439,23 @@ fn stats(srv: &Server, w: &mut Lines<'_>) {
 fn replication(srv: &Server, w: &mut Lines<'_>) {
     let ks = &srv.ks;
     let settings = srv.config.settings();
-    let mut pos = ks.position();
-    // The backlog is Strata's own until the master's stream is forwarded
-    // into it (the data side's work).
+    // A replica's stream is its master's (same id and offsets, forwarded
+    // byte for byte), so the keyspace's position serves both roles.
+    let pos = ks.position();
     let own_offset = pos.offset;
     let first = ks.backlog_first_offset();
     w.header("Replication");
-    let mut previous = None;
+    let previous = ks
+        .previous_position()
+        .map(|p| crate::repl::data::PreviousId {
+            replid: p.replid,
+            second_offset: p.offset + 1,
+        });
     match srv.replica_link.status() {
         Some(link) => {
             let data = srv.replica_link.data();
             let followed = data.as_ref().and_then(|d| d.position());
-            previous = data.as_ref().and_then(|d| d.previous_id());
             replica_fields(w, &link, followed.as_ref(), &settings.replica);
-            if let Some(f) = followed {
-                // A replica reports its master's id and offset.
-                pos.replid = f.replid;
-                pos.offset = f.offset;
-            }
         }
         None => w.field("role", "master"),
     }

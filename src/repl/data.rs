@@ -105,4 +105,10 @@ pub trait ReplicaData: Send + Sync {
     /// its own from now on, so the master's position no longer describes
     /// the data.
     fn stop_following(&self);
+
+    /// A full resync's load in progress: (start unix seconds, RDB bytes
+    /// read, keys loaded), for INFO's `loading` fields.
+    fn loading(&self) -> Option<(u64, u64, u64)> {
+        None
+    }
 }

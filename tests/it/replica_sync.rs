@@ -268,3 +268,32 @@ fn a_masters_dataset_arrives_complete_and_resumes_partially_after_kill9() {
         info_field(&mut mc, "replication", "master_replid")
     );
 }
+
+/// REPLICAOF NO ONE promotes with the data and the offset kept, under a new
+/// id, with the master's id as `master_replid2` up to here (PSYNC2).
+#[test]
+fn promotion_keeps_data_and_offset_and_the_old_id_as_replid2() {
+    let port = crate::common::free_port();
+    let master = Master::start(port);
+    let mut mc = master.conn();
+    fill(&mut mc, 0, "p");
+    let s = Strata::start_with(&["--replicaof", "127.0.0.1", &port.to_string()]);
+    wait_caught_up(&s, &master);
+    let master_id = info_field(&mut mc, "replication", "master_replid").expect("id");
+    let offset: u64 = info_field(&mut mc, "replication", "master_repl_offset")
+        .and_then(|v| v.parse().ok())
+        .expect("offset");
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n");
+    let field = |c: &mut Conn, name: &str| info_field(c, "replication", name).expect(name);
+    assert_eq!(field(&mut c, "role"), "master");
+    assert_eq!(field(&mut c, "master_replid2"), master_id);
+    assert_eq!(
+        field(&mut c, "second_repl_offset"),
+        (offset + 1).to_string()
+    );
+    assert_eq!(field(&mut c, "master_repl_offset"), offset.to_string());
+    assert_ne!(field(&mut c, "master_replid"), master_id);
+    assert_same_data(&s, &master, &[0]);
+    assert_eq!(c.cmd(&["SET", "mine", "1"]), b"+OK\r\n");
+}

@@ -175,6 +175,17 @@ impl ReplicaData for ServerReplicaData {
         Ok(())
     }
 
+    fn loading(&self) -> Option<(u64, u64, u64)> {
+        let p = &self.progress;
+        p.loading.load(Ordering::Relaxed).then(|| {
+            (
+                p.started_unix.load(Ordering::Relaxed),
+                p.loaded_bytes.load(Ordering::Relaxed),
+                p.loaded_keys.load(Ordering::Relaxed),
+            )
+        })
+    }
+
     fn stop_following(&self) {
         // Promotion, as Redis's shiftReplicationId: the data keeps its
         // offset under a new id; the master's id stays valid up to here
