@@ -11,3 +11,7 @@
 pub mod data;
 pub mod feed;
 pub mod link;
+pub mod master;
+pub mod replicas;
+pub mod snapshot_rdb;
+pub mod wait;

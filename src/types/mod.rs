@@ -6,6 +6,7 @@ pub mod backlog;
 pub mod context;
 pub mod encoding;
 pub mod expire;
+pub mod export;
 pub mod hash;
 pub mod keys;
 pub mod keyspace;
