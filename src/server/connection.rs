@@ -170,11 +170,13 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                     if let Some(req) = client.wait.take() {
                         // WAIT: earlier replies go out, then the wait.
                         info.outbox.drain_into(&mut out);
-                        if !out.is_empty()
-                            && !(wal_flushed(&server).await
-                                && flush(&server, &info, &mut wr, &mut out, &settings).await)
-                        {
-                            break 'conn;
+                        if !out.is_empty() {
+                            if !wal_flushed(&server).await {
+                                break 'conn;
+                            }
+                            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
+                                break 'conn;
+                            }
                         }
                         let n = crate::repl::wait::wait_for_acks(&server, &info, req).await;
                         Reply::Integer(n).encode(client.resp, &mut out);
