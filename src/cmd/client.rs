@@ -236,7 +236,9 @@ fn client_type(arg: &[u8]) -> Result<ClientType, CmdError> {
 }
 
 fn type_of(c: &ClientInfo) -> ClientType {
-    if c.in_pubsub() {
+    if c.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
+        ClientType::Replica
+    } else if c.in_pubsub() {
         ClientType::PubSub
     } else {
         ClientType::Normal

@@ -281,7 +281,15 @@ fn persistence(srv: &Server, w: &mut Lines<'_>) {
         .ks
         .committed()
         .saturating_sub(save.last_save_seq.load(Ordering::Relaxed));
-    let in_progress = save.in_progress.load(Ordering::Relaxed);
+    // A full sync's RDB written from a snapshot is Strata's equivalent of
+    // Redis's BGSAVE child for replicas.
+    let in_progress = save.in_progress.load(Ordering::Relaxed)
+        || srv
+            .replicas
+            .counters
+            .rdb_in_progress
+            .load(Ordering::Relaxed)
+            > 0;
     let status = |ok: bool| if ok { "ok" } else { "err" };
     w.header("Persistence");
     let loading = srv.replica_link.data().and_then(|d| d.loading());
@@ -392,9 +400,10 @@ fn stats(srv: &Server, w: &mut Lines<'_>) {
     w.field("instantaneous_input_repl_kbps", "0.00");
     w.field("instantaneous_output_repl_kbps", "0.00");
     w.field("rejected_connections", get(&s.rejected_connections));
-    w.field("sync_full", 0);
-    w.field("sync_partial_ok", 0);
-    w.field("sync_partial_err", 0);
+    let sync = &srv.replicas.counters;
+    w.field("sync_full", sync.full.load(Ordering::Relaxed));
+    w.field("sync_partial_ok", sync.partial_ok.load(Ordering::Relaxed));
+    w.field("sync_partial_err", sync.partial_err.load(Ordering::Relaxed));
     w.field("expired_keys", get(&s.expired_keys));
     w.field("expired_stale_perc", "0.00");
     w.field("expired_time_cap_reached_count", 0);
@@ -459,7 +468,26 @@ fn replication(srv: &Server, w: &mut Lines<'_>) {
         }
         None => w.field("role", "master"),
     }
-    w.field("connected_slaves", 0);
+    let replicas = srv.replicas.all();
+    w.field("connected_slaves", replicas.len());
+    let min_write = srv.replicas.min_to_write.load(Ordering::Relaxed);
+    let max_lag = srv.replicas.min_max_lag.load(Ordering::Relaxed);
+    if min_write > 0 && max_lag > 0 {
+        w.field("min_slaves_good_slaves", srv.replicas.good(max_lag));
+    }
+    for (i, r) in replicas.iter().enumerate() {
+        w.field(
+            &format!("slave{i}"),
+            format!(
+                "ip={},port={},state={},offset={},lag={}",
+                r.ip,
+                r.port,
+                r.state().name(),
+                r.ack_offset.load(Ordering::Relaxed),
+                r.lag_secs()
+            ),
+        );
+    }
     w.field("master_failover_state", "no-failover");
     w.field("master_replid", &pos.replid);
     match &previous {

@@ -2,15 +2,20 @@
 //! (the replica side, `repl::link`).
 //!
 //! A replica that asks `PSYNC <replid> <offset>` for an offset the on-disk
-//! backlog still holds gets `+CONTINUE <replid>`, and the connection then
-//! carries the stream (`repl::feed`). A full resynchronisation (an RDB of
-//! a snapshot) is not served yet: such a request gets an error.
+//! backlog still holds gets `+CONTINUE <replid>`; any other PSYNC, and
+//! SYNC, gets a full resynchronisation. Either way the connection is then
+//! handed to `repl::master`, which sends the RDB if needed and the stream.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::flags::*;
 use super::{CmdError, CmdResult, CommandSpec, Ctx};
 use crate::repl::link::{FollowOutcome, Target};
+use crate::repl::master::Handoff;
+use crate::repl::wait::WaitRequest;
 use crate::resp::parse::parse_i64;
 use crate::resp::Reply;
 
@@ -55,6 +60,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..REPL
     },
     CommandSpec {
+        name: "wait",
+        arity: 3,
+        group: "generic",
+        flags: NOSCRIPT,
+        since: "3.0.0",
+        summary: "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        complexity: "O(1)",
+        handler: Some(wait),
+        ..REPL
+    },
+    CommandSpec {
         name: "replconf",
         arity: -1,
         flags: ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
@@ -67,44 +83,131 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn psync(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let pos = ctx.server.ks.position();
+    refuse_if_unlinked(ctx)?;
+    let ks = &ctx.server.ks;
+    let counters = &ctx.server.replicas.counters;
+    let pos = ks.position();
     let wanted = parse_i64(&argv[2]).filter(|&o| o > 0).map(|o| o as u64);
-    let covered = wanted.filter(|&o| {
+    // PSYNC2: after a promotion the old id stays valid up to where it
+    // ended (replid2 / second_repl_offset), as Redis's
+    // masterTryPartialResynchronization allows.
+    let previous = ks.previous_position();
+    let known_id = |o: u64| {
         argv[1].as_ref() == pos.replid.as_bytes()
-            && o >= ctx.server.ks.backlog_first_offset()
-            && o <= pos.offset + 1
-    });
+            || previous
+                .as_ref()
+                .is_some_and(|p| argv[1].as_ref() == p.replid.as_bytes() && o <= p.offset + 1)
+    };
+    let covered =
+        wanted.filter(|&o| known_id(o) && o >= ks.backlog_first_offset() && o <= pos.offset + 1);
     match covered {
         Some(from) => {
-            ctx.client.feed_from = Some(from);
-            Ok(Reply::Status(Bytes::from(format!(
-                "CONTINUE {}",
-                pos.replid
-            ))))
+            counters.partial_ok.fetch_add(1, Ordering::Relaxed);
+            ctx.client.repl_handoff = Some(Handoff::Continue { from });
+            let line = if ctx.client.replconf.capa_psync2 {
+                format!("CONTINUE {}", pos.replid)
+            } else {
+                "CONTINUE".to_string()
+            };
+            Ok(Reply::Status(Bytes::from(line)))
         }
-        None => Err(CmdError::msg(
-            "ERR Strata cannot serve a full resynchronization yet",
-        )),
+        None => {
+            if argv[1].as_ref() != b"?" {
+                counters.partial_err.fetch_add(1, Ordering::Relaxed);
+            }
+            ctx.client.repl_handoff = Some(Handoff::Full { psync: true });
+            // `+FULLRESYNC` goes out when the snapshot is taken.
+            Ok(Reply::Raw(Bytes::new()))
+        }
     }
 }
 
-fn sync(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    Err(CmdError::msg(
-        "ERR Strata cannot serve a full resynchronization yet",
-    ))
+fn sync(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    refuse_if_unlinked(ctx)?;
+    ctx.client.repl_handoff = Some(Handoff::Full { psync: false });
+    Ok(Reply::Raw(Bytes::new()))
 }
 
-/// REPLCONF options a replica sends during its handshake are acknowledged;
-/// `ACK` gets no reply, as in Redis.
+/// A replica whose own master link is down cannot serve a sync.
+fn refuse_if_unlinked(ctx: &Ctx<'_>) -> Result<(), CmdError> {
+    let link = &ctx.server.replica_link;
+    if link.is_following() && !link.is_up() {
+        return Err(CmdError::msg(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
+    }
+    Ok(())
+}
+
+/// REPLCONF: what a replica tells about itself before PSYNC (kept for
+/// INFO, ROLE and the choice of framing), `ACK` (no reply; handled by the
+/// replica's connection once it follows), `GETACK` (meaningful on a
+/// replica's master link only).
 fn replconf(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if argv.len() % 2 == 0 {
         return Err(CmdError::Syntax);
     }
-    if argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"ack") {
-        ctx.client.reply_mode = crate::server::client::ReplyMode::Skip;
-        return Ok(Reply::Ok);
+    let conf = &mut ctx.client.replconf;
+    for pair in argv[1..].chunks(2) {
+        let (opt, val) = (&pair[0], &pair[1]);
+        let text = || String::from_utf8_lossy(val).into_owned();
+        match opt.to_ascii_lowercase().as_slice() {
+            b"listening-port" => {
+                conf.listening_port = parse_i64(val)
+                    .and_then(|p| u16::try_from(p).ok())
+                    .ok_or(CmdError::NotInteger)?;
+            }
+            b"ip-address" => conf.ip_address = Some(text()),
+            b"capa" => {
+                if val.eq_ignore_ascii_case(b"eof") {
+                    conf.capa_eof = true;
+                } else if val.eq_ignore_ascii_case(b"psync2") {
+                    conf.capa_psync2 = true;
+                }
+            }
+            b"ack" | b"getack" => {
+                ctx.client.reply_mode = crate::server::client::ReplyMode::Skip;
+                return Ok(Reply::Ok);
+            }
+            b"rdb-only" | b"rdb-filter-only" => {}
+            b"keeper" | b"idc" | b"region" => conf
+                .relay
+                .push((String::from_utf8_lossy(opt).to_ascii_lowercase(), text())),
+            _ => {
+                return Err(CmdError::msg(format!(
+                    "ERR Unrecognized REPLCONF option: {}",
+                    String::from_utf8_lossy(opt)
+                )))
+            }
+        }
     }
     Ok(Reply::Ok)
+}
+
+/// WAIT numreplicas timeout: answered at once when enough replicas already
+/// acknowledged the client's last write, else by the connection once they
+/// do or the timeout passes (`repl::wait`).
+fn wait(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if ctx.server.replica_link.is_following() {
+        return Err(CmdError::msg("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let replicas = parse_i64(&argv[1]).ok_or(CmdError::NotInteger)?;
+    let timeout = parse_i64(&argv[2])
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    let offset = ctx.client.last_write_offset;
+    let acked = ctx.server.replicas.acked_at_least(offset) as i64;
+    if acked >= replicas || ctx.client.multi.is_some() || ctx.client.in_exec {
+        return Ok(Reply::Integer(acked));
+    }
+    ctx.client.wait = Some(WaitRequest {
+        replicas: replicas.max(0) as u64,
+        timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
+        offset,
+    });
+    Ok(Reply::Raw(Bytes::new()))
 }
 
 /// REPLICAOF host port / REPLICAOF NO ONE, with Redis 7.0's replies.

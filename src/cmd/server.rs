@@ -230,10 +230,29 @@ fn role(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
             Reply::Integer(offset),
         ]));
     }
+    // `master offset [[ip port acked-offset] ...]`, online replicas only.
+    let online = ctx
+        .server
+        .replicas
+        .all()
+        .into_iter()
+        .filter(|r| r.state() == crate::repl::replicas::ReplicaState::Online)
+        .map(|r| {
+            Reply::Array(vec![
+                Reply::bulk(r.ip.clone()),
+                Reply::bulk(r.port.to_string()),
+                Reply::bulk(
+                    r.ack_offset
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        .to_string(),
+                ),
+            ])
+        })
+        .collect();
     Ok(Reply::Array(vec![
         Reply::bulk_str("master"),
-        Reply::Integer(0),
-        Reply::Array(vec![]),
+        Reply::Integer(ctx.server.ks.offset() as i64),
+        Reply::Array(online),
     ]))
 }
 

@@ -513,7 +513,7 @@ pub static DIRECTIVES: &[Directive] = &[
         INT_POS,
         "10",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "min-replicas-to-write",
@@ -521,7 +521,7 @@ pub static DIRECTIVES: &[Directive] = &[
         INT_POS,
         "0",
         Mutable,
-        Ignored,
+        Applied,
     ),
     d("no-appendfsync-on-rewrite", Bool, "no", Mutable, Ignored),
     d("notify-keyspace-events", Special, "", Mutable, Applied),
@@ -591,8 +591,8 @@ pub static DIRECTIVES: &[Directive] = &[
         Mutable,
         Applied,
     ),
-    d("repl-diskless-sync", Bool, "yes", Mutable, Ignored),
-    d("repl-diskless-sync-delay", INT_POS, "5", Mutable, Ignored),
+    d("repl-diskless-sync", Bool, "yes", Mutable, Applied),
+    d("repl-diskless-sync-delay", INT_POS, "5", Mutable, Applied),
     d(
         "repl-diskless-sync-max-replicas",
         INT_POS,
@@ -609,7 +609,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         "10",
         Mutable,
-        Ignored,
+        Applied,
     ),
     d(
         "repl-timeout",

@@ -1,36 +1,52 @@
 //! Feeding a replica the replication stream from an offset: first what the
 //! backlog (the engine's log) holds, then every unit as it commits (from
 //! memory, see `backlog::Tail`).
+//!
+//! Nothing is buffered per replica: a replica that reads slowly is simply
+//! further back in the backlog. How far back it may fall is
+//! `client-output-buffer-limit replica` (hard, or soft for its seconds),
+//! measured as bytes committed but not yet written to it.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
+use super::replicas::ReplicaEntry;
 use crate::server::Server;
 
 /// Most bytes read from the backlog per write to the replica.
 const FEED_CHUNK: usize = 1 << 20;
+/// How often a stalled write checks the replica's lag against its limits.
+const LIMIT_CHECK: Duration = Duration::from_millis(100);
 
 /// Writes the stream from offset `from` to `out` until the replica goes
-/// away, the server shuts down, or `from` leaves the backlog (the replica
-/// was too slow). Returns the next offset it would have sent.
+/// away, the server shuts down, `from` leaves the backlog, or the replica
+/// (when `entry` tracks one) falls behind its output limits. Returns the
+/// next offset it would have sent.
 pub async fn feed_replica<W: AsyncWriteExt + Unpin>(
     server: &Server,
     out: &mut W,
     from: u64,
+    entry: Option<&ReplicaEntry>,
 ) -> u64 {
     let ks = &server.ks;
     // Commits wake followers only while there are some.
     ks.stream_followers.fetch_add(1, Ordering::SeqCst);
-    let next = follow(server, out, from).await;
+    let next = follow(server, out, from, entry).await;
     ks.stream_followers.fetch_sub(1, Ordering::AcqRel);
     next
 }
 
-async fn follow<W: AsyncWriteExt + Unpin>(server: &Server, out: &mut W, from: u64) -> u64 {
+async fn follow<W: AsyncWriteExt + Unpin>(
+    server: &Server,
+    out: &mut W,
+    from: u64,
+    entry: Option<&ReplicaEntry>,
+) -> u64 {
     let ks = &server.ks;
     let mut next = from;
+    let mut soft_since: Option<Instant> = None;
     loop {
         let moved = ks.offset_moved.notified();
         tokio::pin!(moved);
@@ -43,10 +59,17 @@ async fn follow<W: AsyncWriteExt + Unpin>(server: &Server, out: &mut W, from: u6
                 return next;
             }
             Some(bytes) if !bytes.is_empty() => {
-                if out.write_all(&bytes).await.is_err() {
+                let written = tokio::select! {
+                    r = out.write_all(&bytes) => r.is_ok(),
+                    _ = over_limits(server, entry, &mut soft_since) => false,
+                };
+                if !written {
                     return next;
                 }
                 next += bytes.len() as u64;
+                if let Some(e) = entry {
+                    e.sent_offset.store(next - 1, Ordering::Relaxed);
+                }
                 continue;
             }
             Some(_) => {}
@@ -56,5 +79,44 @@ async fn follow<W: AsyncWriteExt + Unpin>(server: &Server, out: &mut W, from: u6
         }
         // Wake up now and then to notice a shutdown.
         let _ = tokio::time::timeout(Duration::from_secs(1), moved).await;
+    }
+}
+
+/// Resolves when the replica is further behind than its output limits
+/// allow (never when `entry` is `None` or the limits are 0).
+async fn over_limits(
+    server: &Server,
+    entry: Option<&ReplicaEntry>,
+    soft_since: &mut Option<Instant>,
+) {
+    let Some(entry) = entry else {
+        return std::future::pending().await;
+    };
+    loop {
+        let limit = server.config.settings().obuf_limits.replica;
+        let behind = entry.behind(server.ks.offset());
+        if limit.hard > 0 && behind >= limit.hard {
+            tracing::warn!(
+                "Replica {}:{} is {behind} bytes behind: over the hard output limit, disconnecting",
+                entry.ip,
+                entry.port
+            );
+            return;
+        }
+        if limit.soft > 0 && behind >= limit.soft {
+            let since = *soft_since.get_or_insert_with(Instant::now);
+            if since.elapsed().as_secs() >= limit.soft_secs {
+                tracing::warn!(
+                    "Replica {}:{} is {behind} bytes behind for {} s: over the soft output limit, disconnecting",
+                    entry.ip,
+                    entry.port,
+                    limit.soft_secs
+                );
+                return;
+            }
+        } else {
+            *soft_since = None;
+        }
+        tokio::time::sleep(LIMIT_CHECK).await;
     }
 }

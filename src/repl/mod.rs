@@ -2,13 +2,18 @@
 //!
 //! The durable backlog and the replication position live at the commit point
 //! (`types::backlog`, `Keyspace::commit_unit`); this module serves them.
-//! Today: the master side of a partial resynchronisation — a replica that
-//! asks `PSYNC <replid> <offset>` for an offset still in the backlog gets
-//! `+CONTINUE` and then the stream, read from disk and followed live.
-//! The replica side: `link` follows a Redis master (REPLICAOF) and hands
-//! what it receives to the data side through `data::ReplicaData`.
+//! Master side: `master` serves PSYNC/SYNC (a full resync writes an RDB from
+//! a snapshot, `snapshot_rdb`; a partial one reads the backlog), `feed`
+//! follows the stream for a replica, `replicas` keeps their registry (ACKs,
+//! WAIT in `wait`). Replica side: `link` follows a master (REPLICAOF) and
+//! hands what it receives to the data side through `data::ReplicaData`,
+//! whose RDB loading is `load`.
 
 pub mod data;
 pub mod feed;
 pub mod link;
 pub mod load;
+pub mod master;
+pub mod replicas;
+pub mod snapshot_rdb;
+pub mod wait;

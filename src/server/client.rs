@@ -61,6 +61,8 @@ pub struct ClientInfo {
     pub subs: [AtomicUsize; 3],
     /// In MONITOR mode (CLIENT LIST flag `O`).
     pub monitor: AtomicBool,
+    /// A replica of this server (CLIENT LIST flag `S`, CLIENT KILL TYPE replica).
+    pub is_replica: AtomicBool,
 }
 
 impl ClientInfo {
@@ -88,6 +90,7 @@ impl ClientInfo {
             outbox: Default::default(),
             subs: Default::default(),
             monitor: AtomicBool::new(false),
+            is_replica: AtomicBool::new(false),
         }
     }
 
@@ -140,6 +143,9 @@ impl ClientInfo {
         let in_multi = self.in_multi.load(Ordering::Relaxed);
         if self.is_monitor() {
             flags.push('O');
+        }
+        if self.is_replica.load(Ordering::Relaxed) {
+            flags.push('S');
         }
         if self.in_pubsub() {
             flags.push('P');
@@ -210,9 +216,15 @@ pub struct ClientState {
     pub multi: Option<Transaction>,
     /// Running its EXEC: blocking commands answer at once.
     pub in_exec: bool,
-    /// Set by PSYNC: once the reply is out, the connection carries the
-    /// replication stream from this offset.
-    pub feed_from: Option<u64>,
+    /// Set by PSYNC / SYNC: once the reply is out, the connection serves a
+    /// replica (`repl::master`).
+    pub repl_handoff: Option<crate::repl::master::Handoff>,
+    /// What the client said with REPLCONF (listening port, capabilities).
+    pub replconf: crate::repl::replicas::ReplConf,
+    /// The replication offset after this client's latest write (WAIT).
+    pub last_write_offset: u64,
+    /// Set by WAIT: the connection waits for replica ACKs before replying.
+    pub wait: Option<crate::repl::wait::WaitRequest>,
     /// Keys this client WATCHes: (physical db, key, expired when watched).
     pub watched: Vec<(u8, bytes::Bytes, bool)>,
     /// The replica side's master client: runs the master's stream, obeyed
@@ -247,7 +259,10 @@ impl ClientState {
             block: None,
             multi: None,
             in_exec: false,
-            feed_from: None,
+            repl_handoff: None,
+            replconf: Default::default(),
+            last_write_offset: 0,
+            wait: None,
             watched: Vec::new(),
             master_link: false,
             master_raw: bytes::BytesMut::new(),

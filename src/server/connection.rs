@@ -167,6 +167,20 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                             &mut out,
                         );
                     }
+                    if let Some(req) = client.wait.take() {
+                        // WAIT: earlier replies go out, then the wait.
+                        info.outbox.drain_into(&mut out);
+                        if !out.is_empty() {
+                            if !wal_flushed(&server).await {
+                                break 'conn;
+                            }
+                            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
+                                break 'conn;
+                            }
+                        }
+                        let n = crate::repl::wait::wait_for_acks(&server, &info, req).await;
+                        Reply::Integer(n).encode(client.resp, &mut out);
+                    }
                     if client.close_after_reply || info.killed.load(Ordering::Acquire) {
                         break;
                     }
@@ -193,11 +207,21 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             if !flush(&server, &info, &mut wr, &mut out, &settings).await {
                 break;
             }
-            if let Some(from) = client.feed_from.take() {
-                // PSYNC accepted: this connection now carries the stream.
-                crate::repl::feed::feed_replica(&server, &mut wr, from).await;
-                break;
-            }
+        }
+        if let Some(handoff) = client.repl_handoff.take() {
+            // PSYNC / SYNC accepted: this connection now serves a replica.
+            let leftover = std::mem::take(&mut inbuf);
+            crate::repl::master::serve(
+                &server,
+                &info,
+                &mut rd,
+                &mut wr,
+                leftover,
+                handoff,
+                &client.replconf,
+            )
+            .await;
+            break;
         }
         if client.close_after_reply || info.killed.load(Ordering::Acquire) {
             break;

@@ -236,6 +236,7 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
         Ok((committed, effects)) => {
             if committed.wrote {
                 client.last_commit = client.last_commit.max(committed.seq);
+                client.last_write_offset = client.last_write_offset.max(committed.offset);
             }
             server.deliver(effects);
             reply
@@ -316,6 +317,13 @@ fn context_rejection(
         if s.replica.read_only && spec.is_write() {
             return Some("READONLY You can't write against a read only replica.".into());
         }
+    }
+    if spec.is_write()
+        && replica.is_none()
+        && !client.master_link
+        && server.replicas.too_few_for_writes()
+    {
+        return Some("NOREPLICAS Not enough good replicas to write.".into());
     }
     // Cheapest test first: most clients are not subscribed.
     if client.info.in_pubsub()

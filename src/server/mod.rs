@@ -109,6 +109,8 @@ pub struct Server {
     pub executable: PathBuf,
     /// The replica side: the master this server follows, if any.
     pub replica_link: crate::repl::link::ReplicaLink,
+    /// The replicas following this server.
+    pub replicas: crate::repl::replicas::Replicas,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +201,7 @@ impl Server {
             shutdown: Notify::new(),
             executable: std::env::current_exe().unwrap_or_default(),
             replica_link: Default::default(),
+            replicas: Default::default(),
         });
         server.replica_link.attach(Arc::downgrade(&server));
         server.apply_keyspace_settings(&s);
@@ -259,6 +262,7 @@ impl Server {
         crate::metrics::spawn(self.clone());
         crate::repl::link::start_from_config(&self);
         let cron = tokio::spawn(self.clone().cron());
+        tokio::spawn(crate::repl::master::cron(self.clone()));
         self.shutdown.notified().await;
         cron.abort();
         self.finish_shutdown();

@@ -718,6 +718,28 @@ fn restore_dbmap(persisted: &[u8], databases: usize) -> Vec<u8> {
     map
 }
 
+/// The database map as of an engine snapshot (a full resync's RDB must
+/// name the databases as the snapshot had them).
+pub fn snapshot_dbmap(snap: &dyn crate::engine::EngineSnapshot, databases: usize) -> Vec<u8> {
+    let persisted = snap
+        .get(Cf::State, DBMAP_KEY)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    restore_dbmap(&persisted, databases)
+}
+
+/// (keys, keys with a TTL) of physical database `db` as of a snapshot.
+pub fn snapshot_counts(snap: &dyn crate::engine::EngineSnapshot, db: u8) -> (u64, u64) {
+    match snap.get(Cf::State, &counts_key(db)) {
+        Ok(Some(raw)) => (
+            encoding::be_u64(&raw, 0).unwrap_or(0),
+            encoding::be_u64(&raw, 8).unwrap_or(0),
+        ),
+        _ => (0, 0),
+    }
+}
+
 /// Stages deleting every record of physical database `db`.
 pub(super) fn delete_physical(batch: &mut Batch, db: u8) {
     // [0xff] has no one-byte successor; cover it with a longer bound.

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod context;
 pub mod encoding;
 pub mod expire;
+pub mod export;
 pub mod hash;
 pub mod keys;
 pub mod keyspace;

@@ -29,13 +29,16 @@ fn position(s: &Strata) -> (String, u64) {
 fn read_stream(s: &Strata, replid: &str, from: u64, len: usize) -> Vec<u8> {
     let mut t = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
     t.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    // A replica that announces psync2 gets the id with +CONTINUE, as in Redis.
+    t.write_all(&encode(&[b"REPLCONF", b"capa", b"psync2"]))
+        .expect("write");
     t.write_all(&encode(&[
         b"PSYNC",
         replid.as_bytes(),
         from.to_string().as_bytes(),
     ]))
     .expect("write");
-    let expected = format!("+CONTINUE {replid}\r\n");
+    let expected = format!("+OK\r\n+CONTINUE {replid}\r\n");
     let mut head = vec![0u8; expected.len()];
     t.read_exact(&mut head).expect("PSYNC reply");
     assert_eq!(String::from_utf8_lossy(&head), expected);
@@ -113,23 +116,28 @@ fn the_stream_is_kept_by_offset_and_reads_back_from_any_point() {
     // A live follower gets later writes as they commit.
     let mut t = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
     t.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    t.write_all(&encode(&[b"REPLCONF", b"capa", b"psync2"]))
+        .unwrap();
     t.write_all(&encode(&[
         b"PSYNC",
         replid.as_bytes(),
         (end + 1).to_string().as_bytes(),
     ]))
     .unwrap();
-    let mut head = vec![0u8; format!("+CONTINUE {replid}\r\n").len()];
+    let mut head = vec![0u8; format!("+OK\r\n+CONTINUE {replid}\r\n").len()];
     t.read_exact(&mut head).unwrap();
     c.cmd(&["SET", "b", "2"]);
     let expected = b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n";
     let mut got = vec![0u8; expected.len()];
     t.read_exact(&mut got).unwrap();
     assert_eq!(got, expected);
-    // An unknown replid or an offset beyond the end is refused.
+    // An unknown replid or an offset beyond the end gets a full resync.
     let mut c2 = s.conn();
     let r = c2.cmd_str(&["PSYNC", &"0".repeat(40), "1"]);
-    assert!(r.starts_with('-'), "{r}");
+    assert!(r.starts_with("+FULLRESYNC "), "{r}");
+    let mut c3 = s.conn();
+    let r = c3.cmd_str(&["PSYNC", &replid, &(end + 1_000_000).to_string()]);
+    assert!(r.starts_with(&format!("+FULLRESYNC {replid} ")), "{r}");
 }
 
 /// kill -9 in the middle of a write load: after the restart the offset is

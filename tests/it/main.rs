@@ -18,6 +18,7 @@ mod introspection;
 mod keys;
 mod keyspace_events;
 mod lists;
+mod master_sync;
 mod metrics;
 mod notifications;
 mod propagation;

@@ -1,0 +1,427 @@
+//! The master side of a replica's connection once PSYNC or SYNC was
+//! accepted: a full resynchronisation (an RDB written from a snapshot, in
+//! `$<len>` or `$EOF:` framing) when needed, then the stream through
+//! `feed`. The replica's input (REPLCONF ACK, keep-alive newlines) is read
+//! concurrently for its whole life.
+//!
+//! Where Redis forks a child to write the RDB, Strata reads an engine
+//! snapshot on a thread of its own: writes never stop, and the snapshot's
+//! offset says exactly where the stream resumes. Each replica gets its own
+//! snapshot (replicas arriving within `repl-diskless-sync-delay` are not
+//! batched onto one; a snapshot costs nothing to take).
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+
+use super::replicas::{ReplConf, ReplicaEntry, ReplicaState};
+use super::snapshot_rdb::{self, RdbHeader};
+use crate::resp::{ParseLimits, RequestParser};
+use crate::server::client::ClientInfo;
+use crate::server::Server;
+use crate::types::backlog::ANY_DB;
+
+/// Chunks of RDB in flight between the writing thread and the socket.
+const RDB_CHUNKS: usize = 8;
+const RDB_CHUNK_BYTES: usize = 64 * 1024;
+const EOF_MARK_LEN: usize = 40;
+
+/// What PSYNC/SYNC decided for the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// `+CONTINUE` was replied: the stream from this offset.
+    Continue { from: u64 },
+    /// A full resync; `psync` = announce it with `+FULLRESYNC` (SYNC does not).
+    Full { psync: bool },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error("replica connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("writing the RDB failed: {0}")]
+    Rdb(String),
+    #[error("no ACK from the replica after the RDB")]
+    NoAck,
+}
+
+/// Serves the replica on this connection until it goes away, is killed or
+/// falls behind its limits.
+pub async fn serve(
+    server: &Arc<Server>,
+    info: &Arc<ClientInfo>,
+    rd: &mut OwnedReadHalf,
+    wr: &mut OwnedWriteHalf,
+    inbuf: BytesMut,
+    handoff: Handoff,
+    conf: &ReplConf,
+) {
+    info.is_replica.store(true, Ordering::Release);
+    let ip = conf
+        .ip_address
+        .clone()
+        .unwrap_or_else(|| info.addr.ip().to_string());
+    let state = match handoff {
+        Handoff::Continue { .. } => ReplicaState::Online,
+        Handoff::Full { .. } => ReplicaState::WaitBgsave,
+    };
+    let entry = server
+        .replicas
+        .attach(info.id, ip, conf.listening_port, state);
+    tracing::info!(
+        "Replica {}:{} asks for synchronization ({:?})",
+        entry.ip,
+        entry.port,
+        handoff
+    );
+    let outcome = tokio::select! {
+        r = send(server, &entry, wr, handoff, conf) => r,
+        _ = read_replica(server, &entry, rd, inbuf) => Ok(()),
+        _ = info.kill.notified() => Ok(()),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!("Replica {}:{}: {e}", entry.ip, entry.port);
+    }
+    tracing::info!("Connection with replica {}:{} lost.", entry.ip, entry.port);
+    server.replicas.detach(info.id);
+}
+
+/// Reads what the replica sends: `REPLCONF ACK <offset>` and keep-alives.
+async fn read_replica(
+    server: &Server,
+    entry: &ReplicaEntry,
+    rd: &mut OwnedReadHalf,
+    mut inbuf: BytesMut,
+) {
+    let mut parser = RequestParser::new();
+    let limits = ParseLimits {
+        max_bulk_len: 1 << 20,
+        unauthenticated: false,
+    };
+    loop {
+        loop {
+            match parser.next(&mut inbuf, &limits) {
+                Ok(Some(argv)) => {
+                    entry
+                        .last_ack_ms
+                        .store(crate::types::now_ms(), Ordering::Relaxed);
+                    let is_ack = argv.len() >= 3
+                        && argv[0].eq_ignore_ascii_case(b"replconf")
+                        && argv[1].eq_ignore_ascii_case(b"ack");
+                    if is_ack {
+                        if let Some(off) = std::str::from_utf8(&argv[2])
+                            .ok()
+                            .and_then(|s| s.parse::<u64>().ok())
+                        {
+                            server.replicas.record_ack(entry, off);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("protocol error from replica {}: {e}", entry.ip);
+                    return;
+                }
+            }
+        }
+        if inbuf.capacity() - inbuf.len() < 1024 {
+            inbuf.reserve(16 * 1024);
+        }
+        match rd.read_buf(&mut inbuf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The full sync if any, then the stream.
+async fn send(
+    server: &Arc<Server>,
+    entry: &ReplicaEntry,
+    wr: &mut OwnedWriteHalf,
+    handoff: Handoff,
+    conf: &ReplConf,
+) -> Result<(), SyncError> {
+    let from = match handoff {
+        Handoff::Continue { from } => from,
+        Handoff::Full { psync } => full_sync(server, entry, wr, psync, conf).await? + 1,
+    };
+    entry.set_state(ReplicaState::Online);
+    entry.sent_offset.store(from - 1, Ordering::Relaxed);
+    super::feed::feed_replica(server, wr, from, Some(entry)).await;
+    Ok(())
+}
+
+/// Sends the RDB of a fresh snapshot; returns the offset it reflects.
+async fn full_sync(
+    server: &Arc<Server>,
+    entry: &ReplicaEntry,
+    wr: &mut OwnedWriteHalf,
+    psync: bool,
+    conf: &ReplConf,
+) -> Result<u64, SyncError> {
+    let config = &server.config;
+    let diskless = conf.capa_eof && config.get("repl-diskless-sync").as_deref() != Some("no");
+    if diskless {
+        let delay: u64 = config
+            .get("repl-diskless-sync-delay")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
+        for _ in 0..delay {
+            // Keep-alives while waiting, as Redis's cron sends them.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            wr.write_all(b"\n").await?;
+        }
+    }
+    server
+        .replicas
+        .counters
+        .full
+        .fetch_add(1, Ordering::Relaxed);
+    let (snap, pos) = server.ks.snapshot();
+    tracing::info!(
+        "Starting BGSAVE for SYNC with target: {} (snapshot at offset {})",
+        if diskless { "replicas sockets" } else { "disk" },
+        pos.offset
+    );
+    if psync {
+        let line = format!("+FULLRESYNC {} {}\r\n", pos.replid, pos.offset);
+        wr.write_all(line.as_bytes()).await?;
+    }
+    let (opts, checksum) = snapshot_rdb::encode_options(config);
+    let header = RdbHeader {
+        redis_ver: crate::cmd::connection::REDIS_VERSION,
+        ctime: (crate::types::now_ms() / 1000) as i64,
+        used_mem: crate::cmd::info::rss_bytes(),
+        position: pos.clone(),
+    };
+    let databases = server.ks.databases();
+    let counters = &server.replicas.counters;
+    counters.rdb_in_progress.fetch_add(1, Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let result = if diskless {
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(RDB_CHUNKS);
+        let (done_tx, done_rx) = oneshot::channel();
+        std::thread::spawn(move || {
+            let out = std::io::BufWriter::with_capacity(RDB_CHUNK_BYTES, ChannelWriter(tx));
+            let r = snapshot_rdb::write_snapshot(
+                snap.as_ref(),
+                databases,
+                &header,
+                opts,
+                checksum,
+                out,
+            )
+            .and_then(|(mut out, n)| {
+                out.flush().map_err(crate::rdb::writer::WriteError::from)?;
+                Ok(n)
+            })
+            .map_err(|e| e.to_string());
+            let _ = done_tx.send(r);
+        });
+        let mark: String = (0..EOF_MARK_LEN)
+            .map(|_| format!("{:x}", rand::random::<u8>() & 0xf))
+            .collect();
+        wr.write_all(format!("$EOF:{mark}\r\n").as_bytes()).await?;
+        entry.set_state(ReplicaState::SendBulk);
+        while let Some(chunk) = rx.recv().await {
+            wr.write_all(&chunk).await?;
+        }
+        match done_rx.await {
+            Ok(Ok(n)) => {
+                wr.write_all(mark.as_bytes()).await?;
+                Ok(n)
+            }
+            Ok(Err(e)) => Err(SyncError::Rdb(e)),
+            Err(_) => Err(SyncError::Rdb("the writer thread died".into())),
+        }
+    } else {
+        disk_sync(server, entry, wr, snap, databases, header, opts, checksum).await
+    };
+    counters.rdb_in_progress.fetch_sub(1, Ordering::Relaxed);
+    let bytes = result?;
+    tracing::info!(
+        "Synchronization with replica {}:{} succeeded ({} bytes of RDB in {} ms)",
+        entry.ip,
+        entry.port,
+        bytes,
+        started.elapsed().as_millis()
+    );
+    if diskless {
+        // The replica looks for the mark at the end of what it read, so
+        // the stream waits for its first ACK (as Redis does).
+        wait_first_ack(server, entry).await?;
+    }
+    Ok(pos.offset)
+}
+
+/// Disk-based sync: the RDB goes to a temporary file under `dir` (newline
+/// keep-alives meanwhile), then out with a `$<len>` preamble.
+#[allow(clippy::too_many_arguments)]
+async fn disk_sync(
+    server: &Arc<Server>,
+    entry: &ReplicaEntry,
+    wr: &mut OwnedWriteHalf,
+    snap: Box<dyn crate::engine::EngineSnapshot>,
+    databases: usize,
+    header: RdbHeader,
+    opts: crate::rdb::encode::EncodeOptions,
+    checksum: bool,
+) -> Result<u64, SyncError> {
+    let dir = server.config.settings().dir.clone();
+    let path = dir.join(format!(
+        "temp-sync-{}-{}.rdb",
+        std::process::id(),
+        entry.client_id
+    ));
+    let file_path = path.clone();
+    let (done_tx, mut done_rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        let r = std::fs::File::create(&file_path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                let out = std::io::BufWriter::with_capacity(RDB_CHUNK_BYTES, f);
+                snapshot_rdb::write_snapshot(snap.as_ref(), databases, &header, opts, checksum, out)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|(out, n)| {
+                let f = out.into_inner().map_err(|e| e.to_string())?;
+                f.sync_all().map_err(|e| e.to_string())?;
+                Ok(n)
+            });
+        let _ = done_tx.send(r);
+    });
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let written = loop {
+        tokio::select! {
+            r = &mut done_rx => break r,
+            _ = tick.tick() => {
+                if let Err(e) = wr.write_all(b"\n").await {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    let result = match written {
+        Ok(Ok(_)) => send_file(entry, wr, &path).await,
+        Ok(Err(e)) => Err(SyncError::Rdb(e)),
+        Err(_) => Err(SyncError::Rdb("the writer thread died".into())),
+    };
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+async fn send_file(
+    entry: &ReplicaEntry,
+    wr: &mut OwnedWriteHalf,
+    path: &std::path::Path,
+) -> Result<u64, SyncError> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    entry.set_state(ReplicaState::SendBulk);
+    wr.write_all(format!("${len}\r\n").as_bytes()).await?;
+    // The file is read on a thread of its own, a few chunks ahead.
+    let (tx, mut rx) = mpsc::channel::<std::io::Result<Vec<u8>>>(RDB_CHUNKS);
+    std::thread::spawn(move || loop {
+        let mut chunk = vec![0u8; RDB_CHUNK_BYTES];
+        let r = std::io::Read::read(&mut file, &mut chunk).map(|n| {
+            chunk.truncate(n);
+            chunk
+        });
+        let end = !matches!(&r, Ok(c) if !c.is_empty());
+        if tx.blocking_send(r).is_err() || end {
+            return;
+        }
+    });
+    let mut copied = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        let chunk = chunk?;
+        if chunk.is_empty() {
+            break;
+        }
+        wr.write_all(&chunk).await?;
+        copied += chunk.len() as u64;
+    }
+    if copied != len {
+        return Err(SyncError::Rdb(format!("sent {copied} of {len} bytes")));
+    }
+    Ok(len)
+}
+
+async fn wait_first_ack(server: &Server, entry: &ReplicaEntry) -> Result<(), SyncError> {
+    let timeout: u64 = server
+        .config
+        .get("repl-timeout")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    loop {
+        let acked = entry.acked.notified();
+        tokio::pin!(acked);
+        acked.as_mut().enable();
+        if entry.acked_once.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if tokio::time::timeout_at(deadline, acked).await.is_err() {
+            return Err(SyncError::NoAck);
+        }
+    }
+}
+
+/// A blocking `Write` into a bounded channel: the writing thread waits
+/// while the socket is behind, so the RDB is never held whole.
+struct ChannelWriter(mpsc::Sender<Vec<u8>>);
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(buf.to_vec())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "replica gone"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The master's periodic work while replicas are attached: `ping` into the
+/// stream every `repl-ping-replica-period` seconds, and the
+/// `min-replicas-*` settings refreshed for the write path.
+pub async fn cron(server: Arc<Server>) {
+    let mut since_ping = 0u64;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let get = |name: &str, default: u64| {
+            server
+                .config
+                .get(name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(default)
+        };
+        let r = &server.replicas;
+        r.min_to_write
+            .store(get("min-replicas-to-write", 0), Ordering::Relaxed);
+        r.min_max_lag
+            .store(get("min-replicas-max-lag", 10), Ordering::Relaxed);
+        since_ping += 1;
+        let period = get("repl-ping-replica-period", 10).max(1);
+        if since_ping >= period {
+            since_ping = 0;
+            if !r.is_empty() && !server.replica_link.is_following() {
+                let ping = vec![bytes::Bytes::from_static(b"ping")];
+                if let Err(e) = server.ks.propagate_only(&[(ANY_DB, ping)]) {
+                    tracing::warn!("replication ping failed: {e}");
+                }
+            }
+        }
+    }
+}
