@@ -232,6 +232,9 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
         w.forward_raw(client.master_raw.split().freeze());
     }
     let reply = run_command(server, client, cmd, argv, &w);
+    if client.master_link {
+        w.forwarded_db(client.db);
+    }
     let reply = match w.commit() {
         Ok((committed, effects)) => {
             if committed.wrote {

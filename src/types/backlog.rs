@@ -15,10 +15,14 @@
 //! (so any batch bigger than that has its own):
 //!
 //! ```text
-//! log record of a batch   [start offset u64 BE][the bytes of one commit]
-//!                         (Redis numbering: the first byte of a stream is
-//!                         offset 1)
-//! backlog  "i" [start offset u64 BE] -> [batch seq u64 BE][length u64 BE]
+//! log record of a batch   [start offset u64 BE][db u8][the bytes of one
+//!                         commit] (Redis numbering: the first byte of a
+//!                         stream is offset 1; db: the database the stream
+//!                         has selected after these bytes, 0xff unknown, so
+//!                         a restarted replica applies the master's next
+//!                         commands in the right database, as Redis's
+//!                         `repl-stream-db` does)
+//! backlog  "i" [start offset u64 BE] -> [batch seq u64 BE][length u64 BE][db u8]
 //!                         the batch whose log record starts there
 //! state    "repl"         -> [replid: 40 ASCII hex][base offset u64 BE]
 //!                         written when the id changes; the base is the
@@ -44,6 +48,17 @@ pub const INDEX_STEP: u64 = 64 << 10;
 /// Most bytes of recent units kept in memory for live followers.
 pub const TAIL_BYTES: usize = 8 << 20;
 const INDEX_PREFIX: u8 = b'i';
+/// Bytes before a log record's stream bytes: start offset and database.
+pub const RECORD_HEADER: usize = 9;
+const NO_DB: u8 = 0xff;
+
+fn db_byte(db: Option<usize>) -> u8 {
+    db.map_or(NO_DB, |d| d.min(NO_DB as usize - 1) as u8)
+}
+
+fn db_of(byte: u8) -> Option<usize> {
+    (byte != NO_DB).then_some(byte as usize)
+}
 
 pub const REPL_STATE_KEY: &[u8] = b"repl";
 
@@ -103,6 +118,8 @@ pub struct IndexEntry {
     pub len: u64,
     /// The batch's sequence number (or one below it: reads tolerate that).
     pub seq: u64,
+    /// The database the stream had selected after this record.
+    pub db: Option<usize>,
 }
 
 impl IndexEntry {
@@ -116,6 +133,7 @@ impl IndexEntry {
     pub fn value(&self) -> Vec<u8> {
         let mut v = self.seq.to_be_bytes().to_vec();
         v.extend_from_slice(&self.len.to_be_bytes());
+        v.push(db_byte(self.db));
         v
     }
 
@@ -127,13 +145,23 @@ impl IndexEntry {
             start: be_u64(key, 1)?,
             seq: be_u64(value, 0)?,
             len: be_u64(value, 8)?,
+            db: value.get(16).and_then(|&b| db_of(b)),
         })
     }
 }
 
-/// The position and index after a restart: the stored id, the offset the
-/// log says the data reflects, and the index entries, oldest first.
-pub fn recover(engine: &dyn Engine) -> EngineResult<(ReplPosition, VecDeque<IndexEntry>)> {
+/// What a restart finds of the stream.
+pub struct Recovered {
+    /// The stored id, with the offset the log says the data reflects.
+    pub position: ReplPosition,
+    /// The index entries, oldest first.
+    pub index: VecDeque<IndexEntry>,
+    /// The database the stream had selected at its end.
+    pub selected: Option<usize>,
+}
+
+/// The position, index and selected database after a restart.
+pub fn recover(engine: &dyn Engine) -> EngineResult<Recovered> {
     let mut pos = ReplPosition::load_stored(engine)?;
     // Chunks of the earlier on-disk format (8-byte keys) are dropped: the
     // stream restarts at the stored base.
@@ -152,27 +180,46 @@ pub fn recover(engine: &dyn Engine) -> EngineResult<(ReplPosition, VecDeque<Inde
     }
     it.status()?;
     drop(it);
+    let mut selected = None;
     if let Some(last) = index.back() {
         let mut end = last.start + last.len - 1;
+        selected = last.db;
         // The batches after the indexed one (at most a step's worth).
         engine.read_log(last.seq, &mut |_, rec| {
-            if let Some((start, body)) = split_record(rec) {
-                if start <= end + 1 {
-                    end = end.max(start + body.len() as u64 - 1);
+            if let Some((start, db, body)) = split_record(rec) {
+                let rec_end = start + body.len() as u64 - 1;
+                if start <= end + 1 && rec_end > end {
+                    end = rec_end;
+                    selected = db;
                 }
             }
             true
         })?;
         pos.offset = pos.offset.max(end);
     }
-    Ok((pos, index))
+    Ok(Recovered {
+        position: pos,
+        index,
+        selected,
+    })
 }
 
-/// A log record's start offset and stream bytes.
-pub fn split_record(rec: &[u8]) -> Option<(u64, &[u8])> {
+/// A log record's start offset, database after it, and stream bytes.
+pub fn split_record(rec: &[u8]) -> Option<(u64, Option<usize>, &[u8])> {
     let start = be_u64(rec, 0)?;
-    let body = rec.get(8..)?;
-    (!body.is_empty()).then_some((start, body))
+    let db = db_of(*rec.get(8)?);
+    let body = rec.get(RECORD_HEADER..)?;
+    (!body.is_empty()).then_some((start, db, body))
+}
+
+/// A log record of `raw` stream bytes starting at `start`, after which the
+/// stream has `db` selected.
+pub fn raw_record(start: u64, db: Option<usize>, raw: &[u8]) -> Vec<u8> {
+    let mut r = Vec::with_capacity(RECORD_HEADER + raw.len());
+    r.extend_from_slice(&start.to_be_bytes());
+    r.push(db_byte(db));
+    r.extend_from_slice(raw);
+    r
 }
 
 /// The newest units' records, in memory while replicas follow the stream,
@@ -212,7 +259,7 @@ impl Tail {
         }
         let mut out = Vec::new();
         for (start, rec) in &self.records {
-            let Some((_, body)) = split_record(rec) else {
+            let Some((_, _, body)) = split_record(rec) else {
                 continue;
             };
             let next = from + out.len() as u64;
@@ -254,7 +301,7 @@ pub const ANY_DB: usize = usize::MAX;
 /// stream's database before and after.
 #[cfg(test)]
 pub fn encode_unit(ops: &[(usize, Vec<Bytes>)], selected: &mut Option<usize>) -> Vec<u8> {
-    encode_record(0, ops, selected).split_off(8)
+    encode_record(0, ops, selected).split_off(RECORD_HEADER)
 }
 
 /// The unit's log record: its start offset, then its bytes ([`encode_unit`]).
@@ -271,6 +318,7 @@ pub fn encode_record(
         .sum();
     let mut out = Vec::with_capacity(size + 72);
     out.extend_from_slice(&start.to_be_bytes());
+    out.push(NO_DB);
     let mut emit = |out: &mut Vec<u8>, db: usize, argv: &[Bytes]| {
         if db != ANY_DB && *selected != Some(db) {
             let mut n = itoa::Buffer::new();
@@ -290,6 +338,7 @@ pub fn encode_record(
     if wrap {
         encode_command(&mut out, &[Bytes::from_static(b"EXEC")]);
     }
+    out[8] = db_byte(*selected);
     out
 }
 
@@ -305,7 +354,7 @@ pub fn read_log(
     let mut out = Vec::new();
     let mut gap = false;
     let whole = engine.read_log(entry.seq.saturating_sub(1), &mut |_, rec| {
-        let Some((start, body)) = split_record(rec) else {
+        let Some((start, _, body)) = split_record(rec) else {
             return true;
         };
         let next = from + out.len() as u64;

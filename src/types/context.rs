@@ -376,6 +376,12 @@ impl<'a> WriteContext<'a> {
         self.changes.borrow_mut().raw_stream = Some(raw);
     }
 
+    /// The database the forwarded stream has selected after the unit (the
+    /// master client's, after its command ran).
+    pub fn forwarded_db(&self, db: usize) {
+        self.changes.borrow_mut().raw_db = Some(db);
+    }
+
     /// Stages swapping logical databases `a` and `b` (SWAPDB).
     pub fn swap_databases(&self, a: usize, b: usize) {
         let mut changes = self.changes.borrow_mut();

@@ -212,6 +212,8 @@ pub struct UnitChanges {
     /// A master's stream bytes to forward instead of the unit's own
     /// propagated commands (see `WriteContext::forward_raw`).
     pub(super) raw_stream: Option<Bytes>,
+    /// The database the master's stream has selected after those bytes.
+    pub(super) raw_db: Option<usize>,
 }
 
 impl UnitChanges {
@@ -276,7 +278,8 @@ impl Keyspace {
         }
         let persisted = engine.get(Cf::State, DBMAP_KEY)?.unwrap_or_default();
         let dbmap = restore_dbmap(&persisted, databases);
-        let (position, index) = backlog::recover(engine.as_ref())?;
+        let recovered = backlog::recover(engine.as_ref())?;
+        let (position, index) = (recovered.position, recovered.index);
         let offset = position.offset;
         Ok(Keyspace {
             engine,
@@ -288,7 +291,7 @@ impl Keyspace {
             stream: Mutex::new(StreamState {
                 position,
                 previous: None,
-                selected: None,
+                selected: recovered.selected,
                 index,
                 since_index: 0,
                 tail: Tail::default(),
@@ -409,9 +412,10 @@ impl Keyspace {
 
     /// Commits a unit that only forwards `raw`, a master's stream bytes
     /// that changed no data (PING, SELECT, a failed command).
-    pub fn forward_only(&self, raw: Bytes) -> TypeResult<Committed> {
+    pub fn forward_only(&self, raw: Bytes, db: Option<usize>) -> TypeResult<Committed> {
         let changes = UnitChanges {
             raw_stream: Some(raw),
+            raw_db: db,
             ..UnitChanges::default()
         };
         self.commit_unit(Batch::new(), changes, &[])
@@ -446,6 +450,14 @@ impl Keyspace {
                 turn,
             ));
         }
+        // A replica's stream is its master's: its own units (writes on a
+        // writable replica) change local data only, as in Redis, so the
+        // offsets stay the master's.
+        let propagate = if changes.raw_stream.is_none() && self.replica.load(Ordering::Relaxed) {
+            &[]
+        } else {
+            propagate
+        };
         let mut stream = self.stream.lock();
         let mut updated = Vec::with_capacity(changes.deltas.len() + changes.flushed.len());
         for db in changes
@@ -471,13 +483,10 @@ impl Keyspace {
         let start = offset + 1;
         let encoded = match &changes.raw_stream {
             Some(raw) if !raw.is_empty() => {
-                // The master's SELECTs are inside: our own next command
-                // must select again.
-                selected = None;
-                let mut r = Vec::with_capacity(8 + raw.len());
-                r.extend_from_slice(&start.to_be_bytes());
-                r.extend_from_slice(raw);
-                Some(r)
+                // The master's SELECTs are inside; its client says where
+                // they left the stream.
+                selected = changes.raw_db;
+                Some(backlog::raw_record(start, selected, raw))
             }
             Some(_) => None,
             None if propagate.is_empty() => None,
@@ -485,7 +494,7 @@ impl Keyspace {
         };
         if let Some(encoded) = encoded {
             let bytes = Bytes::from(encoded);
-            let len = bytes.len() as u64 - 8;
+            let len = (bytes.len() - backlog::RECORD_HEADER) as u64;
             offset += len;
             let weight = len + batch_weight(&batch);
             // Index the batch when a step went by since the last entry, so
@@ -495,6 +504,7 @@ impl Keyspace {
                     start,
                     len,
                     seq: self.engine.last_seq() + 1,
+                    db: selected,
                 };
                 batch.put(Cf::Backlog, IndexEntry::key(start), entry.value());
                 let keep = self.backlog_size.load(Ordering::Relaxed).max(1);
@@ -571,6 +581,12 @@ impl Keyspace {
     /// The replication id and offset, read together.
     pub fn position(&self) -> ReplPosition {
         self.stream.lock().position.clone()
+    }
+
+    /// The database the stream has selected (a replica's master client
+    /// resumes in it after a restart, as from Redis's `repl-stream-db`).
+    pub fn stream_db(&self) -> Option<usize> {
+        self.stream.lock().selected
     }
 
     /// The stream's previous id and the last offset under it, when its

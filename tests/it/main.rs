@@ -25,6 +25,7 @@ mod propagation;
 mod protocol;
 mod pubsub;
 mod rdb_writer;
+mod relay_chain;
 mod repl_tap;
 mod replica_link;
 mod replica_sync;

@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 use crate::common::{Conn, Strata};
 use crate::reply::{self, Order};
 
-fn info_field(c: &mut Conn, section: &str, name: &str) -> Option<String> {
+pub(crate) fn info_field(c: &mut Conn, section: &str, name: &str) -> Option<String> {
     let info = c.cmd_str(&["INFO", section]);
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{name}:")))
         .map(|v| v.trim().to_string())
 }
 
-fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
         if check() {
@@ -32,14 +32,14 @@ fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
 }
 
 /// A redis-server master on a fixed port, so it can be restarted in place.
-struct Master {
+pub(crate) struct Master {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Master {
-    fn start(port: u16) -> Master {
+    pub(crate) fn start(port: u16) -> Master {
         let dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -67,7 +67,7 @@ impl Master {
         m
     }
 
-    fn conn(&self) -> Conn {
+    pub(crate) fn conn(&self) -> Conn {
         Conn::connect(self.port)
     }
 }
@@ -79,7 +79,7 @@ impl Drop for Master {
     }
 }
 
-fn stat(c: &mut Conn, name: &str) -> u64 {
+pub(crate) fn stat(c: &mut Conn, name: &str) -> u64 {
     info_field(c, "stats", name)
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {name}"))
@@ -94,13 +94,13 @@ fn wait_caught_up(s: &Strata, m: &Master) {
     });
 }
 
-fn bin(parts: &[&[u8]], c: &mut Conn) -> Vec<u8> {
+pub(crate) fn bin(parts: &[&[u8]], c: &mut Conn) -> Vec<u8> {
     c.send(parts);
     c.read_reply()
 }
 
 /// Every type, small and large encodings, binary data, expiries, in `db`.
-fn fill(c: &mut Conn, db: usize, tag: &str) {
+pub(crate) fn fill(c: &mut Conn, db: usize, tag: &str) {
     c.cmd(&["SELECT", &db.to_string()]);
     let k = |name: &str| format!("{tag}:{name}");
     c.cmd(&["SET", &k("int"), "12345"]);
@@ -161,7 +161,7 @@ fn fill(c: &mut Conn, db: usize, tag: &str) {
 
 /// Every key of `db` with its type, value (order-free where Redis's order
 /// is unspecified), absolute expiry and encoding, as bytes.
-fn snapshot(c: &mut Conn, db: usize) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+pub(crate) fn snapshot(c: &mut Conn, db: usize) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
     c.cmd(&["SELECT", &db.to_string()]);
     let keys = reply::bulk_items(&c.cmd(&["KEYS", "*"]));
     let mut out = BTreeMap::new();

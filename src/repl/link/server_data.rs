@@ -152,7 +152,17 @@ impl ReplicaData for ServerReplicaData {
     fn apply(&self, argv: Vec<Bytes>, raw: &[u8]) -> Result<(), DataError> {
         let server = self.server()?;
         let mut master = self.master.lock();
-        let client = master.get_or_insert_with(|| Self::new_master_client(&server));
+        let client = master.get_or_insert_with(|| {
+            // After a restart the master continues its stream in the
+            // database it had selected: start there.
+            let mut c = Self::new_master_client(&server);
+            c.db = server
+                .ks
+                .stream_db()
+                .filter(|&db| db < server.ks.databases())
+                .unwrap_or(0);
+            c
+        });
         client.master_raw.extend_from_slice(raw);
         if !argv.is_empty() {
             let name = String::from_utf8_lossy(&argv[0]).into_owned();
@@ -169,7 +179,7 @@ impl ReplicaData for ServerReplicaData {
             let raw = client.master_raw.split().freeze();
             server
                 .ks
-                .forward_only(raw)
+                .forward_only(raw, Some(client.db))
                 .map_err(|e| DataError::Commit(e.to_string()))?;
         }
         Ok(())
