@@ -29,6 +29,7 @@ mod relay_chain;
 mod repl_tap;
 mod replica_link;
 mod replica_sync;
+mod sentinel;
 mod server;
 mod sets;
 mod sort;
