@@ -10,7 +10,9 @@
 //! inserts fields sorted, so those compare equal).
 
 use crate::common::{parse, show_bytes, Conn, Diff, Redis, Rng, Strata};
-use crate::repl_tap::{compare_chunks, marker_cmd, same_command, Observer, ReplTap};
+use crate::repl_tap::{
+    compare_chunks, marker_cmd, same_command, same_frame, EventSub, Observer, ReplTap,
+};
 
 /// Commands that build one key of every type, in the compact and the plain
 /// encodings of Redis 7.0's defaults. Fields and members go in sorted, so
@@ -551,4 +553,53 @@ fn propagated_forms_match_redis() {
     if let Err(msg) = compare_chunks("redis", &want, "strata", &got, same_command) {
         panic!("streams differ:\n{msg}");
     }
+}
+
+/// Keyspace events: `new` and `restore` for every key created (a REPLACE
+/// too), `del` when an already expired value replaced a key, nothing when
+/// nothing changed.
+#[test]
+fn events_match_redis() {
+    let r = Redis::start();
+    let s = Strata::start();
+    let flags = "KEgn$";
+    let mut subs = Vec::new();
+    for (port, who) in [(r.port, "redis"), (s.port, "strata")] {
+        let mut c = Conn::connect(port);
+        let set = c.cmd(&["CONFIG", "SET", "notify-keyspace-events", flags]);
+        assert_eq!(set, b"+OK\r\n", "{who}");
+        subs.push(EventSub::subscribe(port, who, flags));
+    }
+    let mut rc = r.conn();
+    let mut sc = s.conn();
+    // The payload comes from a third server, so the source's own events
+    // stay out of the comparison.
+    let other = Redis::start();
+    let mut oc = other.conn();
+    assert_eq!(oc.cmd(&["RPUSH", "src", "a", "b"]), b":2\r\n");
+    let p = dump(&mut oc, "src");
+    let lines: Vec<(&str, &str, Vec<&str>)> = vec![
+        ("k", "0", vec![]),
+        ("k", "0", vec![]),
+        ("k", "5000", vec!["REPLACE"]),
+        ("k", "1", vec!["ABSTTL", "REPLACE"]),
+        ("k2", "1", vec!["ABSTTL"]),
+        ("k3", "0", vec!["FREQ", "9"]),
+    ];
+    for (key, ttl, extra) in &lines {
+        let a = restore(&mut rc, key, ttl, &p, extra);
+        let b = restore(&mut sc, key, ttl, &p, extra);
+        assert_eq!(a, b, "RESTORE {key} {ttl} {extra:?}");
+    }
+    for c in [&mut rc, &mut sc] {
+        assert_eq!(c.cmd(&["SET", "__marker__", "1"]), b"+OK\r\n");
+    }
+    let want = subs[0].until_marker(1);
+    let got = subs[1].until_marker(1);
+    if let Err(msg) = compare_chunks("redis", &want, "strata", &got, same_frame) {
+        panic!("events differ:\n{msg}");
+    }
+    // new + restore (keyspace and keyevent each) for the three keys
+    // created, del for the replaced one, and the marker's new + set.
+    assert_eq!(want.frames.len(), 3 * 4 + 2 + 4, "{:?}", want.frames.len());
 }
