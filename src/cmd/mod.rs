@@ -12,6 +12,7 @@ pub mod client;
 pub mod command_docs;
 pub mod config;
 pub mod connection;
+pub mod dump;
 pub mod events;
 pub mod hash;
 pub mod info;
@@ -369,10 +370,11 @@ pub(crate) fn count_reads(ctx: &Ctx<'_>, keys: &[Bytes], allowed: &[crate::types
 }
 
 /// The families, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 19] {
+pub fn families() -> [&'static [CommandSpec]; 20] {
     [
         connection::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         string::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,

@@ -670,8 +670,9 @@ pub const DUMP_MAX_VERSION: u16 = 10;
 /// CRC-64 of everything before it. A footer that fails (version > 10, as in
 /// Redis 7.0, or a checksum mismatch; a 0 checksum is NOT skipped here,
 /// matching RESTORE) gives [`RdbError::BadDumpPayload`]; anything else wrong
-/// maps to RESTORE's "ERR Bad data format". Trailing bytes after the value
-/// are rejected.
+/// maps to RESTORE's "ERR Bad data format". As in Redis 7.0, bytes left
+/// between the value and the footer are ignored, and a value may be read
+/// from the footer's own bytes (ten zero bytes are a valid empty string).
 pub fn read_dump_payload(payload: &[u8]) -> Result<(KeyKind, DecodedValue), RdbError> {
     read_dump_payload_with(payload, Limits::default())
 }
@@ -691,8 +692,10 @@ pub fn read_dump_payload_with(
     if version > DUMP_MAX_VERSION || crc64(0, &payload[..n - 8]) != u64::from_le_bytes(crc) {
         return Err(RdbError::BadDumpPayload);
     }
-    let body = &payload[..n - 10];
-    let mut src = Source::new(body, limits);
+    // Like Redis, the value is read from the whole payload: it may run on
+    // into the footer's bytes, and whatever follows it is ignored (the
+    // checksum already vouches for every byte).
+    let mut src = Source::new(payload, limits);
     let t = src.u8()?;
     let kind = key_kind(&mut src, t)?;
     let mut c = Collect::default();
@@ -707,9 +710,6 @@ pub fn read_dump_payload_with(
         chunks,
     )? {
         return Err(RdbError::EmptyKey);
-    }
-    if src.pos() != body.len() as u64 {
-        return Err(src.corrupt("trailing bytes after the value".into()));
     }
     let value = c
         .value

@@ -8,7 +8,7 @@
 //! `Keyspace::begin_load`) straight to the engine in large batches, and
 //! counts keys and expiries per database for the switch-over;
 //! [`KeyRecords`] builds one key's records into any batch (RESTORE stages
-//! them through its write context).
+//! them through its write context, see `types::dump`).
 
 use bytes::Bytes;
 
@@ -106,7 +106,17 @@ impl KeyRecords {
 
     /// Writes the metadata record (and the expiry index entry); `None` for
     /// a collection that received no element (Redis skips empty ones).
-    pub fn finish(mut self, batch: &mut Batch) -> Option<Metadata> {
+    pub fn finish(self, batch: &mut Batch) -> Option<Metadata> {
+        let (db, key) = (self.db, self.key.clone());
+        let meta = self.into_meta()?;
+        put_meta(batch, db, &key, &meta);
+        Some(meta)
+    }
+
+    /// The finished metadata record, not written: for a caller that stores
+    /// it through a `WriteSet` (RESTORE, which keeps the key counters), the
+    /// elements having gone into that write set's batch. `None` when empty.
+    pub fn into_meta(mut self) -> Option<Metadata> {
         if self.meta.size == 0 {
             return None;
         }
@@ -123,7 +133,6 @@ impl KeyRecords {
             KeyType::Set => set::note_size(&mut self.meta, self.limits.set_max_intset_entries),
             _ => {}
         }
-        put_meta(batch, self.db, &self.key, &self.meta);
         Some(self.meta)
     }
 

@@ -1,7 +1,7 @@
 //! Reading whole keys back out of an engine snapshot, in key order, in the
 //! shape every serialiser needs: the key, its type, expiry, element count
 //! and its elements as a stream. A full resynchronisation writes its RDB
-//! from here, and DUMP can read one key through [`key_value`].
+//! from here, and DUMP reads one key through [`Elements::through`] and [`collect`].
 //!
 //! Nothing is collected: elements come straight off the snapshot's
 //! iterators (lists in index order, hashes/sets/zsets in subkey order, zset
@@ -14,6 +14,7 @@
 use bytes::Bytes;
 
 use super::encoding::{self, prefix_end, KeyType, Metadata};
+use super::WriteContext;
 use crate::engine::{Cf, EngineIter, EngineSnapshot};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,26 @@ impl<'s> Elements<'s> {
             let upper = prefix_end(&prefix);
             snap.iter(Cf::Data, Some(&prefix), upper.as_deref())
         });
+        Elements::over(it, key, meta, prefix)
+    }
+
+    /// The elements of `key` (whose live record is `meta`) as the unit `w`
+    /// sees them, its own staged changes included (DUMP inside MULTI).
+    pub fn through(w: &WriteContext<'s>, db: u8, key: &[u8], meta: &Metadata) -> Elements<'s> {
+        let prefix = encoding::subkey_prefix(db, key, meta.version);
+        let it = (meta.kind != KeyType::String).then(|| {
+            let upper = prefix_end(&prefix);
+            w.iter(Cf::Data, Some(&prefix), upper.as_deref())
+        });
+        Elements::over(it, key, meta, prefix)
+    }
+
+    fn over(
+        it: Option<Box<dyn EngineIter + 's>>,
+        key: &[u8],
+        meta: &Metadata,
+        prefix: Vec<u8>,
+    ) -> Elements<'s> {
         Elements {
             kind: meta.kind,
             key: Bytes::copy_from_slice(key),
@@ -180,12 +201,20 @@ pub fn key_value(
     let meta = Metadata::decode(&raw)
         .map_err(|_| ExportError::CorruptMeta(Bytes::copy_from_slice(key)))?;
     let expire = (meta.expire_ms != 0).then_some(meta.expire_ms);
-    let mut elements = Elements::open(snap, physical_db, key, &meta);
+    let elements = Elements::open(snap, physical_db, key, &meta);
+    Ok(Some((collect(&meta, elements)?, expire)))
+}
+
+/// Gathers a key's value whole: the string of its record, or every element
+/// `elements` yields.
+pub fn collect(meta: &Metadata, mut elements: Elements<'_>) -> ExportResult<OwnedValue> {
     let b = Bytes::copy_from_slice;
-    let value = match meta.kind {
+    // A declared size is only a hint: never pre-allocate much from it.
+    let hint = meta.size.min(1 << 16) as usize;
+    Ok(match meta.kind {
         KeyType::String => OwnedValue::String(meta.payload.clone()),
         KeyType::List | KeyType::Set => {
-            let mut items = Vec::with_capacity(meta.size as usize);
+            let mut items = Vec::with_capacity(hint);
             while let Some(Element::Item(i)) = elements.next()? {
                 items.push(b(i));
             }
@@ -196,21 +225,20 @@ pub fn key_value(
             }
         }
         KeyType::Hash => {
-            let mut pairs = Vec::with_capacity(meta.size as usize);
+            let mut pairs = Vec::with_capacity(hint);
             while let Some(Element::Field(f, v)) = elements.next()? {
                 pairs.push((b(f), b(v)));
             }
             OwnedValue::Hash(pairs)
         }
         KeyType::ZSet => {
-            let mut pairs = Vec::with_capacity(meta.size as usize);
+            let mut pairs = Vec::with_capacity(hint);
             while let Some(Element::Scored(m, s)) = elements.next()? {
                 pairs.push((b(m), s));
             }
             OwnedValue::ZSet(pairs)
         }
-    };
-    Ok(Some((value, expire)))
+    })
 }
 
 #[cfg(test)]

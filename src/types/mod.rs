@@ -5,6 +5,7 @@
 pub mod backlog;
 pub mod bulk;
 pub mod context;
+pub mod dump;
 pub mod encoding;
 pub mod expire;
 pub mod export;

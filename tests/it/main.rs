@@ -12,6 +12,7 @@ mod config;
 mod connection;
 mod differential;
 mod differential_types;
+mod dump_restore;
 mod durability;
 mod hashes;
 mod introspection;

@@ -653,6 +653,12 @@ fn time_positions(cmd: &[Vec<u8>]) -> Vec<(usize, u64)> {
     let lower = name.to_ascii_lowercase();
     match lower.as_slice() {
         b"pexpireat" => vec![(2, 2000)],
+        // RESTORE key ms payload ... ABSTTL: the deadline Redis rewrites to.
+        b"restore"
+            if cmd.len() > 4 && cmd[4..].iter().any(|a| a.eq_ignore_ascii_case(b"absttl")) =>
+        {
+            vec![(2, 2000)]
+        }
         b"expireat" => vec![(2, 2)],
         b"set" | b"getex" => {
             let first_opt = if lower == b"set" { 3 } else { 2 };

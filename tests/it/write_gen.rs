@@ -52,6 +52,7 @@ pub const WRITE_COMMANDS: &[&str] = &[
     "RENAME",
     "RENAMENX",
     "COPY",
+    "RESTORE",
     "MOVE",
     "SELECT",
     "FLUSHDB",
@@ -136,6 +137,11 @@ const REL_SECS: &[&str] = &["100", "1000", "100000"];
 /// Absolute UNIX seconds: the past (deletes at once) or 2100 and later.
 const ABS_SECS: &[&str] = &["1", "4102444800", "4102444801", "4200000000"];
 const FLOAT_INCRS: &[&str] = &["1.5", "-0.25", "3", "1e2", "0.1", "abc"];
+/// DUMP payloads of Redis 7.0: the string "v" and the list [a].
+const PAYLOADS: &[&[u8]] = &[
+    b"\x00\x01v\n\x00\x91\x08\xce\xb2\x198\x8a\xce",
+    b"\x12\x01\x02\n\n\x00\x00\x00\x01\x00\x81a\x02\xff\n\x00\t\xb9\xed\xf5\x94\xde\xd9\x95",
+];
 
 pub struct Gen {
     rng: Rng,
@@ -359,8 +365,28 @@ impl Gen {
             12 | 13 => vec![w("SELECT"), self.pick(&["0", "0", "1", "2"])],
             14 if self.chance(4) => vec![w("FLUSHDB")],
             14 => vec![w("SWAPDB"), self.pick(&["0", "1"]), self.pick(&["1", "2"])],
+            15 if self.chance(3) => self.restore(),
             _ => vec![self.pick(&["EXISTS", "TYPE"]), self.any_key()],
         }
+    }
+
+    /// RESTORE of a fixed payload: no TTL, relative (propagated as ABSTTL)
+    /// or absolute (in the past: deletes or does nothing), maybe REPLACE.
+    fn restore(&mut self) -> Frame {
+        let payload = PAYLOADS[self.below(PAYLOADS.len() as u64) as usize].to_vec();
+        let mut a = vec![w("RESTORE"), self.any_key()];
+        match self.below(3) {
+            0 => a.extend([w("0"), payload]),
+            1 => a.extend([self.pick(&["100000", "1000000"]), payload]),
+            _ => {
+                let at = String::from_utf8(self.pick(ABS_SECS)).unwrap();
+                a.extend([w(&format!("{at}000")), payload, w("ABSTTL")]);
+            }
+        }
+        if self.chance(2) {
+            a.push(w("REPLACE"));
+        }
+        a
     }
 
     fn hash_cmd(&mut self) -> Frame {
