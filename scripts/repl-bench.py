@@ -623,7 +623,12 @@ def run_lag(args, work, mk, rk, load, rnd):
         "drain_seconds": drain,
         "replica_link": r.info().get("master_link_status"),
     }
-    log("lag %s %s round %d: %s" % (name, load, rnd + 1, json.dumps(row)))
+    if args.series:
+        t0 = mk_.sent[0][0] if mk_.sent else 0
+        row["series"] = {"marker_sent_s": [round(s[0] - t0, 4) for s in mk_.sent[: len(from_send)]],
+                         "marker_lag_ms": [round(x, 2) for x in from_send],
+                         "offsets": [(round(ts - t0, 4), mo, ro) for (ts, mo, ro) in samples]}
+    log("lag %s %s round %d: %s" % (name, load, rnd + 1, json.dumps({k: v for k, v in row.items() if k != "series"})))
     mon_m.close()
     mon_r.close()
     stop(r)
@@ -723,13 +728,16 @@ def report(res, args):
               f"{ds.get('collection_elements', 0):,}", ds.get("file_mib", 0),
               ", ".join("%s %.1f s (RSS %s MiB, disk %s MiB)" % (k, v["seconds"], fmt(v["rss_mib"], 0), fmt(v["disk_mib"], 0))
                         for k, v in res["load"].items())))
-        w("| Master -> replica | median s | rounds (s) | replica RSS MiB | replica disk MiB | keys / sample mismatches |")
-        w("|---|---:|---|---:|---:|---|")
+        w("| Master -> replica | median s | / Redis -> Redis | rounds (s) | replica RSS MiB | replica disk MiB "
+          "| keys / sample mismatches |")
+        w("|---|---:|---:|---|---:|---:|---|")
+        ref = med([r["seconds"] for r in res["fullsync"] if r["pair"] == "Redis -> Redis"])
         for pair in dict.fromkeys(r["pair"] for r in res["fullsync"]):
             rows = [r for r in res["fullsync"] if r["pair"] == pair]
             secs = [r["seconds"] for r in rows]
-            w("| %s | %s | %s | %s | %s | %s |" % (
-                pair, fmt(med(secs), 2), ", ".join(fmt(s, 2) for s in secs),
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (
+                pair, fmt(med(secs), 2), fmt(med(secs) / ref if ref and med(secs) else None, 2),
+                ", ".join(fmt(s, 2) for s in secs),
                 fmt(med([r.get("rss_mib") for r in rows]), 0), fmt(med([r.get("disk_mib") for r in rows]), 0),
                 "; ".join("%s / %d" % (f"{r['dbsize']:,}" if "dbsize" in r else r.get("error"), len(r.get("sample_mismatches", [])))
                           for r in rows)))
@@ -757,17 +765,17 @@ def report(res, args):
         w("")
     if res["throughput"]:
         w("| Master, replica | pipeline | no replica ops/s | replica attached ops/s | attached/none (median of rounds) "
-          "| p99 ms none / attached | replica catch-up s |")
-        w("|---|---:|---:|---:|---:|---|---:|")
+          "| attached, per round | p99 ms none / attached | replica catch-up s |")
+        w("|---|---:|---:|---:|---:|---|---|---:|")
         for cfg in dict.fromkeys(r["config"] for r in res["throughput"]):
             for p in (1, 16):
                 rows = [r for r in res["throughput"] if r["config"] == cfg and r["pipeline"] == p]
                 off = {r["round"]: r for r in rows if not r["attached"]}
                 on = {r["round"]: r for r in rows if r["attached"]}
                 ratios = [on[k]["rps"] / off[k]["rps"] for k in on if k in off]
-                w("| %s | %d | %s | %s | %s | %s / %s | %s |" % (
+                w("| %s | %d | %s | %s | %s | %s | %s / %s | %s |" % (
                     cfg, p, fmt(med([r["rps"] for r in off.values()]), 0), fmt(med([r["rps"] for r in on.values()]), 0),
-                    fmt(med(ratios), 2), fmt(med([r["p99_ms"] for r in off.values()]), 2),
+                    fmt(med(ratios), 2), ", ".join(fmt(on[k]["rps"], 0) for k in sorted(on)), fmt(med([r["p99_ms"] for r in off.values()]), 2),
                     fmt(med([r["p99_ms"] for r in on.values()]), 2),
                     fmt(med([r["drain_seconds"] for r in on.values()]), 2)))
         w("")
@@ -795,9 +803,18 @@ def main():
     ap.add_argument("--requests", type=int, default=100000, help="redis-benchmark -n (x3 with -P 16)")
     ap.add_argument("--sync-timeout", type=float, default=300.0)
     ap.add_argument("--drain-timeout", type=float, default=120.0)
+    ap.add_argument("--series", action="store_true", help="keep per-marker lags and offset samples in --out")
     ap.add_argument("--out", help="write the raw figures here (JSON)")
+    ap.add_argument("--md", help="write the report's Replication section here (markdown), e.g. docs/bench/replication.md")
+    ap.add_argument("--report-from", help="run nothing: print (and --md) the tables of an earlier --out JSON")
     args = ap.parse_args()
     args.loads = args.loads.split(",")
+    if args.report_from:
+        with open(args.report_from) as f:
+            res = json.load(f)
+        args.rate = res["args"]["rate"]
+        emit(res, args)
+        return
     work = tempfile.mkdtemp(prefix="repl-bench-")
     res = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "loadavg_start": loadavg(),
            "args": {k: v for k, v in vars(args).items()}, "load": {}, "fullsync": [], "lag": [], "throughput": []}
@@ -821,9 +838,60 @@ def main():
             log("kept %s" % work)
         else:
             shutil.rmtree(work, ignore_errors=True)
+    emit(res, args)
+
+
+def emit(res, args):
+    tables = report(res, args)
     print("Run %s, %.0f s, load average %s at start, %s at end.\n" % (
         res["started"], res["seconds"], res["loadavg_start"], res["loadavg_end"]))
-    print(report(res, args))
+    print(tables)
+    if args.md:
+        a = res["args"]
+        kw = dict(started=res["started"], minutes=res["seconds"] / 60, la0=res["loadavg_start"],
+                  la1=res["loadavg_end"], rounds=a["rounds"], lag_rounds=a["lag_rounds"],
+                  lag_seconds=a["lag_seconds"], rate=a["rate"], requests=a["requests"])
+        with open(args.md, "w") as f:
+            f.write(MD_HEAD.format(**kw))
+            f.write(tables)
+            f.write(MD_TAIL.format(**kw))
+
+
+MD_HEAD = """## Replication
+
+Generated by `scripts/repl-bench.py` (run {started}, {minutes:.0f} min, load average {la0} at start and {la1} at
+end: the machine was shared with another engineer's builds and tests, so read every figure as +-15% or worse).
+Each pair runs on fresh servers on loopback (Redis: appendonly yes, appendfsync everysec, repl-backlog-size 256mb
+like Strata's default; Strata: its defaults, durable backlog on; both masters repl-diskless-sync-delay 0).
+Rounds alternate (A B C D, then D C B A); figures are medians over rounds.
+
+**Full sync** ({rounds} rounds): time from `REPLICAOF` on an empty replica until its INFO shows
+`master_link_status:up`, `master_sync_in_progress:0` and its offset equal to the master's (polled every 10 ms);
+then DBSIZE and 300 sampled keys (plus the four large ones) are compared with the master by value. Both masters
+send the RDB diskless (the default); the Redis replica saves it to disk and then loads it (Redis's default
+`repl-diskless-load disabled`), Strata's loads it as it streams in. Strata's master was loaded by commands, not by a
+sync, so its SSTs are as a client's writes leave them.
+
+"""
+
+MD_TAIL = """
+**Lag** ({lag_rounds} rounds of {lag_seconds:.0f} s per pair and load) is measured on a fresh, empty pair under a
+write load on the master: a fixed {rate} SET/s (a helper sending batches every 10 ms) and redis-benchmark
+`-t set -c 50 -r 1000000 -d 16` at full speed. Lag ms: a writer sets a new key on the master every 10 ms, a reader
+polls the replica for it; time from sending the SET to the master until the replica returns it (includes the
+master's own reply latency and ~0.5 ms of polling). Byte lag: master_repl_offset minus the replica's
+slave_repl_offset, both read by INFO every ~10 ms. Catch-up: time after the load stops until the offsets are equal.
+
+**SET throughput with one replica** ({rounds} rounds): redis-benchmark `-t set -c 50 -r 100000 -d 16`, -n {requests}
+(x3 with -P 16) against the master, with its replica attached and detached (`REPLICAOF NO ONE` on the replica; the
+next attach is a partial resync). The replica runs on the same 2 cores, so it takes CPU from the master and the
+client in both systems. Ratio: median of per-round attached/detached.
+
+Raw figures: [bench/replication.json](bench/replication.json). Reproduce:
+`scripts/repl-bench.py --out docs/bench/replication.json --md docs/bench/replication.md` (about 12 minutes on this
+machine; `--keys`, `--rounds`, `--lag-seconds`, `--phases fullsync,lag,throughput` make it shorter), then
+`strata-bench --rerender` or paste the section. Observations: see "Replication figures" in the notes above.
+"""
 
 
 if __name__ == "__main__":
