@@ -198,6 +198,10 @@ pub struct Run {
     /// the report so a re-run does not lose them.
     #[serde(skip)]
     pub notes: Option<String>,
+    /// The replication figures written by `scripts/repl-bench.py --md` to
+    /// `<out>/bench/replication.md` (a separate run), copied in as a section.
+    #[serde(skip)]
+    pub replication: Option<String>,
 }
 
 /// Output of a command, trimmed, or a note that it failed.
@@ -342,6 +346,9 @@ pub fn markdown(run: &Run) -> String {
     }
     let _ = writeln!(w);
     scaling_markdown(w, run);
+    if let Some(repl) = &run.replication {
+        let _ = writeln!(w, "{}\n", repl.trim_end());
+    }
     let _ = writeln!(w, "## How to reproduce\n");
     let _ = writeln!(
         w,
@@ -642,6 +649,7 @@ mod tests {
             collection_scaling: collection_scaling(&workloads),
             workloads,
             notes: None,
+            replication: None,
         }
     }
 
