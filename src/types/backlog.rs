@@ -257,8 +257,15 @@ impl Tail {
         if from < first {
             return None;
         }
+        // Records are in offset order: skip those wholly before `from` by
+        // binary search (a scan from the front cost a follower O(tail) per
+        // read, up to 8 MB of one-record-per-write; the replication
+        // benchmark measured it as 36% of a master's CPU).
+        let skip = self
+            .records
+            .partition_point(|(start, rec)| start + (rec.len() - RECORD_HEADER) as u64 <= from);
         let mut out = Vec::new();
-        for (start, rec) in &self.records {
+        for (start, rec) in self.records.range(skip..) {
             let Some((_, _, body)) = split_record(rec) else {
                 continue;
             };
@@ -407,6 +414,30 @@ mod tests {
             b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nDEL\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n*1\r\n$4\r\nEXEC\r\n".to_vec()
         );
         assert_eq!(sel, Some(3));
+    }
+
+    #[test]
+    fn the_tail_reads_from_any_offset() {
+        let mut tail = Tail::default();
+        let mut start = 1;
+        let mut all = Vec::new();
+        for i in 0..100u32 {
+            let body = format!("cmd-{i};");
+            tail.push(
+                start,
+                Bytes::from(raw_record(start, Some(0), body.as_bytes())),
+            );
+            all.extend_from_slice(body.as_bytes());
+            start += body.len() as u64;
+        }
+        for from in [1u64, 2, 7, 300, all.len() as u64] {
+            assert_eq!(
+                tail.read(from, usize::MAX),
+                Some(all[from as usize - 1..].to_vec())
+            );
+        }
+        assert_eq!(tail.read(5, 3).map(|v| v.len() >= 3), Some(true));
+        assert_eq!(tail.read(0, 10), None);
     }
 
     #[test]
