@@ -48,8 +48,15 @@ impl Streaming {
             unauthenticated: false,
         };
         let mut last_io = Instant::now();
-        let mut ack_tick = tokio::time::interval(Duration::from_secs(1));
+        // ACK every second; until the first stream bytes arrive, every
+        // 100 ms: a diskless master starts the stream on the first ACK it
+        // sees with the replica online, and an ACK sent right after a fast
+        // load can reach it before it put the replica online (it would
+        // then wait for the next one, a second later).
+        let mut ack_tick = tokio::time::interval(Duration::from_millis(100));
         ack_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut got_stream = !self.conn.buf.is_empty();
+        let mut ticks: u32 = 0;
         loop {
             while let Some((argv, raw)) = parser
                 .next_frame(&mut self.conn.buf, &limits)
@@ -67,13 +74,17 @@ impl Streaming {
                 r = self.conn.fill(Duration::MAX) => {
                     r?;
                     last_io = Instant::now();
+                    got_stream = true;
                     link.master_io();
                 }
                 _ = ack_tick.tick() => {
                     if last_io.elapsed() > timeout {
                         return Err(LinkError::MasterTimeout);
                     }
-                    self.send_ack(data).await?;
+                    ticks += 1;
+                    if (!got_stream && ticks <= 20) || ticks % 10 == 0 {
+                        self.send_ack(data).await?;
+                    }
                 }
             }
         }
