@@ -297,3 +297,51 @@ fn promotion_keeps_data_and_offset_and_the_old_id_as_replid2() {
     assert_same_data(&s, &master, &[0]);
     assert_eq!(c.cmd(&["SET", "mine", "1"]), b"+OK\r\n");
 }
+
+/// PSYNC2 after a promotion: a Redis replica of the old master moves to the
+/// promoted Strata replica and continues partially with the old id.
+#[test]
+fn a_sibling_replica_continues_partially_with_the_promoted_strata() {
+    let port = crate::common::free_port();
+    let master = Master::start(port);
+    let mut mc = master.conn();
+    fill(&mut mc, 0, "s");
+    let s = Strata::start_with(&["--replicaof", "127.0.0.1", &port.to_string()]);
+    let sibling = crate::common::Redis::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port.to_string(),
+        "--repl-diskless-load",
+        "disabled",
+    ]);
+    wait_caught_up(&s, &master);
+    let mut rc = sibling.conn();
+    wait_for("the sibling to catch up", 60, || {
+        info_field(&mut rc, "replication", "master_link_status").as_deref() == Some("up")
+            && info_field(&mut rc, "replication", "master_repl_offset")
+                == info_field(&mut mc, "replication", "master_repl_offset")
+    });
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n");
+    assert_eq!(
+        rc.cmd(&["REPLICAOF", "127.0.0.1", &s.port.to_string()]),
+        b"+OK\r\n"
+    );
+    wait_for("the sibling to follow the promoted replica", 60, || {
+        info_field(&mut rc, "replication", "master_link_status").as_deref() == Some("up")
+    });
+    assert_eq!(
+        stat(&mut c, "sync_partial_ok"),
+        1,
+        "a partial resync via replid2"
+    );
+    assert_eq!(stat(&mut c, "sync_full"), 0);
+    assert_eq!(c.cmd(&["SET", "after-promotion", "1"]), b"+OK\r\n");
+    wait_for(
+        "a write on the promoted replica to reach the sibling",
+        30,
+        || rc.cmd(&["GET", "after-promotion"]) == b"$1\r\n1\r\n",
+    );
+    let mut sc = s.conn();
+    assert_eq!(snapshot(&mut sc, 0), snapshot(&mut rc, 0));
+}
