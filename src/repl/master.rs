@@ -84,12 +84,39 @@ pub async fn serve(
         r = send(server, &entry, wr, handoff, conf) => r,
         _ = read_replica(server, &entry, rd, inbuf) => Ok(()),
         _ = info.kill.notified() => Ok(()),
+        _ = ack_watchdog(server, &entry) => {
+            tracing::warn!("Disconnecting timedout replica (streaming sync): {}:{}", entry.ip, entry.port);
+            Ok(())
+        }
     };
     if let Err(e) = outcome {
         tracing::warn!("Replica {}:{}: {e}", entry.ip, entry.port);
     }
     tracing::info!("Connection with replica {}:{} lost.", entry.ip, entry.port);
     server.replicas.detach(info.id);
+}
+
+/// Returns when an online replica has sent nothing for `repl-timeout`
+/// seconds (Redis drops it; it reconnects and resumes partially). Replicas
+/// of a PSYNC2 master ACK every second, so silence means a dead link.
+async fn ack_watchdog(server: &Server, entry: &ReplicaEntry) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let timeout_ms = server
+            .config
+            .get("repl-timeout")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(60)
+            .max(1)
+            * 1000;
+        let last = entry.last_ack_ms.load(Ordering::Relaxed);
+        if entry.state() == ReplicaState::Online
+            && last != 0
+            && crate::types::now_ms().saturating_sub(last) > timeout_ms
+        {
+            return;
+        }
+    }
 }
 
 /// Reads what the replica sends: `REPLCONF ACK <offset>` and keep-alives.
@@ -135,7 +162,11 @@ async fn read_replica(
         }
         match rd.read_buf(&mut inbuf).await {
             Ok(0) | Err(_) => return,
-            Ok(_) => {}
+            // Any input counts as life, the newlines a loading replica
+            // sends included.
+            Ok(_) => entry
+                .last_ack_ms
+                .store(crate::types::now_ms(), Ordering::Relaxed),
         }
     }
 }

@@ -76,6 +76,11 @@ impl ReplicaEntry {
     }
 
     pub fn set_state(&self, s: ReplicaState) {
+        if s == ReplicaState::Online {
+            // The ACK timeout counts from here (a long RDB transfer is not
+            // silence), as Redis's replicaPutOnline does.
+            self.last_ack_ms.store(now_ms(), Ordering::Relaxed);
+        }
         self.state.store(s as u8, Ordering::Release);
     }
 

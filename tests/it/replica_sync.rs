@@ -345,3 +345,43 @@ fn a_sibling_replica_continues_partially_with_the_promoted_strata() {
     let mut sc = s.conn();
     assert_eq!(snapshot(&mut sc, 0), snapshot(&mut rc, 0));
 }
+
+/// A Strata master drops an online replica silent for `repl-timeout`
+/// seconds (no ACK: here it is stopped with SIGSTOP); once resumed, the
+/// replica reconnects and continues partially.
+#[test]
+fn a_silent_replica_is_dropped_after_repl_timeout_and_resumes() {
+    let s = Strata::start();
+    let mut c = s.conn();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = crate::common::free_port();
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args(["--replicaof", "127.0.0.1", &s.port.to_string()])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    wait_for("the replica online", 30, || {
+        info_field(&mut c, "replication", "slave0").is_some_and(|v| v.contains("state=online"))
+    });
+    assert_eq!(c.cmd(&["CONFIG", "SET", "repl-timeout", "2"]), b"+OK\r\n");
+    // SAFETY: signals to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGSTOP) };
+    wait_for("the silent replica to be dropped", 20, || {
+        info_field(&mut c, "replication", "connected_slaves").as_deref() == Some("0")
+    });
+    c.cmd(&["SET", "while-stopped", "1"]);
+    unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+    let mut rc = Conn::connect(port);
+    wait_for("the replica to resume", 30, || {
+        rc.cmd(&["GET", "while-stopped"]) == b"$1\r\n1\r\n"
+    });
+    assert_eq!(stat(&mut c, "sync_full"), 1);
+    assert!(stat(&mut c, "sync_partial_ok") >= 1);
+    let _ = child.kill();
+    let _ = child.wait();
+}
