@@ -47,6 +47,9 @@ struct Loader<'a> {
     key: Option<(Bytes, KeyKind, u64)>,
     progress: &'a LoadProgress,
     keys: u64,
+    /// The master's `repl-stream-db` AUX field: the database its stream
+    /// continues in after the RDB.
+    stream_db: Option<usize>,
 }
 
 fn visitor_error(msg: String) -> RdbError {
@@ -58,6 +61,16 @@ fn storage(e: crate::engine::EngineError) -> RdbError {
 }
 
 impl RdbVisitor for Loader<'_> {
+    fn aux(&mut self, key: &[u8], value: &[u8]) -> Result<(), RdbError> {
+        if key == b"repl-stream-db" {
+            self.stream_db = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&db| db < self.target.physical.len());
+        }
+        Ok(())
+    }
+
     fn select_db(&mut self, db: u64) -> Result<(), RdbError> {
         match self.target.physical.get(db as usize) {
             Some(&p) => {
@@ -178,10 +191,10 @@ pub fn load_rdb(
     let result = read_into(ks, rdb, limits, &target, progress);
     progress.loading.store(false, Ordering::Relaxed);
     match result {
-        Ok((counts, keys)) => {
+        Ok((counts, keys, stream_db)) => {
             // Nothing else runs while the map switches.
             let _gate = ks.exclusive_gate();
-            ks.install_load(&target, &counts, position)?;
+            ks.install_load(&target, &counts, position, stream_db)?;
             Ok(keys)
         }
         Err(e) => {
@@ -199,7 +212,7 @@ fn read_into(
     limits: EncodingLimits,
     target: &LoadTarget,
     progress: &LoadProgress,
-) -> Result<(Vec<crate::types::bulk::LoadedCounts>, u64), LoadError> {
+) -> Result<(Vec<crate::types::bulk::LoadedCounts>, u64, Option<usize>), LoadError> {
     let mut loader = Loader {
         bulk: BulkLoader::new(ks.engine().as_ref()),
         ks,
@@ -209,16 +222,17 @@ fn read_into(
         key: None,
         progress,
         keys: 0,
+        stream_db: None,
     };
     let mut reader = RdbReader::new(
         std::io::BufReader::with_capacity(1 << 16, rdb),
         Limits::default(),
     );
     reader.read_all(&mut loader)?;
-    let keys = loader.keys;
+    let (keys, stream_db) = (loader.keys, loader.stream_db);
     let counts = loader
         .bulk
         .finish()
         .map_err(crate::types::TypeError::from)?;
-    Ok((counts, keys))
+    Ok((counts, keys, stream_db))
 }

@@ -215,7 +215,7 @@ async fn full_sync(
         .counters
         .full
         .fetch_add(1, Ordering::Relaxed);
-    let (snap, pos) = server.ks.snapshot();
+    let (snap, pos, stream_db) = server.ks.sync_snapshot();
     tracing::info!(
         "Starting BGSAVE for SYNC with target: {} (snapshot at offset {})",
         if diskless { "replicas sockets" } else { "disk" },
@@ -231,6 +231,7 @@ async fn full_sync(
         ctime: (crate::types::now_ms() / 1000) as i64,
         used_mem: crate::cmd::info::rss_bytes(),
         position: pos.clone(),
+        stream_db: stream_db.unwrap_or(0) as u32,
     };
     let databases = server.ks.databases();
     let counters = &server.replicas.counters;

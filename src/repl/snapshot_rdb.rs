@@ -38,6 +38,9 @@ pub struct RdbHeader {
     pub ctime: i64,
     pub used_mem: u64,
     pub position: ReplPosition,
+    /// The database the stream has selected at the snapshot
+    /// (`repl-stream-db`).
+    pub stream_db: u32,
 }
 
 /// The encoding options from the live configuration (`rdbcompression`,
@@ -102,7 +105,11 @@ pub fn write_snapshot<W: Write>(
         header.redis_ver,
         header.ctime,
         header.used_mem,
-        Some((0, &header.position.replid, header.position.offset as i64)),
+        Some((
+            header.stream_db,
+            &header.position.replid,
+            header.position.offset as i64,
+        )),
     )?;
     for (logical, physical) in dbmap(snap, databases).into_iter().enumerate() {
         if !export::has_keys(snap, physical) {

@@ -46,8 +46,8 @@ pub(super) struct StreamState {
     /// The id this stream had before its master changed it, and the last
     /// offset that belongs to it (INFO's `master_replid2`).
     pub(super) previous: Option<ReplPosition>,
-    /// The database the stream last SELECTed (`None` after a start).
-    selected: Option<usize>,
+    /// The database the stream last SELECTed (`None` when unknown).
+    pub(super) selected: Option<usize>,
     /// Where stretches of the stream start in the engine's log, oldest
     /// first (see `backlog`).
     index: VecDeque<IndexEntry>,
@@ -601,8 +601,28 @@ impl Keyspace {
     /// resynchronisation sends before the stream from `offset + 1`).
     /// Readable while writes go on; compaction keeps what it sees.
     pub fn snapshot(&self) -> (Box<dyn crate::engine::EngineSnapshot>, ReplPosition) {
+        let (snap, position, _) = self.sync_snapshot();
+        (snap, position)
+    }
+
+    /// [`snapshot`](Self::snapshot) with the database the stream has
+    /// selected at that point: a full resync's RDB names it
+    /// (`repl-stream-db`), so the replica applies the stream that follows
+    /// in it (the stream after the snapshot need not SELECT again, and a
+    /// relay cannot add a SELECT to its master's bytes).
+    pub fn sync_snapshot(
+        &self,
+    ) -> (
+        Box<dyn crate::engine::EngineSnapshot>,
+        ReplPosition,
+        Option<usize>,
+    ) {
         let stream = self.stream.lock();
-        (self.engine.snapshot(), stream.position.clone())
+        (
+            self.engine.snapshot(),
+            stream.position.clone(),
+            stream.selected,
+        )
     }
 
     /// The offset of the oldest byte still in the backlog: the oldest

@@ -54,12 +54,14 @@ impl Keyspace {
     }
 
     /// Makes the loaded databases the dataset, at `position` of the master's
-    /// stream, in one commit. The caller holds the exclusive gate.
+    /// stream, in one commit; the stream continues in `stream_db` (the RDB's
+    /// `repl-stream-db`). The caller holds the exclusive gate.
     pub fn install_load(
         &self,
         target: &LoadTarget,
         counts: &[LoadedCounts],
         position: ReplPosition,
+        stream_db: Option<usize>,
     ) -> TypeResult<()> {
         let mut stream = self.stream.lock();
         let old = self.dbmap_snapshot();
@@ -95,6 +97,7 @@ impl Keyspace {
         }
         *self.dbmap.write() = target.physical.clone();
         stream.reset(position);
+        stream.selected = stream_db;
         self.offset.store(stream.position.offset, Ordering::Release);
         self.committed.fetch_add(1, Ordering::AcqRel);
         Ok(())

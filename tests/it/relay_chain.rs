@@ -152,3 +152,55 @@ fn redis_to_strata_to_redis_keeps_one_stream_and_survives_kill9_of_the_relay() {
     assert_same(&mut mc, &mut rc, &[0, 5]);
     assert_same(&mut mc, &mut lc, &[0, 5]);
 }
+
+/// The same chain made of Strata only: Strata -> Strata -> Strata.
+#[test]
+fn strata_to_strata_to_strata_keeps_one_stream_and_survives_kill9_of_the_relay() {
+    let master = Strata::start();
+    let mut mc = master.conn();
+    fill(&mut mc, 0, "a");
+    fill(&mut mc, 2, "b");
+    let mut relay = Strata::start_with(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let mut rc = relay.conn();
+    wait_same_position(&mut mc, &mut rc, "the relay to follow the master");
+    let leaf = Strata::start_with(&["--replicaof", "127.0.0.1", &relay.port.to_string()]);
+    let mut lc = leaf.conn();
+    wait_same_position(&mut mc, &mut lc, "the leaf to follow the relay");
+    assert_same(&mut mc, &mut lc, &[0, 2]);
+
+    let value = "y".repeat(1000);
+    for i in 0..3000 {
+        mc.cmd(&["SET", &format!("k{i}"), &value]);
+    }
+    wait_same_position(&mut mc, &mut lc, "the leaf to catch up");
+    relay.kill9();
+    mc.cmd(&["SELECT", "2"]);
+    for i in 0..200 {
+        mc.cmd(&["SET", &format!("while-down{i}"), &value]);
+    }
+    relay.start_again();
+    let mut rc = relay.conn();
+    wait_same_position(&mut mc, &mut rc, "the relay to resume");
+    wait_same_position(&mut mc, &mut lc, "the leaf to resume");
+    assert_eq!(
+        stat(&mut mc, "sync_full"),
+        1,
+        "the relay did not fully resync"
+    );
+    assert_eq!(
+        stat(&mut mc, "sync_partial_ok"),
+        1,
+        "the relay resumed partially"
+    );
+    assert_eq!(
+        stat(&mut rc, "sync_full"),
+        0,
+        "the restarted relay sent no RDB"
+    );
+    assert!(
+        stat(&mut rc, "sync_partial_ok") >= 1,
+        "the leaf resumed partially"
+    );
+    assert_same(&mut mc, &mut rc, &[0, 2]);
+    assert_same(&mut mc, &mut lc, &[0, 2]);
+}
