@@ -23,7 +23,6 @@ use crate::notify::{GENERIC, NEW};
 use crate::rdb::encode::{dump_payload, EncodeOptions, Value};
 use crate::rdb::reader::{read_dump_payload, DecodedValue, RdbError};
 use crate::resp::Reply;
-use crate::types::bulk::EncodingLimits;
 use crate::types::dump::{self, Restored};
 use crate::types::export::OwnedValue;
 use crate::types::{hash, set, KeyType, Metadata};
@@ -172,7 +171,14 @@ fn restore_cmd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     // Clients blocked on the key (BLPOP, BZPOPMIN) may now be served.
     let wakes = matches!(value, OwnedValue::List(_) | OwnedValue::ZSet(_));
     let db = ctx.db();
-    match dump::restore(ctx.ks(), db, key, &value, expire_ms, encoding_limits(ctx))? {
+    match dump::restore(
+        ctx.ks(),
+        db,
+        key,
+        &value,
+        expire_ms,
+        super::encoding_limits(&ctx.server.config),
+    )? {
         Restored::AlreadyExpired { deleted } => {
             if deleted {
                 ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
@@ -215,25 +221,6 @@ fn decode(payload: &[u8]) -> Result<OwnedValue, CmdError> {
         // No stream type yet.
         DecodedValue::Stream(_) => return Err(bad()),
     })
-}
-
-/// The thresholds restored hashes and sets are encoded under.
-fn encoding_limits(ctx: &Ctx<'_>) -> EncodingLimits {
-    let d = EncodingLimits::default();
-    let setting = |name: &str, fallback: u64| {
-        ctx.server
-            .config
-            .get(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(fallback)
-    };
-    EncodingLimits {
-        hash: hash::ListpackLimits {
-            max_entries: setting("hash-max-listpack-entries", d.hash.max_entries),
-            max_value: setting("hash-max-listpack-value", d.hash.max_value),
-        },
-        set_max_intset_entries: setting("set-max-intset-entries", d.set_max_intset_entries),
-    }
 }
 
 #[cfg(test)]

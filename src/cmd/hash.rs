@@ -184,18 +184,7 @@ fn lookup(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Metadata>, CmdError> {
 
 /// The current `hash-max-listpack-*` settings.
 fn limits(ctx: &Ctx<'_>) -> ListpackLimits {
-    let default = ListpackLimits::default();
-    let setting = |name: &str, fallback: u64| {
-        ctx.server
-            .config
-            .get(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(fallback)
-    };
-    ListpackLimits {
-        max_entries: setting("hash-max-listpack-entries", default.max_entries),
-        max_value: setting("hash-max-listpack-value", default.max_value),
-    }
+    super::encoding_limits(&ctx.server.config).hash
 }
 
 /// HSET and HMSET: the field-value pairs after the key.

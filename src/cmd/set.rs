@@ -189,11 +189,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// The live `set-max-intset-entries`: how big a set of integers may grow
 /// before it reports the hashtable encoding.
 fn max_intset(ctx: &Ctx<'_>) -> u64 {
-    ctx.server
-        .config
-        .get("set-max-intset-entries")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(set::MAX_INTSET_ENTRIES)
+    super::encoding_limits(&ctx.server.config).set_max_intset_entries
 }
 
 fn bulks(members: Vec<Bytes>) -> Vec<Reply> {

@@ -59,6 +59,50 @@ fn assert_same(a: &mut Conn, b: &mut Conn, dbs: &[usize]) {
     }
 }
 
+/// Several MB of traffic through the chain, then `kill -9` of the relay
+/// while the master writes `while-down*` keys in `db`; waits until the relay
+/// and the leaf are back at the master's position and checks both of the
+/// relay's links resumed partially. Returns a connection to the relay.
+fn kill_relay_under_traffic(
+    mc: &mut Conn,
+    relay: &mut Strata,
+    lc: &mut Conn,
+    writes: usize,
+    fill_char: &str,
+    db: usize,
+) -> Conn {
+    let value = fill_char.repeat(1000);
+    for i in 0..writes {
+        mc.cmd(&["SET", &format!("k{i}"), &value]);
+    }
+    wait_same_position(mc, lc, "the leaf to catch up");
+    relay.kill9();
+    mc.cmd(&["SELECT", &db.to_string()]);
+    for i in 0..200 {
+        mc.cmd(&["SET", &format!("while-down{i}"), &value]);
+    }
+    relay.start_again();
+    let mut rc = relay.conn();
+    wait_same_position(mc, &mut rc, "the relay to resume");
+    wait_same_position(mc, lc, "the leaf to resume");
+    assert_eq!(stat(mc, "sync_full"), 1, "the relay did not fully resync");
+    assert_eq!(
+        stat(mc, "sync_partial_ok"),
+        1,
+        "the relay resumed partially"
+    );
+    assert_eq!(
+        stat(&mut rc, "sync_full"),
+        0,
+        "the restarted relay sent no RDB"
+    );
+    assert!(
+        stat(&mut rc, "sync_partial_ok") >= 1,
+        "the leaf resumed partially"
+    );
+    rc
+}
+
 /// Reads one pub/sub message frame (as raw bytes) within a few seconds.
 fn read_message(c: &mut Conn) -> Vec<u8> {
     c.raw_stream()
@@ -108,39 +152,7 @@ fn redis_to_strata_to_redis_keeps_one_stream_and_survives_kill9_of_the_relay() {
     }
 
     // Several MB of traffic, then kill -9 of the relay while writes go on.
-    let value = "x".repeat(1000);
-    for i in 0..4000 {
-        mc.cmd(&["SET", &format!("k{i}"), &value]);
-    }
-    wait_same_position(&mut mc, &mut lc, "the leaf to catch up");
-    relay.kill9();
-    mc.cmd(&["SELECT", "5"]);
-    for i in 0..200 {
-        mc.cmd(&["SET", &format!("while-down{i}"), &value]);
-    }
-    relay.start_again();
-    let mut rc = relay.conn();
-    wait_same_position(&mut mc, &mut rc, "the relay to resume");
-    wait_same_position(&mut mc, &mut lc, "the leaf to resume");
-    assert_eq!(
-        stat(&mut mc, "sync_full"),
-        1,
-        "the relay did not fully resync"
-    );
-    assert_eq!(
-        stat(&mut mc, "sync_partial_ok"),
-        1,
-        "the relay resumed partially"
-    );
-    assert_eq!(
-        stat(&mut rc, "sync_full"),
-        0,
-        "the restarted relay sent no RDB"
-    );
-    assert!(
-        stat(&mut rc, "sync_partial_ok") >= 1,
-        "the leaf resumed partially"
-    );
+    let mut rc = kill_relay_under_traffic(&mut mc, &mut relay, &mut lc, 4000, "x", 5);
     let mut text = String::new();
     std::fs::File::open(&log)
         .and_then(|mut f| f.read_to_string(&mut text))
@@ -168,39 +180,7 @@ fn strata_to_strata_to_strata_keeps_one_stream_and_survives_kill9_of_the_relay()
     wait_same_position(&mut mc, &mut lc, "the leaf to follow the relay");
     assert_same(&mut mc, &mut lc, &[0, 2]);
 
-    let value = "y".repeat(1000);
-    for i in 0..3000 {
-        mc.cmd(&["SET", &format!("k{i}"), &value]);
-    }
-    wait_same_position(&mut mc, &mut lc, "the leaf to catch up");
-    relay.kill9();
-    mc.cmd(&["SELECT", "2"]);
-    for i in 0..200 {
-        mc.cmd(&["SET", &format!("while-down{i}"), &value]);
-    }
-    relay.start_again();
-    let mut rc = relay.conn();
-    wait_same_position(&mut mc, &mut rc, "the relay to resume");
-    wait_same_position(&mut mc, &mut lc, "the leaf to resume");
-    assert_eq!(
-        stat(&mut mc, "sync_full"),
-        1,
-        "the relay did not fully resync"
-    );
-    assert_eq!(
-        stat(&mut mc, "sync_partial_ok"),
-        1,
-        "the relay resumed partially"
-    );
-    assert_eq!(
-        stat(&mut rc, "sync_full"),
-        0,
-        "the restarted relay sent no RDB"
-    );
-    assert!(
-        stat(&mut rc, "sync_partial_ok") >= 1,
-        "the leaf resumed partially"
-    );
+    let mut rc = kill_relay_under_traffic(&mut mc, &mut relay, &mut lc, 3000, "y", 2);
     assert_same(&mut mc, &mut rc, &[0, 2]);
     assert_same(&mut mc, &mut lc, &[0, 2]);
 }

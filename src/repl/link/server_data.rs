@@ -25,7 +25,6 @@ use crate::repl::load::{self, LoadProgress};
 use crate::server::client::{ClientInfo, ClientState, ReplyMode};
 use crate::server::{dispatch, Server};
 use crate::types::backlog::{new_replid, ReplPosition};
-use crate::types::bulk::EncodingLimits;
 
 pub struct ServerReplicaData {
     server: Weak<Server>,
@@ -63,26 +62,6 @@ impl ServerReplicaData {
         client.master_link = true;
         client.reply_mode = ReplyMode::Off;
         client
-    }
-
-    /// The live encoding thresholds, so loaded keys report the encodings
-    /// this server would have chosen.
-    fn encoding_limits(server: &Server) -> EncodingLimits {
-        let d = EncodingLimits::default();
-        let setting = |name: &str, fallback: u64| {
-            server
-                .config
-                .get(name)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(fallback)
-        };
-        EncodingLimits {
-            hash: crate::types::hash::ListpackLimits {
-                max_entries: setting("hash-max-listpack-entries", d.hash.max_entries),
-                max_value: setting("hash-max-listpack-value", d.hash.max_value),
-            },
-            set_max_intset_entries: setting("set-max-intset-entries", d.set_max_intset_entries),
-        }
     }
 }
 
@@ -123,7 +102,7 @@ impl ReplicaData for ServerReplicaData {
         let server = self.server()?;
         let position = self.full_sync.lock().clone().ok_or(DataError::NoPosition)?;
         tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        let limits = Self::encoding_limits(&server);
+        let limits = crate::cmd::encoding_limits(&server.config);
         let keys = load::load_rdb(&server.ks, rdb, limits, position, &self.progress)
             .map_err(|e| DataError::BadRdb(e.to_string()))?;
         tracing::info!("Done loading RDB, keys loaded: {keys}, keys expired: 0.");
