@@ -405,10 +405,10 @@ fn pause(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         .checked_add(Duration::from_millis(ms as u64))
         .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86400)))
         .unwrap_or(now);
-    ctx.server.pause.set(mode, until);
     // Expiry deletes nothing while paused, so the replication offset
     // stands still (a failover can wait for replicas to catch up).
     let until_ms = ctx.w.now_ms().saturating_add(ms as u64);
+    ctx.server.pause.set(mode, until, until_ms);
     ctx.server
         .ks
         .write_paused_until_ms
@@ -418,10 +418,13 @@ fn pause(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn unpause(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.server.pause.clear();
-    ctx.server
-        .ks
-        .write_paused_until_ms
-        .store(0, std::sync::atomic::Ordering::Relaxed);
+    // A failover's pause stays.
+    if !ctx.server.failover.is_active() {
+        ctx.server
+            .ks
+            .write_paused_until_ms
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+    }
     Ok(Reply::Ok)
 }
 

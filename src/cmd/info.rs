@@ -488,7 +488,7 @@ fn replication(srv: &Server, w: &mut Lines<'_>) {
             ),
         );
     }
-    w.field("master_failover_state", "no-failover");
+    w.field("master_failover_state", srv.failover.state_name());
     w.field("master_replid", &pos.replid);
     match &previous {
         Some(p) => {

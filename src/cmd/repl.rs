@@ -7,14 +7,16 @@
 //! handed to `repl::master`, which sends the RDB if needed and the stream.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use super::flags::*;
 use super::{CmdError, CmdResult, CommandSpec, Ctx};
+use crate::repl::failover::{self, FailoverRequest};
 use crate::repl::link::{FollowOutcome, Target};
 use crate::repl::master::Handoff;
+use crate::repl::replicas::ReplicaState;
 use crate::repl::wait::WaitRequest;
 use crate::resp::parse::parse_i64;
 use crate::resp::Reply;
@@ -71,6 +73,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..REPL
     },
     CommandSpec {
+        name: "failover",
+        arity: -1,
+        flags: ADMIN | NOSCRIPT | STALE,
+        since: "6.2.0",
+        summary: "Start a coordinated failover between this server and one of its replicas.",
+        complexity: "O(1)",
+        handler: Some(failover),
+        ..REPL
+    },
+    CommandSpec {
         name: "replconf",
         arity: -1,
         flags: ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
@@ -83,6 +95,9 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn psync(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() > 3 && argv[3].eq_ignore_ascii_case(b"failover") {
+        failover_request(ctx, &argv[1])?;
+    }
     refuse_if_unlinked(ctx)?;
     let ks = &ctx.server.ks;
     let counters = &ctx.server.replicas.counters;
@@ -128,8 +143,38 @@ fn sync(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Raw(Bytes::new()))
 }
 
-/// A replica whose own master link is down cannot serve a sync.
+/// `PSYNC <replid> <offset> FAILOVER`: the master failing over to this
+/// replica asks it to become a master; it must name our replication id.
+fn failover_request(ctx: &mut Ctx<'_>, replid: &[u8]) -> Result<(), CmdError> {
+    tracing::warn!(
+        "Failover request received for replid {}.",
+        String::from_utf8_lossy(replid)
+    );
+    let link = &ctx.server.replica_link;
+    if !link.is_following() {
+        return Err(CmdError::msg(
+            "ERR PSYNC FAILOVER can't be sent to a master.",
+        ));
+    }
+    if replid != ctx.server.ks.position().replid.as_bytes() {
+        return Err(CmdError::msg(
+            "ERR PSYNC FAILOVER replid must match my replid.",
+        ));
+    }
+    link.unfollow();
+    tracing::info!(
+        "MASTER MODE enabled (failover request from '{}')",
+        ctx.client.info.list_line(&ctx.server.commands)
+    );
+    Ok(())
+}
+
+/// A replica whose own master link is down cannot serve a sync, nor can a
+/// master in the middle of a FAILOVER.
 fn refuse_if_unlinked(ctx: &Ctx<'_>) -> Result<(), CmdError> {
+    if ctx.server.failover.is_active() {
+        return Err(CmdError::msg("NOMASTERLINK Can't SYNC while failing over"));
+    }
     let link = &ctx.server.replica_link;
     if link.is_following() && !link.is_up() {
         return Err(CmdError::msg(
@@ -212,6 +257,11 @@ fn wait(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// REPLICAOF host port / REPLICAOF NO ONE, with Redis 7.0's replies.
 fn replicaof(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if ctx.server.failover.is_active() {
+        return Err(CmdError::msg(
+            "ERR REPLICAOF not allowed while failing over.",
+        ));
+    }
     let link = &ctx.server.replica_link;
     let who = || ctx.client.info.list_line(&ctx.server.commands);
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
@@ -242,4 +292,89 @@ fn replicaof(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
         Err(e) => Err(CmdError::msg(format!("ERR {e}"))),
     }
+}
+
+/// FAILOVER [TO host port [FORCE]] [TIMEOUT ms] | FAILOVER ABORT, with
+/// Redis 7.0's checks and error texts (`repl::failover` runs it).
+fn failover(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let server = ctx.server;
+    if argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"abort") {
+        if !server.failover.is_active() {
+            return Err(CmdError::msg("ERR No failover in progress."));
+        }
+        failover::abort(server, "Failover manually aborted");
+        return Ok(Reply::Ok);
+    }
+    let mut timeout_ms: i64 = 0;
+    let mut force = false;
+    let mut target: Option<Target> = None;
+    let mut j = 1;
+    while j < argv.len() {
+        let a = &argv[j];
+        if a.eq_ignore_ascii_case(b"timeout") && j + 1 < argv.len() && timeout_ms == 0 {
+            timeout_ms = parse_i64(&argv[j + 1]).ok_or(CmdError::NotInteger)?;
+            if timeout_ms <= 0 {
+                return Err(CmdError::msg("ERR FAILOVER timeout must be greater than 0"));
+            }
+            j += 2;
+        } else if a.eq_ignore_ascii_case(b"to") && j + 2 < argv.len() && target.is_none() {
+            let port = parse_i64(&argv[j + 2]).ok_or(CmdError::NotInteger)?;
+            target = Some(Target {
+                host: String::from_utf8_lossy(&argv[j + 1]).into_owned(),
+                // Out of range matches no replica, as in Redis.
+                port: u16::try_from(port).unwrap_or(0),
+            });
+            j += 3;
+        } else if a.eq_ignore_ascii_case(b"force") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if server.failover.is_active() {
+        return Err(CmdError::msg("ERR FAILOVER already in progress."));
+    }
+    if server.replica_link.is_following() {
+        return Err(CmdError::msg(
+            "ERR FAILOVER is not valid when server is a replica.",
+        ));
+    }
+    if server.replicas.is_empty() {
+        return Err(CmdError::msg("ERR FAILOVER requires connected replicas."));
+    }
+    if force && (timeout_ms == 0 || target.is_none()) {
+        return Err(CmdError::msg(
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ));
+    }
+    if let Some(t) = &target {
+        let replica = server
+            .replicas
+            .all()
+            .into_iter()
+            .find(|r| r.ip.eq_ignore_ascii_case(&t.host) && r.port == t.port);
+        match replica {
+            None => {
+                return Err(CmdError::msg(
+                    "ERR FAILOVER target HOST and PORT is not a replica.",
+                ))
+            }
+            Some(r) if r.state() != ReplicaState::Online => {
+                return Err(CmdError::msg("ERR FAILOVER target replica is not online."))
+            }
+            Some(_) => {}
+        }
+    }
+    let deadline =
+        (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+    failover::start(
+        server,
+        FailoverRequest {
+            target,
+            deadline,
+            force,
+        },
+    );
+    Ok(Reply::Ok)
 }

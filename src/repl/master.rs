@@ -448,7 +448,11 @@ pub async fn cron(server: Arc<Server>) {
         let period = get("repl-ping-replica-period", 10).max(1);
         if since_ping >= period {
             since_ping = 0;
-            if !r.is_empty() && !server.replica_link.is_following() {
+            // No pings while writes are paused (CLIENT PAUSE WRITE, a
+            // FAILOVER): the offset must stand still.
+            let paused =
+                server.ks.write_paused_until_ms.load(Ordering::Relaxed) > crate::types::now_ms();
+            if !r.is_empty() && !server.replica_link.is_following() && !paused {
                 let ping = vec![bytes::Bytes::from_static(b"ping")];
                 if let Err(e) = server.ks.propagate_only(&[(ANY_DB, ping)]) {
                     tracing::warn!("replication ping failed: {e}");

@@ -5,11 +5,12 @@
 //! Master side: `master` serves PSYNC/SYNC (a full resync writes an RDB from
 //! a snapshot, `snapshot_rdb`; a partial one reads the backlog), `feed`
 //! follows the stream for a replica, `replicas` keeps their registry (ACKs,
-//! WAIT in `wait`). Replica side: `link` follows a master (REPLICAOF) and
+//! WAIT in `wait`), and `failover` runs FAILOVER. Replica side: `link` follows a master (REPLICAOF) and
 //! hands what it receives to the data side through `data::ReplicaData`,
 //! whose RDB loading is `load`.
 
 pub mod data;
+pub mod failover;
 pub mod feed;
 pub mod link;
 pub mod load;

@@ -140,11 +140,21 @@ pub async fn execute(
             return None;
         }
     }
-    wait_for_pause(
+    let waited = wait_for_pause(
         server,
         spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE),
     )
     .await;
+    // A command held by a pause is checked again, as Redis processes a
+    // postponed client anew: after a FAILOVER the server is a replica and
+    // refuses the write it held.
+    if waited {
+        if let Some(msg) = context_rejection(server, client, cmd) {
+            server.stats.record_rejected(cmd.id);
+            emit(server, client, Reply::Error(msg), out);
+            return None;
+        }
+    }
 
     let reply = run_unit(server, client, cmd, &argv);
     let blocked = client.block.take().filter(|_| !reply.is_error());
@@ -373,13 +383,22 @@ pub fn finish_blocked(
     emit(server, client, reply, out);
 }
 
-/// Holds a command while CLIENT PAUSE applies to it.
-async fn wait_for_pause(server: &Server, may_write: bool) {
-    while let Some((mode, until)) = server.pause.current() {
-        if mode == PauseMode::Write && !may_write {
-            return;
-        }
+/// Holds a command while CLIENT PAUSE (or a FAILOVER) applies to it;
+/// `true` when it had to wait.
+async fn wait_for_pause(server: &Server, may_write: bool) -> bool {
+    let mut waited = false;
+    loop {
+        // Registered before the check, so a resume in between is not missed.
         let resumed = server.pause.resumed.notified();
+        tokio::pin!(resumed);
+        resumed.as_mut().enable();
+        let Some((mode, until)) = server.pause.current() else {
+            return waited;
+        };
+        if mode == PauseMode::Write && !may_write {
+            return waited;
+        }
+        waited = true;
         tokio::select! {
             _ = resumed => {}
             _ = tokio::time::sleep_until(until.into()) => {}

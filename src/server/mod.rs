@@ -44,14 +44,19 @@ pub enum PauseMode {
     Write,
 }
 
+/// CLIENT PAUSE, and the write pause a FAILOVER holds: two purposes, as
+/// in Redis, so CLIENT UNPAUSE never lifts a failover's pause.
 #[derive(Default)]
 pub struct Pause {
     state: Mutex<Option<(PauseMode, Instant)>>,
+    /// Unix ms the CLIENT PAUSE ends (0: none), for expiry's check.
+    command_until_ms: AtomicU64,
+    failover: AtomicBool,
     pub resumed: Notify,
 }
 
 impl Pause {
-    pub fn set(&self, mode: PauseMode, until: Instant) {
+    pub fn set(&self, mode: PauseMode, until: Instant, until_unix_ms: u64) {
         let mut s = self.state.lock();
         // As in Redis, a new pause never shortens or weakens a running one.
         *s = match *s {
@@ -65,15 +70,42 @@ impl Pause {
             }
             _ => Some((mode, until)),
         };
+        self.command_until_ms
+            .fetch_max(until_unix_ms, Ordering::Relaxed);
     }
+
+    /// CLIENT UNPAUSE: lifts the command's pause, not a failover's.
     pub fn clear(&self) {
         *self.state.lock() = None;
+        self.command_until_ms.store(0, Ordering::Relaxed);
         self.resumed.notify_waiters();
     }
-    /// The active pause, if any.
+
+    /// FAILOVER pauses writes until it ends.
+    pub fn set_failover(&self, on: bool) {
+        self.failover.store(on, Ordering::Release);
+        if !on {
+            self.resumed.notify_waiters();
+        }
+    }
+
+    /// Unix ms until which CLIENT PAUSE holds (0: none).
+    pub fn command_until_ms(&self) -> u64 {
+        self.command_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// The active pause, if any (a failover's is a write pause with no end).
     pub fn current(&self) -> Option<(PauseMode, Instant)> {
         let s = *self.state.lock();
-        s.filter(|(_, until)| *until > Instant::now())
+        let command = s.filter(|(_, until)| *until > Instant::now());
+        if !self.failover.load(Ordering::Acquire) {
+            return command;
+        }
+        let forever = Instant::now() + Duration::from_secs(3600);
+        Some(match command {
+            Some((PauseMode::All, until)) => (PauseMode::All, until),
+            _ => (PauseMode::Write, forever),
+        })
     }
 }
 
@@ -111,6 +143,8 @@ pub struct Server {
     pub replica_link: crate::repl::link::ReplicaLink,
     /// The replicas following this server.
     pub replicas: crate::repl::replicas::Replicas,
+    /// A FAILOVER in progress, if any.
+    pub failover: crate::repl::failover::Failover,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +236,7 @@ impl Server {
             executable: std::env::current_exe().unwrap_or_default(),
             replica_link: Default::default(),
             replicas: Default::default(),
+            failover: Default::default(),
         });
         server.replica_link.attach(Arc::downgrade(&server));
         server.apply_keyspace_settings(&s);

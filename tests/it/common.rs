@@ -212,6 +212,12 @@ impl Redis {
     pub fn conn(&self) -> Conn {
         Conn::connect(self.port)
     }
+
+    /// Sends `sig` (SIGSTOP, SIGCONT, ...) to the process.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: a signal to our own child process.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
 }
 
 impl Drop for Redis {

@@ -14,6 +14,7 @@ mod differential;
 mod differential_types;
 mod dump_restore;
 mod durability;
+mod failover;
 mod hashes;
 mod introspection;
 mod keys;

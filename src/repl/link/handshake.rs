@@ -22,6 +22,8 @@ pub struct Announce {
     pub listening_port: u16,
     /// `replica-announce-ip`, sent only when set.
     pub ip: Option<String>,
+    /// A FAILOVER is handing mastership to this master: PSYNC says so.
+    pub failover: bool,
 }
 
 /// Before the TCP connection.
@@ -176,13 +178,19 @@ impl Announcing {
                     p.replid,
                     next
                 );
-                self.conn
-                    .send(&[b"PSYNC", p.replid.as_bytes(), next.as_bytes()])
-                    .await?;
+                let mut psync: Vec<&[u8]> = vec![b"PSYNC", p.replid.as_bytes(), next.as_bytes()];
+                if me.failover {
+                    psync.push(b"FAILOVER");
+                }
+                self.conn.send(&psync).await?;
             }
             None => {
                 tracing::info!("Partial resynchronization not possible (no cached master)");
-                self.conn.send(&[b"PSYNC", b"?", b"-1"]).await?;
+                let mut psync: Vec<&[u8]> = vec![b"PSYNC", b"?", b"-1"];
+                if me.failover {
+                    psync.push(b"FAILOVER");
+                }
+                self.conn.send(&psync).await?;
             }
         }
         Ok(AwaitingPsyncReply {

@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 
 use crate::config::ReplicaSettings;
 use crate::repl::data::{DataError, ReplicaData};
+use crate::repl::failover;
 use crate::resp::ParseError;
 use crate::server::Server;
 use handshake::{Announce, Connecting, PsyncOutcome};
@@ -170,6 +171,11 @@ impl ReplicaLink {
                 .get_or_init(|| Arc::new(ServerReplicaData::new(server)))
                 .clone(),
         )
+    }
+
+    /// The server this link belongs to, while it runs.
+    pub fn server(&self) -> Option<Arc<Server>> {
+        self.server.get().and_then(Weak::upgrade)
     }
 
     pub fn is_following(&self) -> bool {
@@ -352,6 +358,7 @@ async fn session(server: &Server, target: &Target, data: Arc<dyn ReplicaData>) -
     tracing::info!("Connecting to MASTER {}:{}", target.host, target.port);
     link.set_phase(LinkPhase::Connecting);
     tracing::info!("MASTER <-> REPLICA sync started");
+    let failover = server.failover.in_progress();
     let attempt = async {
         let pong = Connecting { target, timeout }.connect().await?;
         link.set_phase(LinkPhase::Handshake);
@@ -367,10 +374,24 @@ async fn session(server: &Server, target: &Target, data: Arc<dyn ReplicaData>) -
                 server.local_port()
             },
             ip: rs.announce_ip.clone(),
+            failover,
         };
         let asked = data.position();
-        let reply = announcing.announce(&me, asked.clone()).await?;
-        let streaming = match reply.outcome().await? {
+        let reply = match announcing.announce(&me, asked.clone()).await {
+            Ok(r) => r,
+            Err(e) => {
+                failover::psync_answered(server, false);
+                return Err(e);
+            }
+        };
+        let outcome = reply.outcome().await;
+        // A FAILOVER's PSYNC: accepted ends it, anything else aborts it.
+        let accepted = matches!(
+            outcome,
+            Ok(PsyncOutcome::Full(_)) | Ok(PsyncOutcome::Partial(_))
+        );
+        failover::psync_answered(server, accepted);
+        let streaming = match outcome? {
             PsyncOutcome::Full(full) => full.transfer(data.clone(), link).await?,
             PsyncOutcome::NoPsync(fallback) => {
                 fallback.sync().await?.transfer(data.clone(), link).await?

@@ -126,6 +126,15 @@ impl ReplicaData for ServerReplicaData {
         if let Err(e) = server.ks.adopt_replid(replid) {
             tracing::warn!("storing the master's replication id: {e}");
         }
+        if pos.replid != replid {
+            // As Redis's disconnectSlaves on a new id: our replicas ask
+            // again and learn it (their old id is now our replid2).
+            for r in server.replicas.all() {
+                if let Some(c) = server.clients.get(r.client_id) {
+                    c.kill();
+                }
+            }
+        }
     }
 
     fn apply(&self, argv: Vec<Bytes>, raw: &[u8]) -> Result<(), DataError> {
