@@ -284,12 +284,7 @@ fn persistence(srv: &Server, w: &mut Lines<'_>) {
     // A full sync's RDB written from a snapshot is Strata's equivalent of
     // Redis's BGSAVE child for replicas.
     let in_progress = save.in_progress.load(Ordering::Relaxed)
-        || srv
-            .replicas
-            .counters
-            .rdb_in_progress
-            .load(Ordering::Relaxed)
-            > 0;
+        || srv.replicas.rdb_jobs.in_progress.load(Ordering::Relaxed) > 0;
     let status = |ok: bool| if ok { "ok" } else { "err" };
     w.header("Persistence");
     let loading = srv.replica_link.data().and_then(|d| d.loading());

@@ -6,11 +6,9 @@
 //!
 //! Where Redis forks a child to write the RDB, Strata reads an engine
 //! snapshot on a thread of its own: writes never stop, and the snapshot's
-//! offset says exactly where the stream resumes. Each replica gets its own
-//! snapshot (replicas arriving within `repl-diskless-sync-delay` are not
-//! batched onto one; a snapshot costs nothing to take).
+//! offset says exactly where the stream resumes. Replicas that need an RDB
+//! at about the same time share one (`rdb_jobs`).
 
-use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,19 +16,18 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
+use super::rdb_jobs::Feed;
 use super::replicas::{ReplConf, ReplicaEntry, ReplicaState};
-use super::snapshot_rdb::{self, RdbHeader};
 use crate::resp::{ParseLimits, RequestParser};
 use crate::server::client::ClientInfo;
 use crate::server::Server;
 use crate::types::backlog::ANY_DB;
 
-/// Chunks of RDB in flight between the writing thread and the socket.
+/// Chunks of an RDB file read ahead of the socket.
 const RDB_CHUNKS: usize = 8;
 const RDB_CHUNK_BYTES: usize = 64 * 1024;
-const EOF_MARK_LEN: usize = 40;
 
 /// What PSYNC/SYNC decided for the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +186,8 @@ async fn send(
     Ok(())
 }
 
-/// Sends the RDB of a fresh snapshot; returns the offset it reflects.
+/// Sends the RDB of a snapshot (shared with the replicas that need one at
+/// the same time, `rdb_jobs`); returns the offset it reflects.
 async fn full_sync(
     server: &Arc<Server>,
     entry: &ReplicaEntry,
@@ -197,87 +195,39 @@ async fn full_sync(
     psync: bool,
     conf: &ReplConf,
 ) -> Result<u64, SyncError> {
-    let config = &server.config;
-    let diskless = conf.capa_eof && config.get("repl-diskless-sync").as_deref() != Some("no");
-    if diskless {
-        let delay: u64 = config
-            .get("repl-diskless-sync-delay")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5);
-        for _ in 0..delay {
-            // Keep-alives while waiting, as Redis's cron sends them.
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            wr.write_all(b"\n").await?;
-        }
-    }
+    let diskless =
+        conf.capa_eof && server.config.get("repl-diskless-sync").as_deref() != Some("no");
     server
         .replicas
         .counters
         .full
         .fetch_add(1, Ordering::Relaxed);
-    let (snap, pos, stream_db) = server.ks.sync_snapshot();
-    tracing::info!(
-        "Starting BGSAVE for SYNC with target: {} (snapshot at offset {})",
-        if diskless { "replicas sockets" } else { "disk" },
-        pos.offset
-    );
-    if psync {
-        let line = format!("+FULLRESYNC {} {}\r\n", pos.replid, pos.offset);
-        wr.write_all(line.as_bytes()).await?;
-    }
-    let (opts, checksum) = snapshot_rdb::encode_options(config);
-    let header = RdbHeader {
-        redis_ver: crate::cmd::connection::REDIS_VERSION,
-        ctime: (crate::types::now_ms() / 1000) as i64,
-        used_mem: crate::cmd::info::rss_bytes(),
-        position: pos.clone(),
-        stream_db: stream_db.unwrap_or(0) as u32,
-    };
-    let databases = server.ks.databases();
-    let counters = &server.replicas.counters;
-    counters.rdb_in_progress.fetch_add(1, Ordering::Relaxed);
     let started = std::time::Instant::now();
-    let result = if diskless {
-        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(RDB_CHUNKS);
-        let (done_tx, done_rx) = oneshot::channel();
-        std::thread::spawn(move || {
-            let out = std::io::BufWriter::with_capacity(RDB_CHUNK_BYTES, ChannelWriter(tx));
-            let r = snapshot_rdb::write_snapshot(
-                snap.as_ref(),
-                databases,
-                &header,
-                opts,
-                checksum,
-                out,
-            )
-            .and_then(|(mut out, n)| {
-                out.flush().map_err(crate::rdb::writer::WriteError::from)?;
-                Ok(n)
-            })
-            .map_err(|e| e.to_string());
-            let _ = done_tx.send(r);
-        });
-        let mark: String = (0..EOF_MARK_LEN)
-            .map(|_| format!("{:x}", rand::random::<u8>() & 0xf))
-            .collect();
-        wr.write_all(format!("$EOF:{mark}\r\n").as_bytes()).await?;
-        entry.set_state(ReplicaState::SendBulk);
-        while let Some(chunk) = rx.recv().await {
-            wr.write_all(&chunk).await?;
-        }
-        match done_rx.await {
-            Ok(Ok(n)) => {
-                wr.write_all(mark.as_bytes()).await?;
-                Ok(n)
-            }
-            Ok(Err(e)) => Err(SyncError::Rdb(e)),
-            Err(_) => Err(SyncError::Rdb("the writer thread died".into())),
-        }
+    let jobs = &server.replicas.rdb_jobs;
+    let (offset, bytes) = if diskless {
+        let mut feed = jobs.join_diskless(server);
+        diskless_sync(entry, wr, psync, &mut feed).await?
     } else {
-        disk_sync(server, entry, wr, snap, databases, header, opts, checksum).await
+        let rdb = jobs.join_disk(server);
+        if psync {
+            let line = format!(
+                "+FULLRESYNC {} {}\r\n",
+                rdb.position.replid, rdb.position.offset
+            );
+            wr.write_all(line.as_bytes()).await?;
+        }
+        let finished = rdb.finished();
+        tokio::pin!(finished);
+        let written = loop {
+            tokio::select! {
+                r = &mut finished => break r.map_err(SyncError::Rdb)?,
+                // Keep-alives while the file is written.
+                _ = tokio::time::sleep(Duration::from_secs(1)) => wr.write_all(b"\n").await?,
+            }
+        };
+        tracing::debug!("RDB file of {written} bytes ready");
+        (rdb.position.offset, send_file(entry, wr, &rdb.path).await?)
     };
-    counters.rdb_in_progress.fetch_sub(1, Ordering::Relaxed);
-    let bytes = result?;
     tracing::info!(
         "Synchronization with replica {}:{} succeeded ({} bytes of RDB in {} ms)",
         entry.ip,
@@ -290,65 +240,45 @@ async fn full_sync(
         // the stream waits for its first ACK (as Redis does).
         wait_first_ack(server, entry).await?;
     }
-    Ok(pos.offset)
+    Ok(offset)
 }
 
-/// Disk-based sync: the RDB goes to a temporary file under `dir` (newline
-/// keep-alives meanwhile), then out with a `$<len>` preamble.
-#[allow(clippy::too_many_arguments)]
-async fn disk_sync(
-    server: &Arc<Server>,
+/// A diskless member: keep-alives until its gathering starts, then the
+/// `$EOF:` framed RDB as the writer hands it over.
+async fn diskless_sync(
     entry: &ReplicaEntry,
     wr: &mut OwnedWriteHalf,
-    snap: Box<dyn crate::engine::EngineSnapshot>,
-    databases: usize,
-    header: RdbHeader,
-    opts: crate::rdb::encode::EncodeOptions,
-    checksum: bool,
-) -> Result<u64, SyncError> {
-    let dir = server.config.settings().dir.clone();
-    let path = dir.join(format!(
-        "temp-sync-{}-{}.rdb",
-        std::process::id(),
-        entry.client_id
-    ));
-    let file_path = path.clone();
-    let (done_tx, mut done_rx) = oneshot::channel();
-    std::thread::spawn(move || {
-        let r = std::fs::File::create(&file_path)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                let out = std::io::BufWriter::with_capacity(RDB_CHUNK_BYTES, f);
-                snapshot_rdb::write_snapshot(snap.as_ref(), databases, &header, opts, checksum, out)
-                    .map_err(|e| e.to_string())
-            })
-            .and_then(|(out, n)| {
-                let f = out.into_inner().map_err(|e| e.to_string())?;
-                f.sync_all().map_err(|e| e.to_string())?;
-                Ok(n)
-            });
-        let _ = done_tx.send(r);
-    });
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    let written = loop {
+    psync: bool,
+    feed: &mut mpsc::Receiver<Feed>,
+) -> Result<(u64, u64), SyncError> {
+    let died = || SyncError::Rdb("the writer thread died".into());
+    let (position, mark) = loop {
         tokio::select! {
-            r = &mut done_rx => break r,
-            _ = tick.tick() => {
-                if let Err(e) = wr.write_all(b"\n").await {
-                    let _ = std::fs::remove_file(&path);
-                    return Err(e.into());
-                }
-            }
+            item = feed.recv() => match item {
+                Some(Feed::Start { position, mark }) => break (position, mark),
+                _ => return Err(died()),
+            },
+            // Keep-alives while waiting, as Redis's cron sends them.
+            _ = tokio::time::sleep(Duration::from_secs(1)) => wr.write_all(b"\n").await?,
         }
     };
-    let result = match written {
-        Ok(Ok(_)) => send_file(entry, wr, &path).await,
-        Ok(Err(e)) => Err(SyncError::Rdb(e)),
-        Err(_) => Err(SyncError::Rdb("the writer thread died".into())),
-    };
-    let _ = std::fs::remove_file(&path);
-    result
+    if psync {
+        let line = format!("+FULLRESYNC {} {}\r\n", position.replid, position.offset);
+        wr.write_all(line.as_bytes()).await?;
+    }
+    wr.write_all(format!("$EOF:{mark}\r\n").as_bytes()).await?;
+    entry.set_state(ReplicaState::SendBulk);
+    loop {
+        match feed.recv().await {
+            Some(Feed::Chunk(chunk)) => wr.write_all(&chunk).await?,
+            Some(Feed::End(Ok(n))) => {
+                wr.write_all(mark.as_bytes()).await?;
+                return Ok((position.offset, n));
+            }
+            Some(Feed::End(Err(e))) => return Err(SyncError::Rdb(e)),
+            Some(Feed::Start { .. }) | None => return Err(died()),
+        }
+    }
 }
 
 async fn send_file(
@@ -405,23 +335,6 @@ async fn wait_first_ack(server: &Server, entry: &ReplicaEntry) -> Result<(), Syn
         if tokio::time::timeout_at(deadline, acked).await.is_err() {
             return Err(SyncError::NoAck);
         }
-    }
-}
-
-/// A blocking `Write` into a bounded channel: the writing thread waits
-/// while the socket is behind, so the RDB is never held whole.
-struct ChannelWriter(mpsc::Sender<Vec<u8>>);
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .blocking_send(buf.to_vec())
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "replica gone"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -104,9 +104,6 @@ pub struct SyncCounters {
     pub full: AtomicU64,
     pub partial_ok: AtomicU64,
     pub partial_err: AtomicU64,
-    /// Full syncs whose RDB is being produced right now (INFO persistence's
-    /// child-equivalent `rdb_bgsave_in_progress`).
-    pub rdb_in_progress: AtomicU64,
 }
 
 /// Every attached replica, in attach order.
@@ -116,6 +113,8 @@ pub struct Replicas {
     /// Woken whenever some replica acknowledges (WAIT waits on it).
     pub ack_moved: Notify,
     pub counters: SyncCounters,
+    /// The RDBs being produced for full resyncs, shared between replicas.
+    pub rdb_jobs: super::rdb_jobs::RdbJobs,
     /// `min-replicas-to-write` and `min-replicas-max-lag`, refreshed by the
     /// master's cron so the write path reads two atomics.
     pub min_to_write: AtomicU64,

@@ -36,6 +36,7 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod sync_sharing;
 mod transactions;
 mod write_gen;
 mod write_run;
