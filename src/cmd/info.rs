@@ -498,9 +498,14 @@ fn replication(srv: &Server, w: &mut Lines<'_>) {
         }
     }
     let backlog_size = settings.repl_backlog_size;
-    w.field("repl_backlog_active", 1);
+    let released = srv.replicas.backlog_released.load(Ordering::Relaxed);
+    w.field("repl_backlog_active", u8::from(!released));
     w.field("repl_backlog_size", backlog_size);
-    w.field("repl_backlog_first_byte_offset", first);
+    // A released backlog prints as Redis's freed one.
+    w.field(
+        "repl_backlog_first_byte_offset",
+        if released { 0 } else { first },
+    );
     w.field(
         "repl_backlog_histlen",
         (own_offset + 1).saturating_sub(first),

@@ -343,6 +343,8 @@ async fn wait_first_ack(server: &Server, entry: &ReplicaEntry) -> Result<(), Syn
 /// `min-replicas-*` settings refreshed for the write path.
 pub async fn cron(server: Arc<Server>) {
     let mut since_ping = 0u64;
+    // As Redis's repl_no_slaves_since, counted from the start.
+    let mut alone_since = std::time::Instant::now();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let get = |name: &str, default: u64| {
@@ -357,6 +359,17 @@ pub async fn cron(server: Arc<Server>) {
             .store(get("min-replicas-to-write", 0), Ordering::Relaxed);
         r.min_max_lag
             .store(get("min-replicas-max-lag", 10), Ordering::Relaxed);
+        if r.is_empty() && !server.replica_link.is_following() {
+            let ttl = get("repl-backlog-ttl", 3600);
+            if ttl > 0
+                && alone_since.elapsed().as_secs() >= ttl
+                && !r.backlog_released.load(Ordering::Relaxed)
+            {
+                release_backlog(&server, ttl);
+            }
+        } else {
+            alone_since = std::time::Instant::now();
+        }
         since_ping += 1;
         let period = get("repl-ping-replica-period", 10).max(1);
         if since_ping >= period {
@@ -372,5 +385,24 @@ pub async fn cron(server: Arc<Server>) {
                 }
             }
         }
+    }
+}
+
+/// `repl-backlog-ttl` seconds without replicas: a new id, no replid2, an
+/// empty backlog (Redis frees its buffer; the log's old records simply stop
+/// being offered).
+fn release_backlog(server: &Server, ttl: u64) {
+    let id = crate::types::backlog::new_replid();
+    match server.ks.release_backlog(&id) {
+        Ok(()) => {
+            server
+                .replicas
+                .backlog_released
+                .store(true, Ordering::Relaxed);
+            tracing::info!(
+                "Replication backlog freed after {ttl} seconds without connected replicas."
+            );
+        }
+        Err(e) => tracing::warn!("releasing the backlog: {e}"),
     }
 }

@@ -119,6 +119,9 @@ pub struct Replicas {
     /// master's cron so the write path reads two atomics.
     pub min_to_write: AtomicU64,
     pub min_max_lag: AtomicU64,
+    /// Set when `repl-backlog-ttl` released the backlog (INFO's
+    /// `repl_backlog_active:0`), until a replica attaches again.
+    pub backlog_released: AtomicBool,
 }
 
 impl Replicas {
@@ -141,6 +144,7 @@ impl Replicas {
             acked: Notify::new(),
         });
         self.list.lock().push(e.clone());
+        self.backlog_released.store(false, Ordering::Relaxed);
         e
     }
 

@@ -103,6 +103,22 @@ impl Keyspace {
         Ok(())
     }
 
+    /// Redis's `repl-backlog-ttl` on a master left without replicas: the
+    /// stream continues under a new id with no previous one, and nothing
+    /// before this point is offered for a partial resync any more.
+    pub fn release_backlog(&self, replid: &str) -> TypeResult<()> {
+        let mut stream = self.stream.lock();
+        let new = ReplPosition {
+            replid: replid.to_string(),
+            offset: stream.position.offset,
+        };
+        let mut batch = Batch::new();
+        batch.put(Cf::State, REPL_STATE_KEY.to_vec(), new.encode());
+        self.engine().write(&batch)?;
+        stream.reset(new);
+        Ok(())
+    }
+
     /// Takes `replid` as the stream's id from the current offset on (a
     /// master that changed id, `+CONTINUE <newid>`): the old id becomes the
     /// previous one, valid up to here (PSYNC2's replid2).

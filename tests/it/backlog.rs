@@ -217,3 +217,46 @@ fn client_pause_freezes_expiry_and_the_offset() {
     let stream = read_stream(&s, &replid, before + 1, (after - before) as usize);
     assert_eq!(stream, b"*2\r\n$6\r\nUNLINK\r\n$1\r\nk\r\n");
 }
+
+/// `repl-backlog-ttl`: a master left without replicas for that long
+/// releases its backlog as Redis frees it (new id, no replid2, INFO's
+/// `repl_backlog_active:0`), so the replica that comes back afterwards
+/// gets a full resync; a replica attaching makes it active again.
+#[test]
+fn the_backlog_is_released_after_repl_backlog_ttl_without_replicas() {
+    use crate::replica_sync::{info_field, stat, wait_for};
+    let master = Strata::start_with(&["--repl-backlog-ttl", "2"]);
+    let mut m = master.conn();
+    let port = master.port.to_string();
+    let mut replica = Strata::start_with(&["--replicaof", "127.0.0.1", &port]);
+    for i in 0..50 {
+        m.cmd(&["set", &format!("k{i}"), "v"]);
+    }
+    let repl =
+        |c: &mut crate::common::Conn, f: &str| info_field(c, "replication", f).unwrap_or_default();
+    wait_for("the replica to catch up", 60, || {
+        let mut r = replica.conn();
+        repl(&mut r, "master_link_status") == "up"
+            && repl(&mut r, "master_repl_offset") == repl(&mut m, "master_repl_offset")
+    });
+    let old_id = repl(&mut m, "master_replid");
+    assert!(replica.terminate());
+    m.cmd(&["set", "while-away", "1"]);
+    wait_for("the backlog to be released", 30, || {
+        repl(&mut m, "repl_backlog_active") == "0"
+    });
+    assert_ne!(repl(&mut m, "master_replid"), old_id);
+    assert_eq!(repl(&mut m, "master_replid2"), "0".repeat(40));
+    assert_eq!(repl(&mut m, "repl_backlog_first_byte_offset"), "0");
+    assert_eq!(repl(&mut m, "repl_backlog_histlen"), "0");
+    let full_before = stat(&mut m, "sync_full");
+    replica.restart();
+    wait_for("the replica to resync", 60, || {
+        let mut r = replica.conn();
+        repl(&mut r, "master_link_status") == "up"
+            && r.cmd(&["get", "while-away"]) == b"$1\r\n1\r\n"
+    });
+    assert_eq!(stat(&mut m, "sync_full"), full_before + 1, "a full resync");
+    assert_eq!(stat(&mut m, "sync_partial_err"), 1);
+    assert_eq!(repl(&mut m, "repl_backlog_active"), "1");
+}
