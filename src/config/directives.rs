@@ -582,7 +582,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Mutable,
         Applied,
     ),
-    d("repl-backlog-ttl", LONG_POS, "3600", Mutable, Ignored),
+    d("repl-backlog-ttl", LONG_POS, "3600", Mutable, Applied),
     d("repl-disable-tcp-nodelay", Bool, "no", Mutable, Ignored),
     d(
         "repl-diskless-load",
@@ -598,7 +598,7 @@ pub static DIRECTIVES: &[Directive] = &[
         INT_POS,
         "0",
         Mutable,
-        Ignored,
+        Applied,
     ),
     alias(
         "repl-ping-replica-period",
