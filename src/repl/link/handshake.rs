@@ -226,7 +226,9 @@ impl AwaitingPsyncReply {
         }
         if let Some(rest) = reply.strip_prefix("+CONTINUE") {
             tracing::info!("Successful partial resynchronization with master.");
-            let id = rest.trim();
+            // `+CONTINUE [<replid>]`; an XPipe keeper may add its offset
+            // after the id, which Redis's parser would not take for an id.
+            let id = rest.split_whitespace().next().unwrap_or_default();
             let new_replid = (id.len() == 40
                 && self.asked.as_ref().is_some_and(|a| a.replid != id))
             .then(|| id.to_string());
