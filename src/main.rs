@@ -57,6 +57,7 @@ fn main() -> ExitCode {
     }
     strata::server::logging::init(&store.settings());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(store.settings().worker_threads)
         .enable_all()
         .build()
     {

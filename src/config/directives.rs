@@ -411,7 +411,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Int { min: 1, max: 128 },
         "1",
         Immutable,
-        Ignored,
+        Applied,
     ),
     d("io-threads-do-reads", Bool, "no", Immutable, Ignored),
     d("jemalloc-bg-thread", Bool, "yes", Mutable, Ignored),
@@ -893,4 +893,11 @@ pub static DIRECTIVES: &[Directive] = &[
         Applied,
     ),
     d("metrics-port", PORT, "0", Immutable, Applied),
+    d(
+        "worker-threads",
+        Int { min: 0, max: 256 },
+        "0",
+        Immutable,
+        Applied,
+    ),
 ];

@@ -110,6 +110,9 @@ pub struct Settings {
     pub write_buffer_size: usize,
     pub max_write_buffer_number: i32,
     pub max_background_jobs: i32,
+    /// Threads that run connections and commands (`worker-threads`, else
+    /// `io-threads` when above 1, else one per core).
+    pub worker_threads: usize,
     pub compression: String,
     pub metrics_port: u16,
     pub lazyfree_lazy_expire: bool,
@@ -435,6 +438,11 @@ impl Settings {
             write_buffer_size: n("rocksdb.write-buffer-size").max(1 << 20) as usize,
             max_write_buffer_number: n("rocksdb.max-write-buffer-number").max(2) as i32,
             max_background_jobs: n("rocksdb.max-background-jobs").max(2) as i32,
+            worker_threads: match (n("worker-threads"), n("io-threads")) {
+                (w, _) if w > 0 => w as usize,
+                (_, io) if io > 1 => io as usize,
+                _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
             compression: s("rocksdb.compression"),
             metrics_port: n("metrics-port") as u16,
             lazyfree_lazy_expire: s("lazyfree-lazy-expire") == "yes",

@@ -47,6 +47,7 @@ const STRATA_ONLY: &[&str] = &[
     "rocksdb.max-background-jobs",
     "rocksdb.compression",
     "metrics-port",
+    "worker-threads",
 ];
 
 #[test]
@@ -427,4 +428,27 @@ fn config_file_errors_match_redis() {
             "start-up error for {bad:?} (left: Strata, right: Redis)"
         );
     }
+}
+
+/// `worker-threads` sizes the runtime that runs connections; `io-threads`
+/// above 1 maps to it when it is 0 (the runtime's threads are named
+/// `tokio-rt-worker`; its blocking pool may add a few more).
+#[test]
+fn worker_threads_and_io_threads_size_the_runtime() {
+    let workers = |s: &Strata| {
+        let pid = s.child.as_ref().expect("running").id();
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("/proc")
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "tokio-rt-worker")
+            .count()
+    };
+    let s = Strata::start_with(&["--worker-threads", "7"]);
+    assert_eq!(
+        s.conn().cmd(&["config", "get", "worker-threads"]),
+        b"*2\r\n$14\r\nworker-threads\r\n$1\r\n7\r\n"
+    );
+    assert!(workers(&s) >= 7, "{} workers", workers(&s));
+    let s = Strata::start_with(&["--io-threads", "9"]);
+    assert!(workers(&s) >= 9, "{} workers", workers(&s));
 }
