@@ -17,6 +17,7 @@ mod durability;
 mod failover;
 mod hashes;
 mod introspection;
+mod keeper;
 mod keys;
 mod keyspace_events;
 mod lists;

@@ -457,13 +457,13 @@ fn replicaof_in_the_config_file_follows_at_start() {
 
 /// A scripted master on a raw socket: reads one command (multibulk, or an
 /// inline line) and returns its words.
-struct FakeMaster {
+pub(crate) struct FakeMaster {
     stream: std::net::TcpStream,
     buf: Vec<u8>,
 }
 
 impl FakeMaster {
-    fn accept(listener: &std::net::TcpListener) -> FakeMaster {
+    pub(crate) fn accept(listener: &std::net::TcpListener) -> FakeMaster {
         let (stream, _) = listener.accept().expect("the replica connects");
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
@@ -494,7 +494,7 @@ impl FakeMaster {
     }
 
     /// One command with its raw bytes.
-    fn command(&mut self) -> (Vec<String>, Vec<u8>) {
+    pub(crate) fn command(&mut self) -> (Vec<String>, Vec<u8>) {
         let head = self.line();
         let mut raw = head.clone();
         raw.extend_from_slice(b"\r\n");
@@ -518,13 +518,13 @@ impl FakeMaster {
         (words, raw)
     }
 
-    fn send(&mut self, bytes: &[u8]) {
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
         use std::io::Write;
         self.stream.write_all(bytes).unwrap();
     }
 
     /// The handshake up to PSYNC; returns the PSYNC arguments.
-    fn handshake(&mut self, replica_port: u16) -> Vec<String> {
+    pub(crate) fn handshake(&mut self, replica_port: u16) -> Vec<String> {
         let (ping, raw) = self.command();
         assert_eq!(ping, ["PING"]);
         assert_eq!(raw, b"*1\r\n$4\r\nPING\r\n");
@@ -549,7 +549,7 @@ impl FakeMaster {
 }
 
 /// An RDB with no keys (checksum 0: `rdbchecksum no`).
-fn empty_rdb() -> Vec<u8> {
+pub(crate) fn empty_rdb() -> Vec<u8> {
     let mut rdb = b"REDIS0010\xfa\x09redis-ver\x067.0.15".to_vec();
     rdb.push(0xff);
     rdb.extend_from_slice(&[0u8; 8]);
