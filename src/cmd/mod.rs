@@ -31,7 +31,7 @@ pub mod tx;
 pub mod zset;
 pub mod zset_range;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use bytes::Bytes;
 
@@ -336,9 +336,10 @@ impl<'a> Ctx<'a> {
 
 /// All commands, looked up case-insensitively.
 pub struct CommandTable {
-    by_name: HashMap<&'static str, &'static CommandSpec>,
+    /// Fx-hashed: looked up twice per request, on short names and addresses.
+    by_name: FxHashMap<&'static str, &'static CommandSpec>,
     /// spec address -> id; ids index `fullnames` and per-command statistics.
-    ids: HashMap<usize, usize>,
+    ids: FxHashMap<usize, usize>,
     fullnames: Vec<String>,
 }
 
@@ -418,8 +419,8 @@ pub fn families() -> [&'static [CommandSpec]; 20] {
 impl Default for CommandTable {
     fn default() -> Self {
         let mut t = CommandTable {
-            by_name: HashMap::new(),
-            ids: HashMap::new(),
+            by_name: FxHashMap::default(),
+            ids: FxHashMap::default(),
             fullnames: Vec::new(),
         };
         for fam in families() {
