@@ -15,6 +15,19 @@ if [[ " ${installed[*]} " == *" redis-server "* ]] && command -v systemctl >/dev
     as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 ensure_cargo test.sh || exit 1
+# redis-py, for tests/py/sentinel_client.py (a client that asks sentinel for
+# the master, run by the integration tests; in CI they fail without it).
+if ! python3 -c 'import redis' >/dev/null 2>&1; then
+    command -v python3 >/dev/null 2>&1 || ensure_packages test.sh python3 || exit 1
+    echo "test.sh: installing redis-py" >&2
+    python3 -m pip install --quiet redis >/dev/null 2>&1 ||
+        python3 -m pip install --quiet --break-system-packages redis >/dev/null 2>&1 ||
+        ensure_packages test.sh python3-redis || true
+    if ! python3 -c 'import redis' >/dev/null 2>&1; then
+        echo "SUMMARY: FAILED: could not install redis-py for python3"
+        exit 1
+    fi
+fi
 
 color=auto
 [ "${CI:-}" = "true" ] && color=never

@@ -7,6 +7,7 @@ mod reply;
 
 mod backlog;
 mod blocking;
+mod chain_failover;
 mod command;
 mod config;
 mod connection;
@@ -33,6 +34,7 @@ mod repl_tap;
 mod replica_link;
 mod replica_sync;
 mod sentinel;
+mod sentinel_mixed;
 mod server;
 mod sets;
 mod sort;

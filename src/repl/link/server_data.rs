@@ -193,6 +193,14 @@ impl ReplicaData for ServerReplicaData {
             if let Err(e) = server.ks.adopt_replid(&new_replid()) {
                 tracing::warn!("storing the new replication id: {e}");
             }
+            // As Redis's replicationUnsetMaster (disconnectSlaves): our
+            // replicas, which still hold the old id, ask again and learn the
+            // new one with +CONTINUE (the old one is our replid2).
+            for r in server.replicas.all() {
+                if let Some(c) = server.clients.get(r.client_id) {
+                    c.kill();
+                }
+            }
         }
         self.progress.loading.store(false, Ordering::Relaxed);
     }
