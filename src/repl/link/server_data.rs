@@ -127,13 +127,7 @@ impl ReplicaData for ServerReplicaData {
             tracing::warn!("storing the master's replication id: {e}");
         }
         if pos.replid != replid {
-            // As Redis's disconnectSlaves on a new id: our replicas ask
-            // again and learn it (their old id is now our replid2).
-            for r in server.replicas.all() {
-                if let Some(c) = server.clients.get(r.client_id) {
-                    c.kill();
-                }
-            }
+            disconnect_replicas(&server);
         }
     }
 
@@ -193,15 +187,21 @@ impl ReplicaData for ServerReplicaData {
             if let Err(e) = server.ks.adopt_replid(&new_replid()) {
                 tracing::warn!("storing the new replication id: {e}");
             }
-            // As Redis's replicationUnsetMaster (disconnectSlaves): our
-            // replicas, which still hold the old id, ask again and learn the
-            // new one with +CONTINUE (the old one is our replid2).
-            for r in server.replicas.all() {
-                if let Some(c) = server.clients.get(r.client_id) {
-                    c.kill();
-                }
-            }
+            // As Redis's replicationUnsetMaster.
+            disconnect_replicas(&server);
         }
         self.progress.loading.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Our id changed (a promotion, or the master's new id): our replicas,
+/// which still hold the old one, are disconnected so they ask again and
+/// learn the new one with `+CONTINUE` (the old one is our replid2), as
+/// Redis's disconnectSlaves.
+fn disconnect_replicas(server: &crate::server::Server) {
+    for r in server.replicas.all() {
+        if let Some(c) = server.clients.get(r.client_id) {
+            c.kill();
+        }
     }
 }
