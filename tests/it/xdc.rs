@@ -126,3 +126,202 @@ fn xdc_strata_master_redis_replica_resumes_partially_after_a_cut() {
     assert!(r.log_partial["replica"] >= 1, "{:?}", r.log_partial);
     assert!(r.log_accepted["replica"] >= 1, "{:?}", r.log_accepted);
 }
+
+// ---------------------------------------------------------------------------
+// Figures for docs/benchmarks.md ("Cross-datacenter"): not assertions of
+// speed, measurements. Run them with
+//   STRATA_SERVER_BIN=... it xdc_figures --ignored --nocapture --test-threads=1
+// The topology: a Redis master (DC1) with two relays beside each other in
+// DC1, one Strata and one Redis (default 1 MB backlog), each with a Redis
+// replica in DC2 behind a 50 ms RTT link (25 ms each way).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::topology::scenario::{position, Client, LinkSpec, NodeSpec, Topology, Val, Writer};
+
+fn figure_topology(master_args: &[&str]) -> (Vec<NodeSpec>, Vec<LinkSpec>) {
+    (
+        vec![
+            node("master", Redis, master_args),
+            node("strata-relay", Strata, &[]),
+            node("redis-relay", Redis, &[]),
+            node("dc2-behind-strata", Redis, &[]),
+            node("dc2-behind-redis", Redis, &[]),
+        ],
+        vec![
+            link("strata-relay", "master", 0),
+            link("redis-relay", "master", 0),
+            link("dc2-behind-strata", "strata-relay", 25),
+            link("dc2-behind-redis", "redis-relay", 25),
+        ],
+    )
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_micros() as u64
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Polls `lag:<i>` keys on `addr` as they arrive; each holds the master's
+/// write time in microseconds. Returns the lags in ms.
+fn observe(addr: SocketAddr, count: usize, stop: Arc<AtomicBool>) -> Vec<f64> {
+    let mut c = Client::connect(addr).expect("observer");
+    let mut lags = Vec::new();
+    let mut i = 0;
+    while i < count && !stop.load(Ordering::SeqCst) {
+        match c.cmds(&["GET", &format!("lag:{i}")]).expect("GET") {
+            Val::Bulk(Some(v)) => {
+                let sent: u64 = String::from_utf8_lossy(&v).parse().expect("timestamp");
+                lags.push(now_us().saturating_sub(sent) as f64 / 1000.0);
+                i += 1;
+            }
+            _ => std::thread::sleep(Duration::from_micros(500)),
+        }
+    }
+    lags
+}
+
+/// (a) End-to-end lag across the two-hop chain, master -> relay -> DC2
+/// replica over the 50 ms link, Strata relay beside Redis relay in one run
+/// (the same writes observed on both chains at once), under a background
+/// load of 1000 writes/s.
+#[test]
+#[ignore = "figure for docs/benchmarks.md; run by hand"]
+fn xdc_figures_lag_across_a_two_hop_chain() {
+    let (nodes, links) = figure_topology(&[]);
+    let t = Topology::start(&nodes, &links, false);
+    println!("xdc: figures (lag) in {} mode", t.net.mode);
+    t.wait_synced(120);
+    let load = Writer::start(
+        t.top().addr(),
+        Load {
+            value_size: 100,
+            ops_per_sec: 1000,
+        },
+    );
+    let samples = 1000;
+    let stop = Arc::new(AtomicBool::new(false));
+    let observers: Vec<_> = ["dc2-behind-strata", "dc2-behind-redis"]
+        .iter()
+        .map(|n| {
+            let (addr, stop) = (t.node(n).addr(), stop.clone());
+            std::thread::spawn(move || observe(addr, samples, stop))
+        })
+        .collect();
+    let mut m = Client::connect(t.top().addr()).expect("master");
+    for i in 0..samples {
+        m.cmds(&["SET", &format!("lag:{i}"), &now_us().to_string()])
+            .expect("SET");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, Ordering::SeqCst);
+    let acked = load.finish();
+    println!("| relay  | samples | p50 ms | p99 ms | max ms |");
+    for (name, h) in ["Strata", "Redis"].iter().zip(observers) {
+        let mut lags = h.join().expect("observer");
+        lags.sort_by(f64::total_cmp);
+        println!(
+            "| {name:<6} | {:>7} | {:>6.1} | {:>6.1} | {:>6.1} |",
+            lags.len(),
+            percentile(&lags, 0.5),
+            percentile(&lags, 0.99),
+            lags.last().copied().unwrap_or(f64::NAN)
+        );
+    }
+    println!("background writes acknowledged: {}", acked.count);
+}
+
+/// (b) Recovery after a 60 s cut of both DC1 -> DC2 links under load: from
+/// the links coming back to each DC2 replica reaching its relay's offset at
+/// that moment; which kind of resync each relay served, and the bytes each
+/// link carried to recover.
+#[test]
+#[ignore = "figure for docs/benchmarks.md; run by hand"]
+fn xdc_figures_recovery_after_a_60s_cut() {
+    let cut_secs: u64 = std::env::var("XDC_CUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let (nodes, links) = figure_topology(&["--enable-debug-command", "yes"]);
+    let t = Topology::start(&nodes, &links, false);
+    println!("xdc: figures (recovery) in {} mode", t.net.mode);
+    // A dataset the full resync has to carry: 200k keys of 200 bytes.
+    let mut m = Client::connect(t.top().addr()).expect("master");
+    m.cmds(&["DEBUG", "POPULATE", "200000", "pop", "200"])
+        .expect("populate");
+    t.wait_synced(300);
+    let stats = |t: &Topology| t.sync_stats();
+    let before = stats(&t);
+    let load = Writer::start(
+        t.top().addr(),
+        Load {
+            value_size: 100,
+            ops_per_sec: 2000,
+        },
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let leaves = ["dc2-behind-strata", "dc2-behind-redis"];
+    let from = t.top_offset();
+    for l in leaves {
+        t.set_link(l, false);
+    }
+    std::thread::sleep(Duration::from_secs(cut_secs));
+    let target = t.top_offset();
+    let bytes_before: Vec<(u64, u64)> = t.proxies[2..].iter().map(|p| p.bytes()).collect();
+    for l in leaves {
+        t.set_link(l, true);
+    }
+    let t0 = Instant::now();
+    let mut done: Vec<Option<Duration>> = vec![None; 2];
+    while done.iter().any(Option::is_none) {
+        for (i, l) in leaves.iter().enumerate() {
+            if done[i].is_none() {
+                if let Some((true, _, off)) = position(t.node(l).addr()) {
+                    if off >= target {
+                        done[i] = Some(t0.elapsed());
+                    }
+                }
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "no recovery in 600 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let acked = load.finish();
+    t.wait_synced(300);
+    let after = stats(&t);
+    println!(
+        "cut {cut_secs} s, {} MB written during the cut; {} writes acknowledged",
+        (target - from) >> 20,
+        acked.count
+    );
+    println!("| relay  | resync served | recovery s | bytes to DC2 after the cut |");
+    for (i, (name, relay)) in [("Strata", "strata-relay"), ("Redis", "redis-relay")]
+        .iter()
+        .enumerate()
+    {
+        let (b, a) = (before[*relay], after[*relay]);
+        let kind = format!("full {} partial {}", a.0 - b.0, a.1 - b.1);
+        let sent = t.proxies[2 + i].bytes().1 - bytes_before[i].1;
+        println!(
+            "| {name:<6} | {kind:<13} | {:>10.1} | {:>9} KB |",
+            done[i].expect("done").as_secs_f64(),
+            sent >> 10
+        );
+    }
+}

@@ -219,5 +219,13 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill9();
+        // A failed scenario keeps every node's log for the post-mortem.
+        if std::thread::panicking() {
+            let keep =
+                std::env::temp_dir().join(format!("xdc-{}-{}.log", std::process::id(), self.name));
+            if std::fs::copy(&self.log, &keep).is_ok() {
+                eprintln!("xdc: {} log kept at {}", self.name, keep.display());
+            }
+        }
     }
 }
