@@ -142,7 +142,7 @@ pub struct Report {
 impl Report {
     pub fn header() -> String {
         format!(
-            "| {:<44} | {:<8} | {:<36} | {:>4} | {:>7} | {:>9} | {:>13} | {:<6} |",
+            "| {:<48} | {:<8} | {:<44} | {:>4} | {:>7} | {:>9} | {:>15} | {:<6} |",
             "scenario", "mode", "faults", "full", "partial", "max lag", "recovery", "result"
         )
     }
@@ -154,7 +154,7 @@ impl Report {
             .map(|d| format!("{:.1}", d.as_secs_f64()))
             .collect();
         format!(
-            "| {:<44} | {:<8} | {:<36} | {:>4} | {:>7} | {:>6} KB | {:>11} s | {:<6} |",
+            "| {:<48} | {:<8} | {:<44} | {:>4} | {:>7} | {:>6} KB | {:>13} s | {:<6} |",
             self.scenario,
             self.mode.to_string(),
             self.faults,
