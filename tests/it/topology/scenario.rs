@@ -853,6 +853,15 @@ pub fn run(s: &Scenario) -> Report {
 
     let acked = writer.finish();
     let max_lag = monitor.finish();
+    // The master's direct replicas acknowledge everything written (WAIT
+    // counts REPLCONF ACKs, which cross the proxies too).
+    let direct = t.links.iter().filter(|l| l.master == t.top().name).count();
+    let mut tc = Client::connect(t.top().addr()).expect("top master");
+    let waited = tc.cmds(&["WAIT", &direct.to_string(), "60000"]);
+    assert!(
+        matches!(waited, Ok(Val::Int(n)) if n as usize >= direct),
+        "WAIT {direct} 60000 on the top master: {waited:?}"
+    );
     t.wait_synced(180);
 
     let after = t.sync_stats();
