@@ -164,6 +164,37 @@ fn xdc_strata_chain_survives_a_cut_a_relay_kill9_and_a_master_restart() {
     assert!(r.log_partial["replica"] >= 1, "{:?}", r.log_partial);
 }
 
+/// The control: the same cut (more than 1 MB written while cut) with a
+/// master whose backlog is 1 MB ends in a full resync, and the runner sees
+/// it (INFO stats and the replica's log). Redis with its default backlog;
+/// Strata with `repl-backlog-size 1mb`, which it honours on disk too.
+#[test]
+fn xdc_control_a_1mb_backlog_needs_a_full_resync_after_the_same_cut() {
+    for (name, kind) in [
+        ("control: redis 1mb backlog -wan-> redis", Redis),
+        ("control: strata 1mb backlog -wan-> redis", Strata),
+    ] {
+        let s = Scenario {
+            name,
+            nodes: vec![
+                node("master", kind, &["--repl-backlog-size", "1mb"]),
+                node("replica", Redis, &[]),
+            ],
+            links: vec![link("replica", "master", 25)],
+            load: Load {
+                value_size: 1000,
+                ops_per_sec: 2000,
+            },
+            faults: vec![cut("replica", 3 << 20)],
+            settle_secs: 1.0,
+            prefill: true,
+        };
+        let r = run(&s);
+        assert!(r.served["master"].0 >= 1, "{name}: {:?}", r.served);
+        assert!(r.log_full["replica"] >= 1, "{name}: {:?}", r.log_full);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Figures for docs/benchmarks.md ("Cross-datacenter"): not assertions of
 // speed, measurements. Run them with
