@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
-ensure_packages test.sh clang libclang-dev redis-server redis-tools redis-sentinel || exit 1
+ensure_packages test.sh clang libclang-dev redis-server redis-tools redis-sentinel iproute2 || exit 1
 # The Debian package starts a redis-server service on port 6379, which would
 # keep ./scripts/run.sh from binding it. The tests start their own servers on
 # free ports, so a service this script just installed is stopped.

@@ -59,6 +59,18 @@ async fn follow<W: AsyncWriteExt + Unpin>(
                 return next;
             }
             Some(bytes) if !bytes.is_empty() => {
+                // A replica must never hold bytes the master could still
+                // lose to a crash of its process: its log records leave the
+                // engine's in-process buffer first (as before a client's
+                // reply). Otherwise a `kill -9` of the master loses them,
+                // its offset goes back, and the replica's later PSYNC lands
+                // inside different bytes of the same replication id.
+                if ks.wal_pending() {
+                    if let Err(e) = ks.flush_wal() {
+                        tracing::error!("writing the log failed: {e}");
+                        return next;
+                    }
+                }
                 let written = tokio::select! {
                     r = out.write_all(&bytes) => r.is_ok(),
                     _ = over_limits(server, entry, &mut soft_since) => false,

@@ -256,7 +256,12 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 
 impl Conn {
     pub fn connect(port: u16) -> Conn {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Conn::connect_to(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    /// Connects to any address (a node in a network namespace, say).
+    pub fn connect_to(addr: std::net::SocketAddr) -> Conn {
+        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
         stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
         stream.set_nodelay(true).ok();
         Conn {
