@@ -445,7 +445,7 @@ fn rerender(out: &Path) -> Result<(), String> {
     let mut run: report::Run =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json_path.display()))?;
     run.notes = std::fs::read_to_string(out.join("bench").join("notes.md")).ok();
-    run.replication = std::fs::read_to_string(out.join("bench").join("replication.md")).ok();
+    run.separate_runs = report::separate_runs(out);
     write_outputs(out, &run)?;
     eprintln!("rewrote {}", out.join("benchmarks.md").display());
     Ok(())
@@ -586,7 +586,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
         collection_scaling: report::collection_scaling(&results),
         workloads: results,
         notes: std::fs::read_to_string(cli.out.join("bench").join("notes.md")).ok(),
-        replication: std::fs::read_to_string(cli.out.join("bench").join("replication.md")).ok(),
+        separate_runs: report::separate_runs(&cli.out),
     };
     let Pair { redis, strata } = pair;
     redis.stop();

@@ -198,10 +198,12 @@ pub struct Run {
     /// the report so a re-run does not lose them.
     #[serde(skip)]
     pub notes: Option<String>,
-    /// The replication figures written by `scripts/repl-bench.py --md` to
-    /// `<out>/bench/replication.md` (a separate run), copied in as a section.
+    /// Sections measured by separate runs (`<out>/bench/replication.md` from
+    /// `scripts/repl-bench.py --md`, `xdc.md` from the cross-datacenter
+    /// figure tests, `instructions.md` from `scripts/instr-per-request.sh`),
+    /// copied in as they are.
     #[serde(skip)]
-    pub replication: Option<String>,
+    pub separate_runs: Option<String>,
 }
 
 /// Output of a command, trimmed, or a note that it failed.
@@ -346,8 +348,8 @@ pub fn markdown(run: &Run) -> String {
     }
     let _ = writeln!(w);
     scaling_markdown(w, run);
-    if let Some(repl) = &run.replication {
-        let _ = writeln!(w, "{}\n", repl.trim_end());
+    if let Some(sections) = &run.separate_runs {
+        let _ = writeln!(w, "{}\n", sections.trim_end());
     }
     let _ = writeln!(w, "## How to reproduce\n");
     let _ = writeln!(
@@ -649,7 +651,7 @@ mod tests {
             collection_scaling: collection_scaling(&workloads),
             workloads,
             notes: None,
-            replication: None,
+            separate_runs: None,
         }
     }
 
@@ -737,4 +739,14 @@ mod tests {
         };
         assert_eq!(l.rate(0.8), "375.0 MB/s");
     }
+}
+
+/// The separate-run sections under `<out>/bench/`, in report order.
+pub fn separate_runs(out: &std::path::Path) -> Option<String> {
+    let parts: Vec<String> = ["replication.md", "xdc.md", "instructions.md"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
+        .map(|t| t.trim_end().to_string())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
