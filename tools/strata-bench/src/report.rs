@@ -587,6 +587,16 @@ pub fn plot(path: &Path, workloads: &[WorkloadResult]) -> Result<(), Box<dyn std
     Ok(())
 }
 
+/// The separate-run sections under `<out>/bench/`, in report order.
+pub fn separate_runs(out: &std::path::Path) -> Option<String> {
+    let parts: Vec<String> = ["replication.md", "xdc.md", "instructions.md"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
+        .map(|t| t.trim_end().to_string())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,14 +749,4 @@ mod tests {
         };
         assert_eq!(l.rate(0.8), "375.0 MB/s");
     }
-}
-
-/// The separate-run sections under `<out>/bench/`, in report order.
-pub fn separate_runs(out: &std::path::Path) -> Option<String> {
-    let parts: Vec<String> = ["replication.md", "xdc.md", "instructions.md"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
-        .map(|t| t.trim_end().to_string())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
