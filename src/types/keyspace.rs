@@ -26,6 +26,8 @@ use crate::engine::{Batch, Cf, CompactionDecision, CompactionPolicy, Engine, Met
 const LOCK_STRIPES: usize = 1024;
 const COUNTS_PREFIX: &[u8] = b"counts";
 pub(super) const DBMAP_KEY: &[u8] = b"dbmap";
+/// Present once the replication position came from a master.
+pub(super) const POSITION_KNOWN_KEY: &[u8] = b"repl-known";
 
 /// Most databases Strata supports: the physical id is one byte.
 pub const MAX_DATABASES: usize = 256;
@@ -102,6 +104,9 @@ pub struct Keyspace {
     /// lock otherwise).
     pub offset_moved: tokio::sync::Notify,
     pub stream_followers: AtomicUsize,
+    /// The position came from a master (a full sync or its new id), so it
+    /// names a real stream even at offset 0 (`POSITION_KNOWN_KEY`).
+    pub(super) position_known: AtomicBool,
 }
 
 impl StreamState {
@@ -279,6 +284,7 @@ impl Keyspace {
         let persisted = engine.get(Cf::State, DBMAP_KEY)?.unwrap_or_default();
         let dbmap = restore_dbmap(&persisted, databases);
         let recovered = backlog::recover(engine.as_ref())?;
+        let position_known = engine.get(Cf::State, POSITION_KNOWN_KEY)?.is_some();
         let (position, index) = (recovered.position, recovered.index);
         let offset = position.offset;
         Ok(Keyspace {
@@ -310,6 +316,7 @@ impl Keyspace {
             watchers: AtomicUsize::new(0),
             offset_moved: tokio::sync::Notify::new(),
             stream_followers: AtomicUsize::new(0),
+            position_known: AtomicBool::new(position_known),
         })
     }
 
@@ -591,6 +598,12 @@ impl Keyspace {
 
     /// The stream's previous id and the last offset under it, when its
     /// master changed id (`master_replid2`, `second_repl_offset - 1`).
+    /// Whether the position came from a master (see `position_known`): a
+    /// fresh data directory's random id at offset 0 does not.
+    pub fn position_known(&self) -> bool {
+        self.position_known.load(Ordering::Relaxed)
+    }
+
     pub fn previous_position(&self) -> Option<ReplPosition> {
         self.stream.lock().previous.clone()
     }

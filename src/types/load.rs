@@ -12,7 +12,9 @@ use std::sync::atomic::Ordering;
 
 use super::backlog::{IndexEntry, ReplPosition, REPL_STATE_KEY};
 use super::bulk::LoadedCounts;
-use super::keyspace::{counts_key, counts_value, delete_physical, DBMAP_KEY, MAX_DATABASES};
+use super::keyspace::{
+    counts_key, counts_value, delete_physical, DBMAP_KEY, MAX_DATABASES, POSITION_KNOWN_KEY,
+};
 use super::{Keyspace, TypeError, TypeResult};
 use crate::engine::{Batch, Cf};
 
@@ -80,8 +82,10 @@ impl Keyspace {
         }
         batch.put(Cf::State, DBMAP_KEY.to_vec(), target.physical.clone());
         batch.put(Cf::State, REPL_STATE_KEY.to_vec(), position.encode());
+        batch.put(Cf::State, POSITION_KNOWN_KEY.to_vec(), vec![1]);
         batch.delete_range(Cf::Backlog, IndexEntry::key(0), IndexEntry::key(u64::MAX));
         self.engine().write(&batch)?;
+        self.position_known.store(true, Ordering::Relaxed);
         for &p in &old {
             self.counts[p as usize].keys.store(0, Ordering::Relaxed);
             self.counts[p as usize].expires.store(0, Ordering::Relaxed);
@@ -133,7 +137,9 @@ impl Keyspace {
         };
         let mut batch = Batch::new();
         batch.put(Cf::State, REPL_STATE_KEY.to_vec(), new.encode());
+        batch.put(Cf::State, POSITION_KNOWN_KEY.to_vec(), vec![1]);
         self.engine().write(&batch)?;
+        self.position_known.store(true, Ordering::Relaxed);
         stream.previous = Some(std::mem::replace(&mut stream.position, new));
         Ok(())
     }

@@ -235,12 +235,10 @@ fn promoting_the_leaf_turns_a_strata_chain_around_partially() {
 /// A Strata replica whose position is offset 0 under its master's id (a
 /// redis-server master counts its offset from its first replica on, so a
 /// replica synced before any later write or PING stands there) asks for
-/// `PSYNC ? -1` when it reconnects, where a Redis replica asks
-/// `PSYNC <id> 1` and continues: `ReplicaData::position` of
-/// src/repl/link/server_data.rs reads offset 0 as "no position". Here:
-/// kill -9 and restart of the Strata replica takes a second full resync.
+/// `PSYNC <id> 1` when it reconnects, as a Redis replica does, and
+/// continues: the position is marked as coming from a master, unlike a
+/// fresh data directory's random id at offset 0.
 #[test]
-#[ignore = "Strata replica at offset 0 asks PSYNC ? -1 (server_data.rs position(): offset > 0)"]
 fn a_strata_replica_at_offset_0_resumes_partially() {
     let a = Node::start(Kind::Redis, QUIET);
     a.conn().cmd(&["SET", "k", "v"]);

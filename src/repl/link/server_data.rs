@@ -73,7 +73,9 @@ impl ReplicaData for ServerReplicaData {
             tracing::warn!("flushing the log before reporting the offset: {e}");
         }
         let pos = server.ks.position();
-        (pos.offset > 0).then_some(MasterPosition {
+        // A fresh data directory's random id at offset 0 names no stream:
+        // ask `PSYNC ? -1` then, as a Redis replica without a cached master.
+        (pos.offset > 0 || server.ks.position_known()).then_some(MasterPosition {
             replid: pos.replid,
             offset: pos.offset,
         })
