@@ -6,6 +6,10 @@
 #
 #   scripts/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
+# OLD_ARGS / NEW_ARGS (environment) add directives to either side, so one
+# binary can be compared with itself under two settings, e.g.
+#   NEW_ARGS="--worker-threads 1" scripts/ab.sh strata-server strata-server
+#
 # Prints one line per server, round and test (requests per second), then the
 # medians and the instruction counts. Needs redis-server, redis-benchmark and
 # (for instruction counts) perf.
@@ -32,8 +36,10 @@ start() {
     case $name in
         redis) redis-server --port "$port" --save '' --appendonly yes --appendfsync everysec \
             --dir "$work/$name" --daemonize no >/dev/null 2>&1 & ;;
-        old) "$old" --port "$port" --dir "$work/$name" >/dev/null 2>&1 & ;;
-        new) "$new" --port "$port" --dir "$work/$name" >/dev/null 2>&1 & ;;
+        # shellcheck disable=SC2086 # the extra directives are words
+        old) "$old" --port "$port" --dir "$work/$name" ${OLD_ARGS:-} >/dev/null 2>&1 & ;;
+        # shellcheck disable=SC2086
+        new) "$new" --port "$port" --dir "$work/$name" ${NEW_ARGS:-} >/dev/null 2>&1 & ;;
     esac
     pids+=($!)
     for _ in $(seq 100); do
