@@ -8,6 +8,12 @@ use clap::Parser;
 use strata::config::{self, ConfigStore};
 use strata::server::Server;
 
+/// mimalloc instead of glibc's malloc for Rust's allocations: a pipelined
+/// SET makes about 19 of them, and glibc's free path alone cost ~1.7k
+/// instructions per SET (callgrind; figures in docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "strata-server",

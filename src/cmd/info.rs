@@ -271,7 +271,8 @@ fn memory(srv: &Server, w: &mut Lines<'_>) {
     w.field("maxmemory_human", human_bytes(maxmemory));
     w.field("maxmemory_policy", policy);
     w.field("mem_fragmentation_ratio", "1.00");
-    w.field("mem_allocator", "libc");
+    // The server binary's global allocator (src/main.rs).
+    w.field("mem_allocator", "mimalloc");
     w.field("lazyfree_pending_objects", 0);
 }
 

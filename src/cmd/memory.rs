@@ -289,7 +289,8 @@ fn doctor(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 }
 
 fn malloc_stats(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    // What Redis prints when built with libc malloc, as Strata is.
+    // What Redis prints for an allocator other than jemalloc (Strata uses
+    // mimalloc).
     Ok(Reply::Verbatim(
         "txt",
         Bytes::from_static(b"Stats not supported for the current allocator"),
