@@ -409,22 +409,14 @@ fn pause(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     // stands still (a failover can wait for replicas to catch up).
     let until_ms = ctx.w.now_ms().saturating_add(ms as u64);
     ctx.server.pause.set(mode, until, until_ms);
-    ctx.server
-        .ks
-        .write_paused_until_ms
-        .fetch_max(until_ms, std::sync::atomic::Ordering::Relaxed);
+    ctx.server.sync_write_pause();
     Ok(Reply::Ok)
 }
 
 fn unpause(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    ctx.server.pause.clear();
     // A failover's pause stays.
-    if !ctx.server.failover.is_active() {
-        ctx.server
-            .ks
-            .write_paused_until_ms
-            .store(0, std::sync::atomic::Ordering::Relaxed);
-    }
+    ctx.server.pause.clear();
+    ctx.server.sync_write_pause();
     Ok(Reply::Ok)
 }
 

@@ -96,10 +96,7 @@ pub fn start(server: &Server, req: FailoverRequest) {
     }
     server.failover.set(State::WaitingForSync(req));
     server.pause.set_failover(true);
-    server
-        .ks
-        .write_paused_until_ms
-        .store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+    server.sync_write_pause();
     if let Some(server) = server.replica_link.server() {
         tokio::spawn(drive(server));
     }
@@ -110,10 +107,7 @@ pub fn start(server: &Server, req: FailoverRequest) {
 fn clear(server: &Server) {
     server.failover.set(State::NoFailover);
     server.pause.set_failover(false);
-    server.ks.write_paused_until_ms.store(
-        server.pause.command_until_ms(),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    server.sync_write_pause();
 }
 
 /// Redis's abortFailover: a server already following the target becomes a

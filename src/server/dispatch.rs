@@ -386,22 +386,28 @@ pub fn finish_blocked(
 /// Holds a command while CLIENT PAUSE (or a FAILOVER) applies to it;
 /// `true` when it had to wait.
 async fn wait_for_pause(server: &Server, may_write: bool) -> bool {
+    let applies = || {
+        server
+            .pause
+            .current()
+            .filter(|(mode, _)| *mode == PauseMode::All || may_write)
+    };
     let mut waited = false;
-    loop {
-        // Registered before the check, so a resume in between is not missed.
+    // The common case, no pause, costs one check and no registration.
+    while applies().is_some() {
+        // Registered before the check again, so a resume in between is not
+        // missed.
         let resumed = server.pause.resumed.notified();
         tokio::pin!(resumed);
         resumed.as_mut().enable();
-        let Some((mode, until)) = server.pause.current() else {
-            return waited;
+        let Some((_, until)) = applies() else {
+            break;
         };
-        if mode == PauseMode::Write && !may_write {
-            return waited;
-        }
         waited = true;
         tokio::select! {
             _ = resumed => {}
             _ = tokio::time::sleep_until(until.into()) => {}
         }
     }
+    waited
 }

@@ -243,6 +243,19 @@ impl Server {
         Ok(server)
     }
 
+    /// Tells expiry how long writes are paused (CLIENT PAUSE, a FAILOVER):
+    /// a paused master deletes no expired key, so its offset stands still.
+    pub fn sync_write_pause(&self) {
+        let until = if self.failover.is_active() {
+            u64::MAX
+        } else {
+            self.pause.command_until_ms()
+        };
+        self.ks
+            .write_paused_until_ms
+            .store(until, Ordering::Relaxed);
+    }
+
     /// Hands the settings the commit point and expiry read to the keyspace.
     pub fn apply_keyspace_settings(&self, s: &crate::config::Settings) {
         self.ks
