@@ -21,6 +21,19 @@ fn watch(d: &Diff) -> (Conn, Conn) {
         c.read_reply();
         c.read_reply();
     }
+    // A watcher dropped just before may not be gone yet (its connection
+    // closes on another thread): wait until only this one's two patterns
+    // remain, so PUBLISH counts the same receivers on both servers.
+    for mut c in [d.strata.conn(), d.redis.conn()] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while c.cmd(&["PUBSUB", "NUMPAT"]) != b":2\r\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "an old watcher stayed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
     pair
 }
 
