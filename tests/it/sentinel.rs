@@ -474,7 +474,9 @@ pub(crate) fn fail_over(g: &mut Group) -> Outcome {
     // does), which puts it past where the new master took over.
     let restarted_at = g.master.repl("master_repl_offset");
     let mut moved_to = None;
-    wait_for("the old master to rejoin as a replica", 120, || {
+    // Bounded generously: on a loaded 2-core CI machine sentinel can enter
+    // TILT mode (its timer ran late) and then acts on nothing for 30 s.
+    wait_for("the old master to rejoin as a replica", 240, || {
         let mut c = g.master.conn();
         let info = c.cmd_str(&["INFO", "replication"]);
         if info.contains("role:master\r\n") {
