@@ -7,7 +7,9 @@
 #   scripts/callgrind.sh BINARY [TEST] [REQUESTS] [PIPELINE] [OUTDIR]
 #
 # BINARY may be `redis-server`. Prints "total_instructions N". Leaves
-# OUTDIR/callgrind.out for callgrind_annotate.
+# OUTDIR/callgrind.out for callgrind_annotate. KEYSPACE (default 100000) is
+# redis-benchmark's -r; PRELOAD=N first SETs N keys of it (so GET finds
+# values), inside the measured process.
 set -euo pipefail
 bin=$1
 test=${2:-set}
@@ -28,7 +30,11 @@ for _ in $(seq 600); do
     redis-cli -p "$port" ping >/dev/null 2>&1 && break
     sleep 0.1
 done
-redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r 100000 -d 16 -P "$pipeline" -q \
+keyspace=${KEYSPACE:-100000}
+if [[ ${PRELOAD:-0} -gt 0 ]]; then
+    redis-benchmark -p "$port" -t set -n "$PRELOAD" -c 10 -r "$keyspace" -d 16 -P 16 -q >/dev/null 2>&1
+fi
+redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r "$keyspace" -d 16 -P "$pipeline" -q \
     >/dev/null 2>&1
 redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 for _ in $(seq 600); do

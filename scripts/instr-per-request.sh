@@ -20,34 +20,11 @@ cmds=("$@")
 port=${PORT:-26395}
 
 run() { # binary test requests -> total instructions
-    local bin=$1 test=$2 requests=$3 out
+    local out
     out=$(mktemp -d)
-    mkdir -p "$out/data"
-    local args
-    if [[ $(basename "$bin") == redis-server ]]; then
-        args=(--port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$out/data")
-    else
-        args=(--port "$port" --dir "$out/data")
-    fi
-    valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$bin" "${args[@]}" \
-        >"$out/server.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 600); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
     # The same preload for every run, so GET finds values.
-    redis-benchmark -p "$port" -t set -n 10000 -c 10 -r 10000 -d 16 -P 16 -q >/dev/null 2>&1
-    redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r 10000 -d 16 -P "$pipeline" -q \
-        >/dev/null 2>&1
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-    for _ in $(seq 600); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    grep -E '^(summary|totals):' "$out/cg.out" | head -1 | awk '{print $2}'
+    PORT=$port KEYSPACE=10000 PRELOAD=10000 "$(dirname "$0")/callgrind.sh" "$1" "$2" "$3" \
+        "$pipeline" "$out" | awk '/^total_instructions/ {print $2}'
     rm -rf "$out"
 }
 

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{free_port, Strata};
+use crate::replica_sync::wait_for;
 
 /// A real redis-server replica of `master_port`, with its own dir and log.
 struct RealReplica {
@@ -69,17 +70,6 @@ fn connect(port: u16) -> redis::Connection {
     redis::Client::open(format!("redis://127.0.0.1:{port}/"))
         .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(20)))
         .expect("connection")
-}
-
-fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn info_field(c: &mut redis::Connection, section: &str, name: &str) -> Option<String> {

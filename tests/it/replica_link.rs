@@ -11,26 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{free_port, strata_bin, Conn, Redis, Strata};
-
-/// A field of `INFO <section>`.
-fn info_field(c: &mut Conn, section: &str, name: &str) -> Option<String> {
-    let info = c.cmd_str(&["INFO", section]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .map(|v| v.trim().to_string())
-}
-
-/// Polls `check` every 50 ms for up to `secs` seconds.
-fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
+use crate::replica_sync::{info_field, stat, wait_for};
 
 /// A master that starts a diskless sync at once (no 5 s wait for more replicas).
 fn start_master(extra: &[&str]) -> Redis {
@@ -77,12 +58,6 @@ fn assert_same(s: &mut Conn, m: &mut Conn, args: &[&str]) {
         String::from_utf8_lossy(&b),
         "{args:?}"
     );
-}
-
-fn stat(c: &mut Conn, name: &str) -> u64 {
-    info_field(c, "stats", name)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name}"))
 }
 
 #[test]
