@@ -16,9 +16,10 @@ use tokio::net::TcpStream;
 
 use super::blocking::{BlockRequest, Wakeup};
 use super::client::{ClientInfo, ClientState};
+use super::pipeline::Next;
 use super::{dispatch, Server};
 use crate::config::{FsyncPolicy, Settings};
-use crate::resp::{ParseLimits, Reply, RequestParser};
+use crate::resp::{Reply, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -122,77 +123,67 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         loop {
-            // Recomputed per request: an AUTH earlier in the same read lifts
-            // the unauthenticated limits for the requests after it, as in Redis.
-            let limits = ParseLimits {
-                max_bulk_len: settings.proto_max_bulk_len,
-                unauthenticated: !client.authenticated,
-            };
-            match parser.next(&mut inbuf, &limits) {
-                Ok(Some(argv)) => {
-                    if argv.is_empty() {
-                        continue;
-                    }
-                    if let Some(req) = dispatch::execute(&server, &mut client, argv, &mut out).await
-                    {
-                        // Replies to earlier requests go out before the wait.
-                        info.outbox.drain_into(&mut out);
-                        if !out.is_empty() {
-                            if !wal_flushed(&server).await {
-                                break 'conn;
-                            }
-                            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
-                                break 'conn;
-                            }
-                        }
-                        info.blocked.store(true, Ordering::Relaxed);
-                        let woken = wait_blocked(
-                            &server,
-                            &info,
-                            &req,
-                            (&mut rd, &mut wr),
-                            &mut inbuf,
-                            &settings,
-                        )
-                        .await;
-                        info.blocked.store(false, Ordering::Relaxed);
-                        let Some(wakeup) = woken else {
-                            break 'conn;
-                        };
-                        dispatch::finish_blocked(
-                            &server,
-                            &mut client,
-                            wakeup,
-                            req.timeout_reply,
-                            &mut out,
-                        );
-                    }
-                    if let Some(req) = client.wait.take() {
-                        // WAIT: earlier replies go out, then the wait.
-                        info.outbox.drain_into(&mut out);
-                        if !out.is_empty() {
-                            if !wal_flushed(&server).await {
-                                break 'conn;
-                            }
-                            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
-                                break 'conn;
-                            }
-                        }
-                        let n = crate::repl::wait::wait_for_acks(&server, &info, req).await;
-                        Reply::Integer(n).encode(client.resp, &mut out);
-                    }
-                    if client.close_after_reply || info.killed.load(Ordering::Acquire) {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
+            let argv = match super::pipeline::run(
+                &server,
+                &mut client,
+                &mut parser,
+                &mut inbuf,
+                &mut out,
+                &settings,
+            ) {
+                Next::Request(argv) => argv,
+                Next::NeedInput => break,
+                Next::ProtocolError(e) => {
                     tracing::debug!("protocol error from {addr}: {e}");
-                    server.stats.record_error(&e.to_string());
-                    Reply::Error(e.to_string()).encode(client.resp, &mut out);
+                    server.stats.record_error(&e);
+                    Reply::Error(e).encode(client.resp, &mut out);
                     client.close_after_reply = true;
                     break;
                 }
+            };
+            if let Some(req) = dispatch::execute(&server, &mut client, argv, &mut out).await {
+                // Replies to earlier requests go out before the wait.
+                info.outbox.drain_into(&mut out);
+                if !out.is_empty() {
+                    if !wal_flushed(&server).await {
+                        break 'conn;
+                    }
+                    if !flush(&server, &info, &mut wr, &mut out, &settings).await {
+                        break 'conn;
+                    }
+                }
+                info.blocked.store(true, Ordering::Relaxed);
+                let woken = wait_blocked(
+                    &server,
+                    &info,
+                    &req,
+                    (&mut rd, &mut wr),
+                    &mut inbuf,
+                    &settings,
+                )
+                .await;
+                info.blocked.store(false, Ordering::Relaxed);
+                let Some(wakeup) = woken else {
+                    break 'conn;
+                };
+                dispatch::finish_blocked(&server, &mut client, wakeup, req.timeout_reply, &mut out);
+            }
+            if let Some(req) = client.wait.take() {
+                // WAIT: earlier replies go out, then the wait.
+                info.outbox.drain_into(&mut out);
+                if !out.is_empty() {
+                    if !wal_flushed(&server).await {
+                        break 'conn;
+                    }
+                    if !flush(&server, &info, &mut wr, &mut out, &settings).await {
+                        break 'conn;
+                    }
+                }
+                let n = crate::repl::wait::wait_for_acks(&server, &info, req).await;
+                Reply::Integer(n).encode(client.resp, &mut out);
+            }
+            if client.close_after_reply || info.killed.load(Ordering::Acquire) {
+                break;
             }
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);

@@ -30,7 +30,7 @@ fn unknown_command(argv: &[Bytes]) -> String {
     format!("ERR unknown command '{name}', with args beginning with: {args}")
 }
 
-fn emit(server: &Server, client: &mut ClientState, reply: Reply, out: &mut BytesMut) {
+pub(super) fn emit(server: &Server, client: &mut ClientState, reply: Reply, out: &mut BytesMut) {
     // Pushes queued during the command (a message it published to this very
     // client) precede its reply, as in Redis.
     if client.info.outbox.has_queued() {
@@ -165,6 +165,51 @@ pub async fn execute(
     super::monitor::feed(server, client, spec.flags, &argv);
     blocked
 }
+
+/// The command of `argv` when it may join a pipeline's unit (see
+/// `server::pipeline`): it would pass every check of [`execute`] without a
+/// reply of its own (known, arity, authenticated, not refused, no MULTI, no
+/// pause), and it is a keyed read of a data type or a keyed write that
+/// locks only the keys it declares and never blocks. `None` sends it down the
+/// ordinary path, which also gives any error reply.
+pub(super) fn batchable(server: &Server, client: &ClientState, argv: &[Bytes]) -> Option<Resolved> {
+    if client.multi.is_some()
+        || client.master_link
+        || !client.authenticated
+        || client.reply_mode != ReplyMode::On
+        || client.info.in_pubsub()
+        || client.info.is_monitor()
+    {
+        return None;
+    }
+    let cmd = server.commands.lookup(argv).ok()?;
+    let spec = cmd.spec;
+    // Reads of the data types only: they read through the unit, so they
+    // see what earlier commands of the pipeline staged (MEMORY USAGE, say,
+    // reads the engine directly).
+    let keyed_read =
+        spec.has(flags::READONLY) && !spec.is_write() && DATA_GROUPS.contains(&spec.group);
+    if !(keyed_read || spec.is_write())
+        || spec.has(flags::BLOCKING | flags::EXCLUSIVE | flags::MOVABLEKEYS | flags::NO_MULTI)
+        || spec.keys.first == 0
+        || CROSS_DB.contains(&spec.name)
+        || !spec.arity_ok(argv.len())
+        || server.pause.current().is_some()
+    {
+        return None;
+    }
+    if context_rejection(server, client, cmd).is_some() {
+        return None;
+    }
+    Some(cmd)
+}
+
+/// Writes that lock a key of another database than the one they declare,
+/// out of the dispatcher's lock order.
+const CROSS_DB: &[&str] = &["move", "copy"];
+
+/// The command groups whose reads go through the write context.
+const DATA_GROUPS: &[&str] = &["string", "list", "hash", "set", "sorted-set", "generic"];
 
 /// Runs one command of the master's replication stream for the master
 /// client (`client.master_link`): resolved, queued inside MULTI and run as
@@ -312,7 +357,7 @@ pub fn run_command(
 /// Refusals that depend on the connection's mode, in Redis 7.0's order: a
 /// RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET; a MONITOR
 /// client (a replica to Redis) may not touch the keyspace.
-fn context_rejection(
+pub(super) fn context_rejection(
     server: &Server,
     client: &ClientState,
     cmd: crate::cmd::Resolved,

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod logging;
 pub mod monitor;
 pub mod outbox;
+pub mod pipeline;
 pub mod pubsub;
 pub mod signals;
 pub mod slowlog;

@@ -308,13 +308,14 @@ pub const ANY_DB: usize = usize::MAX;
 /// stream's database before and after.
 #[cfg(test)]
 pub fn encode_unit(ops: &[(usize, Vec<Bytes>)], selected: &mut Option<usize>) -> Vec<u8> {
-    encode_record(0, ops, selected).split_off(RECORD_HEADER)
+    encode_record(0, ops, &[], selected).split_off(RECORD_HEADER)
 }
 
 /// The unit's log record: its start offset, then its bytes ([`encode_unit`]).
 pub fn encode_record(
     start: u64,
     ops: &[(usize, Vec<Bytes>)],
+    command_ends: &[usize],
     selected: &mut Option<usize>,
 ) -> Vec<u8> {
     // Room for the arguments and their headers: one allocation as a rule.
@@ -335,15 +336,30 @@ pub fn encode_record(
         }
         encode_command(out, argv);
     };
-    let wrap = ops.len() > 1;
-    if wrap {
-        emit(&mut out, ops[0].0, &[Bytes::from_static(b"MULTI")]);
-    }
-    for (db, argv) in ops {
-        emit(&mut out, *db, argv);
-    }
-    if wrap {
-        encode_command(&mut out, &[Bytes::from_static(b"EXEC")]);
+    // Each group is one atomic command (or the whole unit when no ends are
+    // given): MULTI/EXEC around a group of more than one form.
+    let mut from = 0;
+    let ends = command_ends
+        .iter()
+        .copied()
+        .filter(|&e| e <= ops.len())
+        .chain(std::iter::once(ops.len()));
+    for end in ends {
+        if end <= from {
+            continue;
+        }
+        let group = &ops[from..end];
+        let wrap = group.len() > 1;
+        if wrap {
+            emit(&mut out, group[0].0, &[Bytes::from_static(b"MULTI")]);
+        }
+        for (db, argv) in group {
+            emit(&mut out, *db, argv);
+        }
+        if wrap {
+            encode_command(&mut out, &[Bytes::from_static(b"EXEC")]);
+        }
+        from = end;
     }
     out[8] = db_byte(*selected);
     out
@@ -414,6 +430,33 @@ mod tests {
             b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nDEL\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n*1\r\n$4\r\nEXEC\r\n".to_vec()
         );
         assert_eq!(sel, Some(3));
+    }
+
+    /// A pipeline's unit: each command's forms are their own group, so only
+    /// a command with several forms is wrapped.
+    #[test]
+    fn command_groups_wrap_only_commands_with_several_forms() {
+        let mut sel = Some(0);
+        let ops = [
+            (0, argv(&["SET", "a", "1"])),
+            (0, argv(&["DEL", "b"])),
+            (0, argv(&["INCR", "b"])),
+            (0, argv(&["SET", "c", "2"])),
+        ];
+        let record = encode_record(0, &ops, &[1, 1, 3, 4], &mut sel);
+        assert_eq!(
+            &record[RECORD_HEADER..],
+            b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n2\r\n"
+        );
+        // Forms after the last end are one more group.
+        let tail = encode_record(0, &ops, &[1], &mut sel);
+        assert_eq!(
+            tail[RECORD_HEADER..]
+                .windows(5)
+                .filter(|w| w == b"MULTI")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -190,6 +190,39 @@ impl<'a> WriteContext<'a> {
         }
     }
 
+    /// Locks `keys` of physical db `db` for one more command of a unit that
+    /// already holds locks (a pipeline's unit), without ever waiting out of
+    /// order: a stripe below one held is only tried. `false` when such a
+    /// try failed; then nothing new is held, and the caller commits the unit
+    /// (releasing its locks) before it locks these keys in a fresh one.
+    pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> bool {
+        if self.exclusive {
+            return true;
+        }
+        let mut idx: Vec<usize> = keys.iter().map(|k| stripe(db, k.as_ref())).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let mut held = self.locks.held.borrow_mut();
+        idx.retain(|i| !held.contains(i));
+        let max_held = held.iter().copied().max();
+        let before = held.len();
+        for i in idx {
+            if max_held.is_none_or(|mh| i > mh) {
+                // Above every stripe held before this call, and taken in
+                // increasing order: waiting here cannot close a cycle.
+                self.ks.lock_stripe(i);
+            } else if !self.ks.try_lock_stripe(i) {
+                for j in held.drain(before..) {
+                    // SAFETY: taken by this call just above, released once.
+                    unsafe { self.ks.unlock_stripe(j) };
+                }
+                return false;
+            }
+            held.push(i);
+        }
+        true
+    }
+
     /// Takes the lock of one key if that cannot wait on another unit: held
     /// already, free, or above every stripe held. Used by lazy expiry in
     /// reads, which may skip the deletion (the key is still hidden).
@@ -395,6 +428,18 @@ impl<'a> WriteContext<'a> {
         drop(changes);
         #[cfg(test)]
         self.commit_staged_now();
+    }
+
+    /// Ends one command of a unit whose commands are separately atomic (a
+    /// pipeline run as one unit, unlike EXEC): what it propagated is one
+    /// group in the stream, wrapped in MULTI/EXEC only if it has several
+    /// forms, as Redis propagates each command of a pipeline on its own.
+    pub fn end_command(&self) {
+        let n = self.effects.borrow().propagate.len();
+        let mut changes = self.changes.borrow_mut();
+        if changes.command_ends.last() != Some(&n) {
+            changes.command_ends.push(n);
+        }
     }
 
     /// Whether the unit's commands have staged any change.

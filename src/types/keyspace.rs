@@ -219,6 +219,11 @@ pub struct UnitChanges {
     pub(super) raw_stream: Option<Bytes>,
     /// The database the master's stream has selected after those bytes.
     pub(super) raw_db: Option<usize>,
+    /// Where the unit's propagated commands split into separately atomic
+    /// commands (a pipeline's unit, see `WriteContext::end_command`): each
+    /// command's forms are one group, wrapped in MULTI/EXEC only when it has
+    /// more than one. Empty: the whole unit is one group (EXEC).
+    pub(super) command_ends: Vec<usize>,
 }
 
 impl UnitChanges {
@@ -497,7 +502,12 @@ impl Keyspace {
             }
             Some(_) => None,
             None if propagate.is_empty() => None,
-            None => Some(backlog::encode_record(start, propagate, &mut selected)),
+            None => Some(backlog::encode_record(
+                start,
+                propagate,
+                &changes.command_ends,
+                &mut selected,
+            )),
         };
         if let Some(encoded) = encoded {
             let bytes = Bytes::from(encoded);

@@ -21,8 +21,10 @@ use crate::engine::{Batch, BatchOp, Cf, EngineIter, EngineResult};
 #[derive(Default)]
 pub struct Overlay {
     pub batch: Batch,
-    /// (family, key) -> value, `None` = deleted; covers `batch.ops()[..indexed]`.
-    index: BTreeMap<(u8, Vec<u8>), Option<Vec<u8>>>,
+    /// Per family (in `Cf::ALL` order): key -> where in `batch` its latest
+    /// put is, `None` = deleted; covers `batch.ops()[..indexed]`. Positions,
+    /// not copies: a lookup borrows the staged value and allocates nothing.
+    index: [BTreeMap<Vec<u8>, Option<usize>>; Cf::ALL.len()],
     /// Deleted ranges (family, start, end), in staging order.
     ranges: Vec<(u8, Vec<u8>, Vec<u8>)>,
     indexed: usize,
@@ -55,31 +57,41 @@ impl Overlay {
 
     fn catch_up(&mut self) {
         let ops = self.batch.ops();
-        for op in &ops[self.indexed..] {
+        for (pos, op) in ops.iter().enumerate().skip(self.indexed) {
             match op {
-                BatchOp::Put { cf, key, value } => {
-                    self.index
-                        .insert((cf_id(*cf), key.clone()), Some(value.clone()));
+                BatchOp::Put { cf, key, .. } => {
+                    self.index[cf_id(*cf) as usize].insert(key.clone(), Some(pos));
                 }
                 BatchOp::Delete { cf, key } => {
-                    self.index.insert((cf_id(*cf), key.clone()), None);
+                    self.index[cf_id(*cf) as usize].insert(key.clone(), None);
                 }
                 BatchOp::LogData(_) => {}
                 BatchOp::DeleteRange { cf, start, end } => {
                     let id = cf_id(*cf);
-                    let doomed: Vec<_> = self
-                        .index
-                        .range((id, start.clone())..(id, end.clone()))
+                    let family = &mut self.index[id as usize];
+                    let doomed: Vec<Vec<u8>> = family
+                        .range::<[u8], _>((
+                            Bound::Included(start.as_slice()),
+                            Bound::Excluded(end.as_slice()),
+                        ))
                         .map(|(k, _)| k.clone())
                         .collect();
                     for k in doomed {
-                        self.index.remove(&k);
+                        family.remove(&k);
                     }
                     self.ranges.push((id, start.clone(), end.clone()));
                 }
             }
         }
         self.indexed = ops.len();
+    }
+
+    /// The value of the put at `pos` in the batch.
+    fn value_at(&self, pos: usize) -> &[u8] {
+        match self.batch.ops().get(pos) {
+            Some(BatchOp::Put { value, .. }) => value,
+            _ => &[],
+        }
     }
 
     /// The staged state of `key` in `cf`.
@@ -89,8 +101,8 @@ impl Overlay {
         }
         self.catch_up();
         let id = cf_id(cf);
-        match self.index.get(&(id, key.to_vec())) {
-            Some(Some(v)) => Staged::Value(v),
+        match self.index[id as usize].get(key) {
+            Some(Some(pos)) => Staged::Value(self.value_at(*pos)),
             Some(None) => Staged::Deleted,
             None if self.in_deleted_range(id, key) => Staged::Deleted,
             None => Staged::Unknown,
@@ -103,6 +115,18 @@ impl Overlay {
             .any(|(c, s, e)| *c == id && key >= s.as_slice() && key < e.as_slice())
     }
 
+    /// The staged keys of family `id` in `[lower, upper)`.
+    fn staged_range<'o>(
+        &'o self,
+        id: u8,
+        lower: Option<&'o [u8]>,
+        upper: Option<&'o [u8]>,
+    ) -> impl Iterator<Item = (&'o Vec<u8>, &'o Option<usize>)> + 'o {
+        let lo = Bound::Included(lower.unwrap_or_default());
+        let hi = upper.map_or(Bound::Unbounded, Bound::Excluded);
+        self.index[id as usize].range::<[u8], _>((lo, hi))
+    }
+
     /// Whether anything staged may fall in `[lower, upper)` of `cf`.
     pub fn touches(&mut self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> bool {
         if self.batch.is_empty() {
@@ -110,15 +134,7 @@ impl Overlay {
         }
         self.catch_up();
         let id = cf_id(cf);
-        let lo = (id, lower.unwrap_or_default().to_vec());
-        let in_index = match upper {
-            Some(u) => self.index.range(lo..(id, u.to_vec())).next().is_some(),
-            None => self
-                .index
-                .range((Bound::Included(lo), Bound::Excluded((id + 1, Vec::new()))))
-                .next()
-                .is_some(),
-        };
+        let in_index = self.staged_range(id, lower, upper).next().is_some();
         in_index
             || self.ranges.iter().any(|(c, s, e)| {
                 *c == id
@@ -147,17 +163,9 @@ impl Overlay {
             base.next();
         }
         base.status()?;
-        let lo = (id, lower.unwrap_or_default().to_vec());
-        let staged: Box<dyn Iterator<Item = _>> = match upper {
-            Some(u) => Box::new(self.index.range(lo..(id, u.to_vec()))),
-            None => Box::new(
-                self.index
-                    .range((Bound::Included(lo), Bound::Excluded((id + 1, Vec::new())))),
-            ),
-        };
-        for ((_, k), v) in staged {
-            match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
+        for (k, pos) in self.staged_range(id, lower, upper) {
+            match pos {
+                Some(pos) => merged.insert(k.clone(), self.value_at(*pos).to_vec()),
                 None => merged.remove(k),
             };
         }

@@ -301,6 +301,13 @@ pub fn markdown(run: &Run) -> String {
          Raw figures: [bench/results.json](bench/results.json); plot: [bench/latency.png](bench/latency.png).\n",
         run.started_utc, run.finished_utc
     );
+    let _ = writeln!(
+        w,
+        "![Strata/Redis throughput and p99 per workload](bench/summary.png)\n\n\
+         Per workload, Strata/Redis throughput (blue) and p99 latency (orange), medians of \
+         per-round ratios, log scale around parity; the numbers beside each name are the two \
+         ratios. The per-workload percentile panels are further down.\n"
+    );
     let _ = writeln!(w, "## Summary against the issue targets\n");
     let _ = writeln!(
         w,
@@ -587,13 +594,99 @@ pub fn plot(path: &Path, workloads: &[WorkloadResult]) -> Result<(), Box<dyn std
     Ok(())
 }
 
+/// The figure the report opens with: per workload, Strata/Redis throughput
+/// and p99 as bars from a 1.0 line (log scale), so a reader sees at a
+/// glance where Strata is ahead (throughput right, p99 left) and where not.
+pub fn summary_plot(
+    path: &Path,
+    workloads: &[WorkloadResult],
+) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+
+    let rows: Vec<(&str, Option<f64>, Option<f64>)> = workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w.ratios.ops_per_sec, w.ratios.p99))
+        .collect();
+    let n = rows.len().max(1);
+    let row_px = 26u32;
+    let (width, label_px, top_px) = (1400u32, 420u32, 90u32);
+    let root =
+        BitMapBackend::new(path, (width, top_px + 60 + n as u32 * row_px)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (title, body) = root.split_vertically(top_px);
+    title.draw_text(
+        "Strata / Redis per workload (log scale, 1.0 = parity)",
+        &("sans-serif", 26).into_font().color(&BLACK),
+        (20, 14),
+    )?;
+    title.draw_text(
+        "blue: throughput ratio (right of 1.0 = Strata faster)    orange: p99 latency ratio (left of 1.0 = Strata lower)",
+        &("sans-serif", 17).into_font().color(&BLACK),
+        (20, 52),
+    )?;
+    let (xmin, xmax) = (0.03f64, 30.0f64);
+    let mut chart = ChartBuilder::on(&body)
+        .margin_right(30)
+        .x_label_area_size(40)
+        .y_label_area_size(label_px)
+        .build_cartesian_2d((xmin..xmax).log_scale(), 0f64..n as f64)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(10)
+        .x_label_formatter(&|x| format!("{x}"))
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    let orange = RGBColor(230, 140, 20);
+    let clamp = |v: f64| v.clamp(xmin * 1.01, xmax * 0.99);
+    for (i, (name, ops, p99)) in rows.iter().enumerate() {
+        // The first workload at the top.
+        let y = (n - 1 - i) as f64;
+        for (value, lo, hi, color) in [(ops, 0.52, 0.88, BLUE), (p99, 0.12, 0.48, orange)] {
+            if let Some(v) = value {
+                let (a, b) = if *v >= 1.0 {
+                    (1.0, clamp(*v))
+                } else {
+                    (clamp(*v), 1.0)
+                };
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(a, y + lo), (b, y + hi)],
+                    color.filled(),
+                )))?;
+            }
+        }
+        let (px, py) = chart.backend_coord(&(xmin, y + 0.5));
+        let label = format!(
+            "{name}  {} / {}",
+            ops.map_or("-".into(), |v| format!("{v:.2}")),
+            p99.map_or("-".into(), |v| format!("{v:.2}"))
+        );
+        let style = ("sans-serif", 14).into_font().color(&BLACK);
+        let (tw, _) = root.estimate_text_size(&label, &style)?;
+        root.draw_text(&label, &style, (px - tw as i32 - 8, py - 8))?;
+    }
+    chart.draw_series(LineSeries::new(
+        [(1.0, 0.0), (1.0, n as f64)],
+        BLACK.stroke_width(2),
+    ))?;
+    root.present()?;
+    Ok(())
+}
+
 /// The separate-run sections under `<out>/bench/`, in report order.
 pub fn separate_runs(out: &std::path::Path) -> Option<String> {
-    let parts: Vec<String> = ["replication.md", "xdc.md", "instructions.md", "threads.md"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
-        .map(|t| t.trim_end().to_string())
-        .collect();
+    let parts: Vec<String> = [
+        "replication.md",
+        "xdc.md",
+        "instructions.md",
+        "threads.md",
+        "pipeline.md",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
+    .map(|t| t.trim_end().to_string())
+    .collect();
     (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
 

@@ -46,7 +46,7 @@ pub fn plan(cli: &Cli) -> Plan {
         rb_requests_pipelined: if quick { 20_000 } else { 200_000 },
         duration: Duration::from_secs_f64(secs),
         warmup: Duration::from_secs_f64((secs / 4.0).min(1.0)),
-        large_bytes: cli.large_mb.unwrap_or(if quick { 100 } else { 300 }) * 1_000_000,
+        large_bytes: cli.large_mb.unwrap_or(if quick { 100 } else { 700 }) * 1_000_000,
         collection_members: cli
             .collection_members
             .unwrap_or(if quick { 50_000 } else { 1_000_000 })

@@ -1,0 +1,201 @@
+//! A pipeline's requests as one unit.
+//!
+//! A client that pipelines sends many commands in one read. Run one by one,
+//! each write is its own engine batch: its own trip through RocksDB's write
+//! group, its own log record, its own counter record. Here the run of
+//! consecutive requests that may share a unit (keyed reads and fast keyed
+//! writes, see `dispatch::batchable`) executes in one write context and
+//! commits as one engine batch, which keeps every command's semantics:
+//!
+//! - each command is still atomic and isolated: its keys are locked from
+//!   its start until the commit, and it reads what earlier commands of the
+//!   run staged, as it would have read them committed;
+//! - the stream shows each command as Redis propagates it alone
+//!   (`WriteContext::end_command`), not one MULTI around the run;
+//! - replies are written in order, and only after the commit (a failed
+//!   commit answers every command of the run with its error);
+//! - a command that makes a key ready for a blocked client ends the run,
+//!   so the blocked client is served before the next command, as in Redis;
+//! - key locks are taken in stripe order; a stripe below one held that is
+//!   busy ends the run instead of waiting, so runs cannot deadlock.
+//!
+//! Everything here is synchronous, so a unit (its locks, its gate) never
+//! lives across an `.await`: the connection runs this, then takes the
+//! ordinary async path for the request that ended the run.
+
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::RwLockReadGuard;
+
+use super::client::ClientState;
+use super::{dispatch, Server};
+use crate::cmd::Resolved;
+use crate::config::Settings;
+use crate::resp::{ParseLimits, Reply, RequestParser};
+use crate::types::{now_ms, WriteContext};
+
+/// At most this many commands share a unit: it bounds how long a unit
+/// holds its key locks and how much it stages.
+const MAX_COMMANDS: usize = 64;
+
+/// What stopped a run.
+pub enum Next {
+    /// A request that must take the ordinary path (`dispatch::execute`).
+    Request(Vec<Bytes>),
+    /// Every complete request of the input has run.
+    NeedInput,
+    /// The input is not valid RESP: the error to send before closing.
+    ProtocolError(String),
+}
+
+/// One command of the run, waiting for the commit to be answered.
+struct Answer {
+    reply: Reply,
+    flags: u32,
+    argv: Vec<Bytes>,
+}
+
+/// The open unit of a run.
+struct RunUnit<'s> {
+    w: WriteContext<'s>,
+    _gate: RwLockReadGuard<'s, ()>,
+    answers: Vec<Answer>,
+}
+
+impl<'s> RunUnit<'s> {
+    fn open(server: &'s Server) -> RunUnit<'s> {
+        let ks = &*server.ks;
+        let gate = ks.shared_gate();
+        RunUnit {
+            w: WriteContext::new(ks, now_ms()),
+            _gate: gate,
+            answers: Vec::new(),
+        }
+    }
+}
+
+/// Parses and runs requests from `inbuf` for as long as they may share a
+/// unit, then commits it and appends the replies to `out`. Returns what
+/// stopped the run.
+pub fn run(
+    server: &Server,
+    client: &mut ClientState,
+    parser: &mut RequestParser,
+    inbuf: &mut BytesMut,
+    out: &mut BytesMut,
+    settings: &Settings,
+) -> Next {
+    let mut unit: Option<RunUnit<'_>> = None;
+    loop {
+        // Recomputed per request: an AUTH earlier in the same read lifts
+        // the unauthenticated limits for the requests after it, as in Redis.
+        let limits = ParseLimits {
+            max_bulk_len: settings.proto_max_bulk_len,
+            unauthenticated: !client.authenticated,
+        };
+        let argv = match parser.next(inbuf, &limits) {
+            Ok(Some(argv)) if argv.is_empty() => continue,
+            Ok(Some(argv)) => argv,
+            Ok(None) => {
+                finish(server, client, unit, out);
+                return Next::NeedInput;
+            }
+            Err(e) => {
+                finish(server, client, unit, out);
+                return Next::ProtocolError(e.to_string());
+            }
+        };
+        let Some(cmd) = dispatch::batchable(server, client, &argv) else {
+            finish(server, client, unit, out);
+            return Next::Request(argv);
+        };
+        let mut u = match unit.take() {
+            Some(u) => u,
+            None => RunUnit::open(server),
+        };
+        if cmd.spec.is_write() {
+            if let Some(keys) = cmd.spec.key_args(&argv) {
+                let db = server.ks.physical(client.db);
+                if !u.w.try_lock(db, &keys) {
+                    // A busy stripe below one the unit holds: commit what
+                    // ran so far, then wait for the keys in a fresh unit.
+                    finish(server, client, Some(u), out);
+                    u = RunUnit::open(server);
+                    u.w.lock(db, &keys);
+                }
+            }
+        }
+        run_one(server, client, cmd, argv, &mut u);
+        let ends_run = !client.ready_keys.is_empty() || u.answers.len() >= MAX_COMMANDS;
+        if ends_run {
+            finish(server, client, Some(u), out);
+        } else {
+            unit = Some(u);
+        }
+    }
+}
+
+/// Runs one command inside the run's unit; its reply waits for the commit.
+fn run_one(
+    server: &Server,
+    client: &mut ClientState,
+    cmd: Resolved,
+    argv: Vec<Bytes>,
+    u: &mut RunUnit<'_>,
+) {
+    client.info.last_interaction_ms.store(
+        client.info.created.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    if !u.answers.is_empty() {
+        // Redis reads the clock for each command.
+        u.w.set_now_ms(now_ms());
+    }
+    let reply = dispatch::run_command(server, client, cmd, &argv, &u.w);
+    u.w.end_command();
+    u.answers.push(Answer {
+        reply,
+        flags: cmd.spec.flags,
+        argv,
+    });
+}
+
+/// Commits the run's unit, delivers its effects, serves clients blocked on
+/// keys it made ready, then writes the replies in order.
+fn finish(
+    server: &Server,
+    client: &mut ClientState,
+    unit: Option<RunUnit<'_>>,
+    out: &mut BytesMut,
+) {
+    let Some(RunUnit { w, _gate, answers }) = unit else {
+        return;
+    };
+    let failed = match w.commit() {
+        Ok((committed, effects)) => {
+            if committed.wrote {
+                client.last_commit = client.last_commit.max(committed.seq);
+                client.last_write_offset = client.last_write_offset.max(committed.offset);
+            }
+            server.deliver(effects);
+            None
+        }
+        Err(e) => Some(Reply::from(crate::cmd::CmdError::from(e))),
+    };
+    if !client.ready_keys.is_empty() {
+        server
+            .blocking
+            .serve(server, std::mem::take(&mut client.ready_keys));
+    }
+    drop(_gate);
+    debug_assert!(
+        client.block.is_none(),
+        "blocking commands do not join a run"
+    );
+    for a in answers {
+        let reply = failed.clone().unwrap_or(a.reply);
+        dispatch::emit(server, client, reply, out);
+        super::monitor::feed(server, client, a.flags, &a.argv);
+    }
+}
