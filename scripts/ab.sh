@@ -6,6 +6,8 @@
 #
 #   scripts/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
+# TESTS and PIPELINES (environment) choose the redis-benchmark tests and
+# pipeline depths (default "set get" and "1 16").
 # OLD_ARGS / NEW_ARGS (environment) add directives to either side, so one
 # binary can be compared with itself under two settings, e.g.
 #   NEW_ARGS="--worker-threads 1" scripts/ab.sh strata-server strata-server
@@ -56,11 +58,13 @@ rps() { # port test pipeline
         tr '\r' '\n' | grep 'requests per second' | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/' | tail -1
 }
 
+tests=${TESTS:-set get}
+pipelines=${PIPELINES:-1 16}
 for s in redis old new; do start "$s"; done
 echo "server round test pipeline rps"
 for r in $(seq "$rounds"); do
-    for t in set get; do
-        for p in 1 16; do
+    for t in $tests; do
+        for p in $pipelines; do
             for s in redis old new; do
                 echo "$s $r $t $p $(rps "$(port_of "$s")" "$t" "$p")"
             done
@@ -70,8 +74,8 @@ done | tee "$work/rps.txt"
 
 echo
 echo "medians (requests/s)"
-for t in set get; do
-    for p in 1 16; do
+for t in $tests; do
+    for p in $pipelines; do
         line="$t -P $p:"
         for s in redis old new; do
             m=$(awk -v s="$s" -v t="$t" -v p="$p" '$1==s && $3==t && $4==p {print $5}' "$work/rps.txt" |

@@ -133,6 +133,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             ) {
                 Next::Request(argv) => argv,
                 Next::NeedInput => break,
+                Next::More => continue,
                 Next::ProtocolError(e) => {
                     tracing::debug!("protocol error from {addr}: {e}");
                     server.stats.record_error(&e);

@@ -45,6 +45,8 @@ pub enum Next {
     Request(Vec<Bytes>),
     /// Every complete request of the input has run.
     NeedInput,
+    /// The run reached its length limit; more requests may be waiting.
+    More,
     /// The input is not valid RESP: the error to send before closing.
     ProtocolError(String),
 }
@@ -61,6 +63,8 @@ struct RunUnit<'s> {
     w: WriteContext<'s>,
     _gate: RwLockReadGuard<'s, ()>,
     answers: Vec<Answer>,
+    /// The unit has read its GETs ahead.
+    prefetched: bool,
 }
 
 impl<'s> RunUnit<'s> {
@@ -71,6 +75,7 @@ impl<'s> RunUnit<'s> {
             w: WriteContext::new(ks, now_ms()),
             _gate: gate,
             answers: Vec::new(),
+            prefetched: false,
         }
     }
 }
@@ -86,37 +91,57 @@ pub fn run(
     out: &mut BytesMut,
     settings: &Settings,
 ) -> Next {
-    let mut unit: Option<RunUnit<'_>> = None;
-    loop {
-        // Recomputed per request: an AUTH earlier in the same read lifts
-        // the unauthenticated limits for the requests after it, as in Redis.
+    // The run's requests are parsed first, so its GETs can be read ahead
+    // in one multi-get. Every one of them is batchable, which no batchable
+    // command changes (no AUTH, no RESET), so the parse limits hold.
+    let mut queue: Vec<(Resolved, Vec<Bytes>)> = Vec::new();
+    let next = loop {
+        if queue.len() >= MAX_COMMANDS {
+            break None;
+        }
         let limits = ParseLimits {
             max_bulk_len: settings.proto_max_bulk_len,
             unauthenticated: !client.authenticated,
         };
-        let argv = match parser.next(inbuf, &limits) {
+        match parser.next(inbuf, &limits) {
             Ok(Some(argv)) if argv.is_empty() => continue,
-            Ok(Some(argv)) => argv,
-            Ok(None) => {
-                finish(server, client, unit, out);
-                return Next::NeedInput;
-            }
-            Err(e) => {
-                finish(server, client, unit, out);
-                return Next::ProtocolError(e.to_string());
-            }
-        };
-        let Some(cmd) = dispatch::batchable(server, client, &argv) else {
-            finish(server, client, unit, out);
-            return Next::Request(argv);
-        };
+            Ok(Some(argv)) => match dispatch::batchable(server, client, &argv) {
+                Some(cmd) => queue.push((cmd, argv)),
+                None => break Some(Next::Request(argv)),
+            },
+            Ok(None) => break Some(Next::NeedInput),
+            Err(e) => break Some(Next::ProtocolError(e.to_string())),
+        }
+    };
+    execute(server, client, queue, out);
+    // A full run may leave more requests: the caller comes back for them.
+    next.unwrap_or(Next::More)
+}
+
+/// Runs the queued commands in as few units as the rules allow.
+fn execute(
+    server: &Server,
+    client: &mut ClientState,
+    queue: Vec<(Resolved, Vec<Bytes>)>,
+    out: &mut BytesMut,
+) {
+    // The key of every GET, by queue position, for the read-ahead.
+    let gets: Vec<(usize, Bytes)> = queue
+        .iter()
+        .enumerate()
+        .filter(|(_, (cmd, _))| cmd.spec.name == "get")
+        .map(|(i, (_, argv))| (i, argv[1].clone()))
+        .collect();
+    let mut unit: Option<RunUnit<'_>> = None;
+    for (i, (cmd, argv)) in queue.into_iter().enumerate() {
         let mut u = match unit.take() {
             Some(u) => u,
             None => RunUnit::open(server),
         };
-        if cmd.spec.is_write() {
+        let db = server.ks.physical(client.db);
+        let write = cmd.spec.is_write();
+        if write {
             if let Some(keys) = cmd.spec.key_args(&argv) {
-                let db = server.ks.physical(client.db);
                 if !u.w.try_lock(db, &keys) {
                     // A busy stripe below one the unit holds: commit what
                     // ran so far, then wait for the keys in a fresh unit.
@@ -125,15 +150,30 @@ pub fn run(
                     u.w.lock(db, &keys);
                 }
             }
+        } else if !u.prefetched && cmd.spec.name == "get" {
+            u.prefetched = true;
+            let keys: Vec<&[u8]> = gets
+                .iter()
+                .filter(|(j, _)| *j >= i)
+                .map(|(_, k)| &k[..])
+                .collect();
+            // One GET gains nothing from a multi-get; a failed read-ahead
+            // only means each GET reads on its own.
+            if keys.len() > 1 && u.w.prefetch_meta(db, &keys).is_err() {
+                tracing::debug!("pipeline read-ahead failed");
+            }
         }
+        u.w.read_prefetched(!write);
         run_one(server, client, cmd, argv, &mut u);
-        let ends_run = !client.ready_keys.is_empty() || u.answers.len() >= MAX_COMMANDS;
-        if ends_run {
-            finish(server, client, Some(u), out);
-        } else {
+        if client.ready_keys.is_empty() {
             unit = Some(u);
+        } else {
+            // Clients blocked on a key this command readied are served
+            // before the next command runs.
+            finish(server, client, Some(u), out);
         }
     }
+    finish(server, client, unit, out);
 }
 
 /// Runs one command inside the run's unit; its reply waits for the commit.
@@ -169,7 +209,10 @@ fn finish(
     unit: Option<RunUnit<'_>>,
     out: &mut BytesMut,
 ) {
-    let Some(RunUnit { w, _gate, answers }) = unit else {
+    let Some(RunUnit {
+        w, _gate, answers, ..
+    }) = unit
+    else {
         return;
     };
     let failed = match w.commit() {

@@ -74,6 +74,12 @@ pub struct WriteContext<'a> {
     effects: RefCell<Effects>,
     /// Changes staged by commands themselves (not by lazy expiry).
     own_changes: Cell<u64>,
+    /// Metadata records read ahead in one multi-get for a pipeline's reads
+    /// (`prefetch_meta`), by encoded meta key; consulted only while
+    /// `reading_prefetched` is set, i.e. by reads, never by a write (whose
+    /// outcome must depend on the record as of its key lock).
+    prefetched: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
+    reading_prefetched: Cell<bool>,
     /// Tests only: commit each change as it is staged.
     #[cfg(test)]
     autocommit: bool,
@@ -95,6 +101,8 @@ impl<'a> WriteContext<'a> {
             changes: RefCell::new(UnitChanges::default()),
             effects: RefCell::new(Effects::default()),
             own_changes: Cell::new(0),
+            prefetched: RefCell::default(),
+            reading_prefetched: Cell::new(false),
             #[cfg(test)]
             autocommit: false,
         }
@@ -252,7 +260,38 @@ impl<'a> WriteContext<'a> {
             Staged::Deleted => return Ok(None),
             Staged::Unknown => {}
         }
+        if cf == Cf::Meta && self.reading_prefetched.get() {
+            if let Some(found) = self.prefetched.borrow().get(key) {
+                return Ok(found.clone());
+            }
+        }
         self.ks.engine().get(cf, key)
+    }
+
+    /// Reads the metadata records of `keys` (physical db `db`) in one
+    /// engine multi-get, for the reads of a pipeline that follow: a GET
+    /// run of a pipeline costs one lookup call instead of one per command,
+    /// and repeated reads of one key share it. The records are as of this
+    /// call, which is after the requests arrived, so a read served from
+    /// them is still linearizable; writes never use them.
+    pub fn prefetch_meta(&self, db: u8, keys: &[&[u8]]) -> EngineResult<()> {
+        let mut encoded: Vec<Vec<u8>> = keys.iter().map(|k| encoding::meta_key(db, k)).collect();
+        encoded.sort_unstable();
+        encoded.dedup();
+        let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+        let values = self.ks.engine().multi_get(Cf::Meta, &refs)?;
+        let mut map = self.prefetched.borrow_mut();
+        map.clear();
+        map.extend(encoded.into_iter().zip(values));
+        Ok(())
+    }
+
+    /// Whether the next reads may use the records of [`prefetch_meta`]
+    /// (set for a read command, cleared for a write).
+    ///
+    /// [`prefetch_meta`]: Self::prefetch_meta
+    pub fn read_prefetched(&self, on: bool) {
+        self.reading_prefetched.set(on);
     }
 
     pub fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
@@ -342,7 +381,12 @@ impl<'a> WriteContext<'a> {
         if !self.deletes_expired {
             return Ok(false);
         }
-        match self.get_stored(db, key)? {
+        // The key is locked now: decide on the record as it is, not on one
+        // read ahead before the lock (another client may have renewed it).
+        let prefetched = self.reading_prefetched.replace(false);
+        let stored = self.get_stored(db, key);
+        self.reading_prefetched.set(prefetched);
+        match stored? {
             Some(m) if m.is_expired(self.now_ms()) => {
                 let mut ws = self.write_set();
                 ws.delete_key(db, key, &m);

@@ -87,6 +87,44 @@ fn pipelined_replies_equal_redis_byte_for_byte() {
     }
 }
 
+/// A run of GETs is read ahead in one multi-get; what the pipeline wrote
+/// before or between them, keys of other types, missing and expired keys
+/// must read exactly as in Redis.
+#[test]
+fn pipelined_gets_read_ahead_like_redis() {
+    let strata = Strata::start();
+    let redis = Redis::start();
+    let mut s = strata.conn();
+    let mut r = redis.conn();
+    for c in [&mut s, &mut r] {
+        assert_eq!(c.cmd(&["SET", "gone", "x", "PX", "1"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["RPUSH", "list", "a"]), b":1\r\n");
+    }
+    thread::sleep(Duration::from_millis(20));
+    let script = cmds(&[
+        &["GET", "a"],
+        &["GET", "b"],
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["GET", "a"],
+        &["GET", "gone"],
+        &["GET", "list"],
+        &["GET", "missing"],
+        &["APPEND", "b", "xyz"],
+        &["GET", "b"],
+        &["DEL", "a"],
+        &["GET", "a"],
+        &["GET", "b"],
+        &["EXISTS", "gone"],
+        &["DBSIZE"],
+    ]);
+    let ours = pipeline(&mut s, &script);
+    let theirs = pipeline(&mut r, &script);
+    for ((cmd, a), b) in script.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(a, b, "reply to {cmd:?}");
+    }
+}
+
 /// A pipeline of writes commits as one engine batch, not one per command.
 #[test]
 fn a_pipeline_of_writes_commits_as_few_units() {
