@@ -90,7 +90,16 @@ async fn follow<W: AsyncWriteExt + Unpin>(
             return next;
         }
         // Wake up now and then to notice a shutdown.
-        let _ = tokio::time::timeout(Duration::from_secs(1), moved).await;
+        if tokio::time::timeout(Duration::from_secs(1), moved)
+            .await
+            .is_ok()
+        {
+            // Woken by a commit: let the other ready connections commit
+            // theirs first, so one log flush and one socket write carry
+            // them all (group commit, as a client's reply does; Redis
+            // writes a replica's buffer once per event-loop round).
+            tokio::task::yield_now().await;
+        }
     }
 }
 
