@@ -25,6 +25,7 @@ mod lists;
 mod master_sync;
 mod metrics;
 mod notifications;
+mod pmem_crash;
 mod propagation;
 mod protocol;
 mod pubsub;

@@ -159,7 +159,7 @@ fn geometry(size: u64) -> Superblock {
     let segment_size = (size / 16).clamp(1 << 20, 256 << 20) & !((1 << 20) - 1);
     Superblock {
         segment_size,
-        segment_count: (size.saturating_sub(SUPERBLOCK_SIZE) / segment_size).max(4),
+        segment_count: (size / segment_size).max(4),
     }
 }
 
