@@ -34,13 +34,15 @@ pub fn it_engine() -> String {
 }
 
 /// The arguments that select [`it_engine`], with test-sized settings: the
-/// pmem tier's file lives in the data directory (`<dir>/db`), 64 MB.
+/// pmem tier's file lives in the data directory (`<dir>/db`); 512 MB holds
+/// the largest test (a million-member sorted set) and is allocated as
+/// unwritten extents, not zeroed.
 /// A test's own `--engine` given later overrides them.
 pub fn engine_args() -> Vec<String> {
     let engine = it_engine();
     let mut args = vec!["--engine".to_string(), engine.clone()];
     if engine == "pmem" {
-        args.extend(["--pmem-size".to_string(), "64mb".to_string()]);
+        args.extend(["--pmem-size".to_string(), "512mb".to_string()]);
     }
     args
 }

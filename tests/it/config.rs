@@ -46,6 +46,8 @@ const STRATA_ONLY: &[&str] = &[
     "rocksdb.max-write-buffer-number",
     "rocksdb.max-background-jobs",
     "rocksdb.compression",
+    "pmem-path",
+    "pmem-size",
     "metrics-port",
     "worker-threads",
 ];

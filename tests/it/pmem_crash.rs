@@ -71,10 +71,16 @@ fn verify(s: &Strata, acked: &[Vec<u64>], sent_below: &[u64]) {
             list.windows(2).all(|p| p[0] < p[1]),
             "writer {w}: list out of order"
         );
-        assert!(list.iter().all(|&n| n < sent_below[w as usize]), "writer {w}: unsent item");
+        assert!(
+            list.iter().all(|&n| n < sent_below[w as usize]),
+            "writer {w}: unsent item"
+        );
         let present: std::collections::HashSet<u64> = list.iter().copied().collect();
         for &n in &acked[w as usize] {
-            assert!(present.contains(&n), "writer {w}: acknowledged {n} lost from the list");
+            assert!(
+                present.contains(&n),
+                "writer {w}: acknowledged {n} lost from the list"
+            );
         }
         for chunk in list.chunks(200) {
             let keys: Vec<String> = chunk.iter().map(|n| format!("k:{w}:{n}")).collect();
@@ -95,7 +101,11 @@ fn verify(s: &Strata, acked: &[Vec<u64>], sent_below: &[u64]) {
             .arg(format!("hash:{w}"))
             .query(&mut c)
             .expect("hlen");
-        assert_eq!(hlen, list.len() as u64, "writer {w}: a transaction applied in part");
+        assert_eq!(
+            hlen,
+            list.len() as u64,
+            "writer {w}: a transaction applied in part"
+        );
     }
 }
 

@@ -72,7 +72,9 @@ fn choose(inner: &Inner) -> Option<usize> {
     let used = space.used();
     let low = space.free_segments() <= 3 && garbage >= space.segment_size / 2;
     let mostly_garbage = garbage * 2 >= used && garbage >= space.segment_size;
-    (low || mostly_garbage).then(|| space.oldest_sealed()).flatten()
+    (low || mostly_garbage)
+        .then(|| space.oldest_sealed())
+        .flatten()
 }
 
 /// Cleans every segment in use (`compact_range`): seals the head first, so
@@ -257,14 +259,24 @@ fn relocate(
     key: &[u8],
     value: &[u8],
 ) -> Result<Loc, ()> {
-    let mut buf = Vec::with_capacity(super::format::record_len(key.len(), value.len()) + END_MARKER);
+    let mut buf =
+        Vec::with_capacity(super::format::record_len(key.len(), value.len()) + END_MARKER);
     let len = super::format::record_len(key.len(), value.len()) as u64;
     let off = st
         .space
         .claim(&inner.map, len, Claim::Cleaner, st.last_seq)
         .map_err(|_| ())?;
     let generation = st.space.head_generation();
-    encode_record(&mut buf, generation, kind, cf, FLAG_RELOCATED, seq, key, value);
+    encode_record(
+        &mut buf,
+        generation,
+        kind,
+        cf,
+        FLAG_RELOCATED,
+        seq,
+        key,
+        value,
+    );
     let segment_end = st.space.segment_offset(st.space.segment_of(off)) + st.space.segment_size;
     let marker = (segment_end - off - len).min(END_MARKER as u64);
     buf.resize((len + marker) as usize, 0);

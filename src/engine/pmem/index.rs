@@ -139,10 +139,13 @@ impl Family {
                         }
                         e.latest = v;
                     } else {
-                        self.map.insert(key.into(), Entry {
-                            latest: v,
-                            older: Vec::new(),
-                        });
+                        self.map.insert(
+                            key.into(),
+                            Entry {
+                                latest: v,
+                                older: Vec::new(),
+                            },
+                        );
                     }
                 }
                 None => {
@@ -164,10 +167,13 @@ impl Family {
             // Deleting a key no version of which exists: nothing to keep.
             None if v.loc.is_none() => {}
             None => {
-                self.map.insert(key.into(), Entry {
-                    latest: v,
-                    older: Vec::new(),
-                });
+                self.map.insert(
+                    key.into(),
+                    Entry {
+                        latest: v,
+                        older: Vec::new(),
+                    },
+                );
             }
         }
     }
@@ -259,7 +265,9 @@ impl Family {
         if !range_is_valid(lo, hi) {
             return None;
         }
-        fn visible<'m>(seq: Option<u64>) -> impl FnMut((&'m Box<[u8]>, &'m Entry)) -> Option<(&'m [u8], Loc)> {
+        fn visible<'m>(
+            seq: Option<u64>,
+        ) -> impl FnMut((&'m Box<[u8]>, &'m Entry)) -> Option<(&'m [u8], Loc)> {
             move |(k, e)| e.at(seq).map(|loc| (&k[..], loc))
         }
         let visible = visible(seq);
@@ -322,10 +330,34 @@ mod tests {
         let mut pins = Pins::default();
         let mut dead = Vec::new();
         let mut d = |l: Loc| dead.push(l.off);
-        f.set(b"k", Version { seq: 1, loc: loc(100) }, &pins, &mut d);
+        f.set(
+            b"k",
+            Version {
+                seq: 1,
+                loc: loc(100),
+            },
+            &pins,
+            &mut d,
+        );
         pins.add(1);
-        f.set(b"k", Version { seq: 2, loc: loc(200) }, &pins, &mut d);
-        f.set(b"k", Version { seq: 3, loc: loc(300) }, &pins, &mut d);
+        f.set(
+            b"k",
+            Version {
+                seq: 2,
+                loc: loc(200),
+            },
+            &pins,
+            &mut d,
+        );
+        f.set(
+            b"k",
+            Version {
+                seq: 3,
+                loc: loc(300),
+            },
+            &pins,
+            &mut d,
+        );
         f.set(b"k", Version { seq: 4, loc: None }, &pins, &mut d);
         // Versions 2 and 3 were replaced before any pin could see them.
         assert_eq!(dead, [200, 300]);
@@ -343,15 +375,41 @@ mod tests {
         let mut f = Family::default();
         let pins = Pins::default();
         for (i, k) in [b"a", b"b", b"c", b"d"].iter().enumerate() {
-            f.set(&k[..], Version { seq: i as u64 + 1, loc: loc(i as u64) }, &pins, &mut |_| {});
+            f.set(
+                &k[..],
+                Version {
+                    seq: i as u64 + 1,
+                    loc: loc(i as u64),
+                },
+                &pins,
+                &mut |_| {},
+            );
         }
         let key = |r: Option<(&[u8], Loc)>| r.map(|(k, _)| k.to_vec());
-        assert_eq!(key(f.step(Bound::Unbounded, true, Some(b"b"), Some(b"d"), None)), Some(b"b".to_vec()));
-        assert_eq!(key(f.step(Bound::Excluded(b"c"), true, Some(b"b"), Some(b"d"), None)), None);
-        assert_eq!(key(f.step(Bound::Unbounded, false, Some(b"b"), Some(b"d"), None)), Some(b"c".to_vec()));
-        assert_eq!(key(f.step(Bound::Included(b"z"), false, None, Some(b"c"), None)), Some(b"b".to_vec()));
+        assert_eq!(
+            key(f.step(Bound::Unbounded, true, Some(b"b"), Some(b"d"), None)),
+            Some(b"b".to_vec())
+        );
+        assert_eq!(
+            key(f.step(Bound::Excluded(b"c"), true, Some(b"b"), Some(b"d"), None)),
+            None
+        );
+        assert_eq!(
+            key(f.step(Bound::Unbounded, false, Some(b"b"), Some(b"d"), None)),
+            Some(b"c".to_vec())
+        );
+        assert_eq!(
+            key(f.step(Bound::Included(b"z"), false, None, Some(b"c"), None)),
+            Some(b"b".to_vec())
+        );
         // Written at 3 and 4: invisible at 2.
-        assert_eq!(key(f.step(Bound::Excluded(b"b"), true, None, None, Some(2))), None);
-        assert_eq!(key(f.step(Bound::Unbounded, true, Some(b"x"), Some(b"b"), None)), None);
+        assert_eq!(
+            key(f.step(Bound::Excluded(b"b"), true, None, None, Some(2))),
+            None
+        );
+        assert_eq!(
+            key(f.step(Bound::Unbounded, true, Some(b"x"), Some(b"b"), None)),
+            None
+        );
     }
 }

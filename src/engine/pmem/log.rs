@@ -58,8 +58,7 @@ impl RetainedLog {
 
     /// Whether the log record of batch `seq` is retained at `loc`.
     pub fn holds(&self, seq: u64, loc: Loc) -> bool {
-        self.position(seq)
-            .is_some_and(|i| self.entries[i].1 == loc)
+        self.position(seq).is_some_and(|i| self.entries[i].1 == loc)
     }
 
     /// Points batch `seq`'s log record at its new place (cleaning moved it).
@@ -95,7 +94,10 @@ mod tests {
             log.push(seq * 10, loc(seq, 100), &mut |l| dead.push(l.off));
         }
         assert_eq!(dead, [1, 2, 3]);
-        assert_eq!(log.after(0, 10).iter().map(|e| e.0).collect::<Vec<_>>(), [40, 50]);
+        assert_eq!(
+            log.after(0, 10).iter().map(|e| e.0).collect::<Vec<_>>(),
+            [40, 50]
+        );
         assert!(!log.reaches_back_to(29));
         assert!(log.reaches_back_to(30));
         assert!(log.holds(40, loc(4, 100)));

@@ -156,7 +156,10 @@ impl Mapping {
     /// The caller holds the engine's write lock, and no reader holds a
     /// slice of the range.
     pub unsafe fn write(&self, off: u64, bytes: &[u8]) {
-        assert!(off as usize + bytes.len() <= self.len, "write past the mapping");
+        assert!(
+            off as usize + bytes.len() <= self.len,
+            "write past the mapping"
+        );
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.add(off as usize), bytes.len());
     }
 

@@ -303,26 +303,130 @@ impl Drop for PmemEngine {
     }
 }
 
-/// The bytes a batch takes in the log, its commit record included.
-fn batch_len(batch: &Batch) -> (u64, bool) {
-    let mut total = record_len(0, 8) as u64;
-    let mut deletes = false;
-    for op in batch.ops() {
-        total += match op {
-            BatchOp::Put { key, value, .. } => record_len(key.len(), value.len()),
-            BatchOp::Delete { key, .. } => {
-                deletes = true;
-                record_len(key.len(), 0)
-            }
-            BatchOp::DeleteRange { start, end, .. } if start < end => {
-                deletes = true;
-                record_len(start.len(), end.len())
-            }
-            BatchOp::DeleteRange { .. } => 0,
-            BatchOp::LogData(b) => record_len(0, b.len()),
-        } as u64;
+/// Stages a batch's records and copies them into the mapping one segment
+/// at a time: a batch that fits in the head reaches the mapping as one
+/// sequential copy (PMem's 256-byte write unit favours large writes); a
+/// bigger one continues in new segments, its commit record in the last.
+struct Appender<'m> {
+    map: &'m Mapping,
+    last_seq: u64,
+    buf: Vec<u8>,
+    /// Where `buf` goes, and the generation its records are sealed with.
+    at: u64,
+    generation: u64,
+    /// Records of the batch in the current segment.
+    in_segment: u32,
+}
+
+impl<'m> Appender<'m> {
+    fn new(map: &'m Mapping, last_seq: u64, total: u64) -> Self {
+        Appender {
+            map,
+            last_seq,
+            buf: Vec::with_capacity(total as usize + END_MARKER),
+            at: 0,
+            generation: 0,
+            in_segment: 0,
+        }
     }
-    (total, deletes)
+
+    /// Makes room for a record of `len` bytes; false for a full tier.
+    fn reserve(&mut self, space: &mut Space, len: u64) -> EngineResult<()> {
+        if self.generation != 0 && space.room() >= self.buf.len() as u64 + len {
+            return Ok(());
+        }
+        self.flush(space);
+        if space.room() < len {
+            // Space was checked for the whole batch beforehand.
+            space
+                .start_segment(self.map, self.last_seq)
+                .map_err(|_| EngineError::Full)?;
+        }
+        self.at = space.tail();
+        self.generation = space.head_generation();
+        self.in_segment = 0;
+        Ok(())
+    }
+
+    fn append(
+        &mut self,
+        space: &mut Space,
+        kind: Kind,
+        cf: u8,
+        seq: u64,
+        key: &[u8],
+        value: &[u8],
+    ) -> EngineResult<Loc> {
+        self.reserve(space, record_len(key.len(), value.len()) as u64)?;
+        let loc = Loc {
+            off: self.at + self.buf.len() as u64,
+            klen: key.len() as u32,
+            vlen: value.len() as u32,
+        };
+        encode_record(&mut self.buf, self.generation, kind, cf, 0, seq, key, value);
+        self.in_segment += 1;
+        Ok(loc)
+    }
+
+    fn commit(mut self, space: &mut Space, seq: u64) -> EngineResult<()> {
+        self.reserve(space, record_len(0, 8) as u64)?;
+        let count = format::commit_value(self.in_segment);
+        encode_record(
+            &mut self.buf,
+            self.generation,
+            Kind::Commit,
+            0,
+            0,
+            seq,
+            &[],
+            &count,
+        );
+        self.flush(space);
+        Ok(())
+    }
+
+    /// Copies the staged records to the head, with an end marker after them.
+    fn flush(&mut self, space: &mut Space) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let len = self.buf.len() as u64;
+        let marker = (space.room() - len).min(END_MARKER as u64);
+        self.buf.resize((len + marker) as usize, 0);
+        // SAFETY: the range lies past every committed record of the head,
+        // and the caller holds the write lock.
+        unsafe { self.map.write(self.at, &self.buf) };
+        space.appended(self.at, len, marker);
+        self.buf.clear();
+    }
+}
+
+/// The lengths of a batch's records in the log, its commit record last.
+fn record_lens(batch: &Batch) -> Vec<u64> {
+    let mut lens: Vec<u64> = batch
+        .ops()
+        .iter()
+        .filter_map(|op| match op {
+            BatchOp::Put { key, value, .. } => Some(record_len(key.len(), value.len())),
+            BatchOp::Delete { key, .. } => Some(record_len(key.len(), 0)),
+            BatchOp::DeleteRange { start, end, .. } if start < end => {
+                Some(record_len(start.len(), end.len()))
+            }
+            BatchOp::DeleteRange { .. } => None,
+            BatchOp::LogData(b) => Some(record_len(0, b.len())),
+        })
+        .map(|l| l as u64)
+        .collect();
+    lens.push(record_len(0, 8) as u64);
+    lens
+}
+
+/// Whether a batch deletes anything.
+fn deletes(batch: &Batch) -> bool {
+    batch
+        .ops()
+        .iter()
+        .any(|op| matches!(op, BatchOp::Delete { .. } | BatchOp::DeleteRange { .. }))
 }
 
 impl Engine for PmemEngine {
@@ -342,40 +446,39 @@ impl Engine for PmemEngine {
 
     fn write(&self, batch: &Batch) -> EngineResult<()> {
         let inner = &*self.inner;
-        let (total, deletes) = batch_len(batch);
+        let lens = record_lens(batch);
+        let total: u64 = lens.iter().sum();
         let mut guard = inner.state.write();
         let pins = inner.pins.lock();
         let st = &mut *guard;
         if pins.is_empty() && st.has_versions_to_sweep() {
             st.sweep();
         }
-        if total > st.space.max_append() {
-            return Err(EngineError::BatchTooLarge {
-                size: total,
-                limit: st.space.max_append(),
-            });
-        }
-        let claim = if deletes && total <= SMALL_DELETE {
+        let claim = if deletes(batch) && total <= SMALL_DELETE {
             Claim::Delete
         } else {
             Claim::Write
         };
-        let off = match st.space.claim(&inner.map, total, claim, st.last_seq) {
-            Ok(off) => off,
-            Err(space::Full) => {
-                inner.counters.full_errors.fetch_add(1, Ordering::Relaxed);
-                inner.wake_cleaner();
-                return Err(EngineError::Full);
-            }
-        };
+        let largest = lens.iter().copied().max().unwrap_or(0);
+        if largest > st.space.max_append() {
+            return Err(EngineError::BatchTooLarge {
+                size: largest,
+                limit: st.space.max_append(),
+            });
+        }
+        // Checked before the first byte is written: a batch never stops
+        // half-way for want of space.
+        if !st.space.can_start(st.space.segments_needed(&lens), claim) {
+            inner.counters.full_errors.fetch_add(1, Ordering::Relaxed);
+            inner.wake_cleaner();
+            return Err(EngineError::Full);
+        }
+        st.space
+            .keep_whole(&inner.map, total, st.last_seq)
+            .map_err(|_| EngineError::Full)?;
         let seq = st.last_seq + 1;
-        let generation = st.space.head_generation();
-        let segment_end = st.space.segment_offset(st.space.segment_of(off)) + st.space.segment_size;
-        let marker = (segment_end - off - total).min(END_MARKER as u64);
-        // One staging buffer, one copy: the whole batch reaches the mapping
-        // as a single sequential write (PMem's 256-byte XPLine favours it).
-        let mut buf = Vec::with_capacity((total + marker) as usize);
-        let mut count = 0u32;
+        let mut appender = Appender::new(&inner.map, st.last_seq, total);
+        let mut locs = Vec::with_capacity(batch.len());
         for op in batch.ops() {
             let (kind, cf, key, value): (Kind, u8, &[u8], &[u8]) = match op {
                 BatchOp::Put { cf, key, value } => (Kind::Put, cf_code(*cf), key, value),
@@ -383,19 +486,24 @@ impl Engine for PmemEngine {
                 BatchOp::DeleteRange { cf, start, end } if start < end => {
                     (Kind::DeleteRange, cf_code(*cf), start, end)
                 }
-                BatchOp::DeleteRange { .. } => continue,
+                BatchOp::DeleteRange { .. } => {
+                    locs.push(None);
+                    continue;
+                }
                 BatchOp::LogData(b) => (Kind::LogData, 0, &[], b),
             };
-            encode_record(&mut buf, generation, kind, cf, 0, seq, key, value);
-            count += 1;
+            locs.push(Some(appender.append(
+                &mut st.space,
+                kind,
+                cf,
+                seq,
+                key,
+                value,
+            )?));
         }
-        let commit = format::commit_value(count);
-        encode_record(&mut buf, generation, Kind::Commit, 0, 0, seq, &[], &commit);
-        debug_assert_eq!(buf.len() as u64, total);
-        buf.resize((total + marker) as usize, 0);
-        // SAFETY: `claim` handed out this range past every committed record,
-        // and we hold the write lock.
-        unsafe { inner.map.write(off, &buf) };
+        // The commit record counts the batch's records in its own segment:
+        // those before it in an older segment may be cleaned away later.
+        appender.commit(&mut st.space, seq)?;
 
         let State {
             families,
@@ -403,49 +511,32 @@ impl Engine for PmemEngine {
             log,
             last_seq,
         } = st;
-        let mut at = off;
-        for op in batch.ops() {
-            match op {
-                BatchOp::Put { cf, key, value } => {
-                    let loc = Loc {
-                        off: at,
-                        klen: key.len() as u32,
-                        vlen: value.len() as u32,
-                    };
-                    space.add_live(loc);
+        for (op, loc) in batch.ops().iter().zip(locs) {
+            let mut dead = |d| space.mark_dead(d);
+            match (op, loc) {
+                (BatchOp::Put { cf, key, .. }, Some(loc)) => {
                     let v = Version {
                         seq,
                         loc: Some(loc),
                     };
-                    families[cf_code(*cf) as usize].set(key, v, &pins, &mut |d| space.mark_dead(d));
-                    at += loc.record_len();
-                }
-                BatchOp::Delete { cf, key } => {
-                    let v = Version { seq, loc: None };
-                    families[cf_code(*cf) as usize].set(key, v, &pins, &mut |d| space.mark_dead(d));
-                    at += record_len(key.len(), 0) as u64;
-                }
-                BatchOp::DeleteRange { cf, start, end } if start < end => {
-                    families[cf_code(*cf) as usize].delete_range(start, end, seq, &pins, &mut |d| {
-                        space.mark_dead(d)
-                    });
-                    at += record_len(start.len(), end.len()) as u64;
-                }
-                BatchOp::DeleteRange { .. } => {}
-                BatchOp::LogData(b) => {
-                    let loc = Loc {
-                        off: at,
-                        klen: 0,
-                        vlen: b.len() as u32,
-                    };
+                    families[cf_code(*cf) as usize].set(key, v, &pins, &mut dead);
                     space.add_live(loc);
-                    log.push(seq, loc, &mut |d| space.mark_dead(d));
-                    at += loc.record_len();
                 }
+                (BatchOp::Delete { cf, key }, _) => {
+                    let v = Version { seq, loc: None };
+                    families[cf_code(*cf) as usize].set(key, v, &pins, &mut dead);
+                }
+                (BatchOp::DeleteRange { cf, start, end }, Some(_)) => {
+                    families[cf_code(*cf) as usize].delete_range(start, end, seq, &pins, &mut dead);
+                }
+                (BatchOp::LogData(_), Some(loc)) => {
+                    log.push(seq, loc, &mut dead);
+                    space.add_live(loc);
+                }
+                _ => {}
             }
         }
         *last_seq = seq;
-        space.appended(off, total, marker);
         if space.free_segments() <= 3 {
             inner.wake_cleaner();
         }
@@ -465,7 +556,14 @@ impl Engine for PmemEngine {
 
     fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_> {
         let seq = self.inner.pin();
-        Box::new(read::PmemIter::new(&self.inner, cf, seq, lower, upper, true))
+        Box::new(read::PmemIter::new(
+            &self.inner,
+            cf,
+            seq,
+            lower,
+            upper,
+            true,
+        ))
     }
 
     fn snapshot(&self) -> Box<dyn EngineSnapshot> {

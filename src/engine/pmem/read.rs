@@ -50,7 +50,14 @@ impl EngineSnapshot for PmemSnapshot {
     }
 
     fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_> {
-        Box::new(PmemIter::new(&self.inner, cf, self.seq, lower, upper, false))
+        Box::new(PmemIter::new(
+            &self.inner,
+            cf,
+            self.seq,
+            lower,
+            upper,
+            false,
+        ))
     }
 }
 

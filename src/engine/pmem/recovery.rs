@@ -55,8 +55,9 @@ pub enum RecoveryError {
 /// One record read but not yet committed.
 struct Pending {
     view: RecordView,
-    /// Absolute offset of the record.
+    /// Absolute offset of the record, and its segment.
     off: u64,
+    segment: usize,
 }
 
 /// Rebuilds the engine's state from the mapping.
@@ -95,6 +96,7 @@ pub fn recover(map: &Mapping, sb: Superblock, retention: u64) -> Result<State, R
         logs: Vec::new(),
         last_seq: 0,
         pins: Pins::default(),
+        pending: Vec::new(),
     };
     let newest = in_use.last().map(|h| h.number);
     for h in &in_use {
@@ -108,6 +110,30 @@ pub fn recover(map: &Mapping, sb: Superblock, retention: u64) -> Result<State, R
         r.space.next_generation = h.generation + 1;
         let end = r.scan_segment(map, h, Some(h.number) == newest)?;
         r.space.segments[n].used = end;
+    }
+    // A batch still open at the end was torn by the crash: it goes, in
+    // every segment it reached (each is cut where the batch began).
+    if let Some(p) = r.pending.first() {
+        tracing::warn!(
+            "pmem: batch {} was not committed before the crash; dropped",
+            p.view.seq
+        );
+    }
+    let mut cut: Vec<(usize, u64)> = Vec::new();
+    for p in &r.pending {
+        if !cut.iter().any(|(seg, _)| *seg == p.segment) {
+            cut.push((p.segment, p.off));
+        }
+    }
+    for (seg, off) in cut {
+        let base = r.space.segment_offset(seg);
+        r.space.segments[seg].used = off - base;
+        if Some(seg as u32) != newest {
+            let room = (r.space.segment_size - (off - base)).min(END_MARKER as u64);
+            // SAFETY: recovery is alone with the mapping.
+            unsafe { map.write(off, &vec![0u8; room as usize]) };
+            map.persist(off, room as usize)?;
+        }
     }
     if let Some(n) = newest {
         let n = n as usize;
@@ -151,10 +177,13 @@ struct Replay {
     last_seq: u64,
     /// Always empty: recovery keeps no old versions.
     pins: Pins,
+    /// Records of the batch being read, not yet committed (possibly
+    /// carried over from the previous segment).
+    pending: Vec<Pending>,
 }
 
 impl Replay {
-    /// Scans one segment; returns where its valid records end (relative).
+    /// Scans one segment; returns where its records end (relative).
     fn scan_segment(
         &mut self,
         map: &Mapping,
@@ -166,9 +195,14 @@ impl Replay {
         // SAFETY: nothing writes the mapping during recovery.
         let seg = unsafe { map.slice(base, self.space.segment_size as usize) };
         let mut at = SEGMENT_HEADER as usize;
-        let mut pending: Vec<Pending> = Vec::new();
-        // Where the last committed (or relocated) record ended.
-        let mut valid_end = at;
+        // Records of the open batch in this segment.
+        let mut here = 0usize;
+        let damaged = |at: usize, reason: &'static str| RecoveryError::Record {
+            segment: n,
+            generation: h.generation,
+            offset: at as u64,
+            reason,
+        };
         loop {
             let view = match decode_record(seg, at, h.generation) {
                 Scanned::End => break,
@@ -179,70 +213,58 @@ impl Replay {
                     );
                     break;
                 }
-                Scanned::Invalid(reason) => {
-                    return Err(RecoveryError::Record {
-                        segment: n,
-                        generation: h.generation,
-                        offset: at as u64,
-                        reason,
-                    })
-                }
+                Scanned::Invalid(reason) => return Err(damaged(at, reason)),
                 Scanned::Record(v) => v,
             };
+            if let Some(open) = self.pending.first() {
+                if open.view.seq != view.seq {
+                    // The next batch began before this one committed.
+                    return Err(RecoveryError::Uncommitted {
+                        segment: open.segment,
+                        seq: open.view.seq,
+                    });
+                }
+            }
             let off = base + at as u64;
             if view.kind == Kind::Commit {
                 let expected = commit_count(view.value(seg, at)).unwrap_or(u32::MAX);
-                if expected as usize != pending.len() || pending.iter().any(|p| p.view.seq != view.seq)
-                {
+                if expected as usize != here {
                     return Err(RecoveryError::Commit {
                         segment: n,
                         offset: at as u64,
                         seq: view.seq,
                         expected,
-                        found: pending.len(),
+                        found: here,
                     });
                 }
-                for p in pending.drain(..) {
-                    self.apply(seg, base, p.view, p.off);
+                for p in std::mem::take(&mut self.pending) {
+                    self.apply(map, p.view, p.off);
                 }
+                here = 0;
                 self.last_seq = self.last_seq.max(view.seq);
-                at += view.len;
-                valid_end = at;
             } else if view.flags & FLAG_RELOCATED != 0 {
-                if !pending.is_empty() || !matches!(view.kind, Kind::Put | Kind::LogData) {
-                    return Err(RecoveryError::Record {
-                        segment: n,
-                        generation: h.generation,
-                        offset: at as u64,
-                        reason: "relocated record inside a batch",
-                    });
+                if !matches!(view.kind, Kind::Put | Kind::LogData) {
+                    return Err(damaged(at, "relocated record of a kind never relocated"));
                 }
-                self.apply(seg, base, view, off);
+                self.apply(map, view, off);
                 self.last_seq = self.last_seq.max(view.seq);
-                at += view.len;
-                valid_end = at;
             } else {
-                pending.push(Pending { view, off });
-                at += view.len;
-            }
-        }
-        if let Some(p) = pending.first() {
-            if !newest {
-                return Err(RecoveryError::Uncommitted {
+                self.pending.push(Pending {
+                    view,
+                    off,
                     segment: n,
-                    seq: p.view.seq,
                 });
+                here += 1;
             }
-            tracing::warn!(
-                "pmem: batch {} was not committed before the crash; dropped",
-                p.view.seq
-            );
+            at += view.len;
         }
-        Ok(valid_end as u64)
+        Ok(at as u64)
     }
 
-    fn apply(&mut self, seg: &[u8], base: u64, v: RecordView, off: u64) {
-        let at = (off - base) as usize;
+    fn apply(&mut self, map: &Mapping, v: RecordView, off: u64) {
+        // SAFETY: nothing writes the mapping during recovery.
+        let seg = unsafe { map.slice(off, v.len) };
+        let at = 0;
         let Some(cf) = cf_from_code(v.cf) else {
             return;
         };

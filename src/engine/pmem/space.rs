@@ -24,7 +24,7 @@ pub enum Claim {
 }
 
 impl Claim {
-    /// Free segments that must stay free after this claim takes one.
+    /// Free segments that must stay free after this claim's segments.
     fn reserve(self) -> usize {
         match self {
             Claim::Write => 2,
@@ -128,10 +128,52 @@ impl Space {
         self.head.map_or(0, |h| self.segments[h].generation)
     }
 
+    /// How many new segments records of these lengths, appended in order,
+    /// need (a record never straddles two segments).
+    /// A batch that fits in an empty segment but not in the head starts a
+    /// new segment (see [`Space::keep_whole`]).
+    pub fn segments_needed(&self, lens: &[u64]) -> usize {
+        let total: u64 = lens.iter().sum();
+        if total <= self.room() {
+            return 0;
+        }
+        if total <= self.max_append() {
+            return 1;
+        }
+        let mut room = self.room();
+        let mut n = 0;
+        for &len in lens {
+            if len > room {
+                n += 1;
+                room = self.max_append();
+            }
+            room = room.saturating_sub(len);
+        }
+        n
+    }
+
+    /// Starts a new segment if a batch of `total` bytes fits in one but not
+    /// in the head's room: batches stay in one segment when they can.
+    pub fn keep_whole(&mut self, map: &Mapping, total: u64, last_seq: u64) -> Result<(), Full> {
+        if total > self.room() && total <= self.max_append() {
+            self.start_segment(map, last_seq)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes the head can still take (0 without a head).
+    pub fn room(&self) -> u64 {
+        self.head
+            .map_or(0, |h| self.segment_size - self.segments[h].used)
+    }
+
+    /// Whether `segments` new segments may be started for this claim.
+    pub fn can_start(&self, segments: usize, claim: Claim) -> bool {
+        segments == 0 || self.free_segments() >= segments + claim.reserve()
+    }
+
     /// Reserves `len` bytes at the head, sealing it and starting a new
-    /// segment when it has no room; returns the absolute offset. Starting
-    /// a segment persists everything written before (so only the newest
-    /// segment can ever have a torn tail) and then its header.
+    /// segment when it has no room; returns the absolute offset.
     pub fn claim(
         &mut self,
         map: &Mapping,
@@ -139,14 +181,25 @@ impl Space {
         claim: Claim,
         last_seq: u64,
     ) -> Result<u64, Full> {
-        if let Some(h) = self.head {
-            if self.segments[h].used + len <= self.segment_size {
-                return Ok(self.segment_offset(h) + self.segments[h].used);
+        if self.room() < len {
+            if !self.can_start(1, claim) {
+                return Err(Full);
             }
+            self.start_segment(map, last_seq)?;
         }
-        if self.free_segments() <= claim.reserve() {
-            return Err(Full);
-        }
+        Ok(self.tail())
+    }
+
+    /// The absolute offset of the next append.
+    pub fn tail(&self) -> u64 {
+        self.head
+            .map_or(0, |h| self.segment_offset(h) + self.segments[h].used)
+    }
+
+    /// Seals the head and makes a free segment the new head. Everything
+    /// written before is persisted first (so only the newest segment can
+    /// ever have a torn tail), then the new segment's header.
+    pub fn start_segment(&mut self, map: &Mapping, last_seq: u64) -> Result<(), Full> {
         let Some(n) = self.segments.iter().position(|s| s.generation == 0) else {
             return Err(Full);
         };
@@ -178,7 +231,7 @@ impl Space {
             live: 0,
         };
         self.head = Some(n);
-        Ok(at + SEGMENT_HEADER)
+        Ok(())
     }
 
     /// Records that `len` bytes were appended at the head, at `off`, and

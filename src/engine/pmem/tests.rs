@@ -46,7 +46,9 @@ struct File {
 impl File {
     fn read(dir: &Path) -> File {
         let bytes = std::fs::read(dir.join(FILE_NAME)).expect("read file");
-        let sb = Superblock::decode(&bytes).expect("superblock").expect("set");
+        let sb = Superblock::decode(&bytes)
+            .expect("superblock")
+            .expect("set");
         File { bytes, sb }
     }
 
@@ -160,9 +162,21 @@ fn a_commit_record_covering_missing_records_stops_start_up() {
     assert_eq!(commit_count(r.value(&f.bytes[start..], 0)), Some(2));
     let mut forged = Vec::new();
     let value = super::format::commit_value(3);
-    encode_record(&mut forged, f.generation(0), Kind::Commit, 0, 0, r.seq, &[], &value);
+    encode_record(
+        &mut forged,
+        f.generation(0),
+        Kind::Commit,
+        0,
+        0,
+        r.seq,
+        &[],
+        &value,
+    );
     File::write_at(dir.path(), off, &forged);
-    let text = open(dir.path(), 16 << 20).err().expect("refused").to_string();
+    let text = open(dir.path(), 16 << 20)
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(
         text.contains("commit record of batch 2 covers 3 records, but 2 precede it"),
         "{text}"
@@ -186,7 +200,10 @@ fn a_bad_record_in_an_older_segment_stops_start_up() {
         .expect("a segment");
     let (off, _, _) = f.records(oldest)[3];
     File::write_at(dir.path(), off + 40, b"bit rot");
-    let text = open(dir.path(), 16 << 20).err().expect("refused").to_string();
+    let text = open(dir.path(), 16 << 20)
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(text.contains("damaged at offset"), "{text}");
     assert!(text.contains("checksum mismatch"), "{text}");
 }
@@ -212,7 +229,10 @@ fn a_full_tier_refuses_writes_serves_reads_and_recovers_after_deletes() {
     assert!(written > 100, "only {written} writes fitted");
     assert_eq!(get(&e, "fill0"), Some(value.clone()), "reads still work");
     let stats = e.stats().pmem.expect("pmem stats");
-    assert!(stats.full_errors >= 1 && stats.live_bytes > 12 << 20, "{stats:?}");
+    assert!(
+        stats.full_errors >= 1 && stats.live_bytes > 12 << 20,
+        "{stats:?}"
+    );
     // DEL still goes through, and the cleaner gives the space back.
     for i in 0..written / 2 {
         let mut b = Batch::new();
@@ -220,15 +240,22 @@ fn a_full_tier_refuses_writes_serves_reads_and_recovers_after_deletes() {
         b.delete(Cf::Data, format!("fill{i}").into_bytes());
         e.write(&b).expect("delete on a full tier");
     }
+    // 4 MiB more than the tier had left: it fits only once cleaning gave
+    // the deleted records' space back.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while put(&e, "again", &value).is_err() {
-        assert!(std::time::Instant::now() < deadline, "space never came back");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    for i in 0..50 {
+        while put(&e, &format!("again{i}"), &value).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "space never came back"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
     assert!(e.stats().pmem.expect("stats").cleaned_segments > 0);
     drop(e);
     let e = open(dir.path(), 16 << 20).expect("reopen");
-    assert_eq!(get(&e, "again"), Some(value.clone()));
+    assert_eq!(get(&e, "again49"), Some(value.clone()));
     assert_eq!(get(&e, &format!("fill{}", written - 1)), Some(value));
     assert_eq!(get(&e, "fill0"), None);
 }
@@ -256,7 +283,10 @@ fn overwriting_far_past_capacity_never_fills_the_tier_and_survives_reopen() {
     for k in 0..16u32 {
         let want = format!("255:{k}:").repeat(1000).into_bytes();
         assert_eq!(get(&e, &format!("key{k}")), Some(want.clone()));
-        assert_eq!(e.get(Cf::Data, format!("key{k}").as_bytes()).expect("get"), Some(want));
+        assert_eq!(
+            e.get(Cf::Data, format!("key{k}").as_bytes()).expect("get"),
+            Some(want)
+        );
     }
     assert_eq!(e.stats().estimated_keys, 32);
 }
@@ -288,7 +318,7 @@ fn deleted_keys_stay_deleted_after_cleaning_and_reopen() {
 }
 
 #[test]
-fn a_batch_larger_than_a_segment_is_refused_whole() {
+fn a_record_larger_than_a_segment_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let e = open(dir.path(), 16 << 20).expect("open");
     let err = put(&e, "huge", &vec![0u8; 2 << 20]).err().expect("refused");
@@ -297,10 +327,90 @@ fn a_batch_larger_than_a_segment_is_refused_whole() {
     put(&e, "small", b"ok").expect("later writes work");
 }
 
+/// A batch of 3 MiB in 1 MiB segments.
+fn big_batch(tag: &str) -> Batch {
+    let mut b = Batch::new();
+    for i in 0..48u32 {
+        b.put(
+            Cf::Data,
+            format!("{tag}{i:03}").into_bytes(),
+            vec![i as u8; 64 << 10],
+        );
+    }
+    b.put(Cf::Meta, tag.as_bytes().to_vec(), b"whole".to_vec());
+    b
+}
+
+#[test]
+fn a_batch_larger_than_a_segment_spans_segments_and_survives_cleaning_and_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let e = open(dir.path(), 16 << 20).expect("open");
+        put(&e, "before", b"x").expect("write");
+        e.write(&big_batch("big")).expect("a 3 MiB batch");
+        put(&e, "after", b"y").expect("write");
+        // Overwrite half of it, then clean: the batch's first segments go,
+        // its commit record's segment stays.
+        let mut b = Batch::new();
+        for i in 0..24u32 {
+            b.put(Cf::Data, format!("big{i:03}").into_bytes(), b"new".to_vec());
+        }
+        e.write(&b).expect("overwrite");
+        e.compact_range(Cf::Data, None, None);
+    }
+    let e = open(dir.path(), 16 << 20).expect("reopen");
+    assert_eq!(get(&e, "big"), Some(b"whole".to_vec()));
+    assert_eq!(
+        e.get(Cf::Data, b"big000").expect("get"),
+        Some(b"new".to_vec())
+    );
+    assert_eq!(
+        e.get(Cf::Data, b"big047").expect("get"),
+        Some(vec![47u8; 64 << 10])
+    );
+    assert_eq!(get(&e, "after"), Some(b"y".to_vec()));
+}
+
+#[test]
+fn a_torn_batch_spanning_segments_is_dropped_whole_and_the_store_stays_usable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let e = open(dir.path(), 16 << 20).expect("open");
+        put(&e, "before", b"x").expect("write");
+        e.write(&big_batch("big")).expect("a 3 MiB batch");
+    }
+    // Tear the batch's commit record (the last record written).
+    let f = File::read(dir.path());
+    let newest = (0..f.sb.segment_count as usize)
+        .max_by_key(|&n| f.generation(n))
+        .expect("a segment");
+    let (off, kind, _) = *f.records(newest).last().expect("records");
+    assert_eq!(kind, Kind::Commit);
+    File::write_at(dir.path(), off + 30, &[0x55; 4]);
+    {
+        let e = open(dir.path(), 16 << 20).expect("reopen after the tear");
+        assert_eq!(get(&e, "before"), Some(b"x".to_vec()));
+        assert_eq!(get(&e, "big"), None);
+        assert_eq!(
+            e.get(Cf::Data, b"big000").expect("get"),
+            None,
+            "no part survives"
+        );
+        put(&e, "later", b"z").expect("write");
+    }
+    // A second start must not find the torn batch's older part open.
+    let e = open(dir.path(), 16 << 20).expect("second reopen");
+    assert_eq!(get(&e, "later"), Some(b"z".to_vec()));
+    assert_eq!(e.get(Cf::Data, b"big000").expect("get"), None);
+}
+
 #[test]
 fn a_second_process_cannot_open_the_same_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let _e = open(dir.path(), 16 << 20).expect("open");
     let err = open(dir.path(), 16 << 20).err().expect("refused");
-    assert!(err.to_string().contains("in use by another process"), "{err}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
 }
