@@ -589,11 +589,17 @@ pub fn plot(path: &Path, workloads: &[WorkloadResult]) -> Result<(), Box<dyn std
 
 /// The separate-run sections under `<out>/bench/`, in report order.
 pub fn separate_runs(out: &std::path::Path) -> Option<String> {
-    let parts: Vec<String> = ["replication.md", "xdc.md", "instructions.md", "threads.md"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
-        .map(|t| t.trim_end().to_string())
-        .collect();
+    let parts: Vec<String> = [
+        "replication.md",
+        "xdc.md",
+        "instructions.md",
+        "threads.md",
+        "pmem.md",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
+    .map(|t| t.trim_end().to_string())
+    .collect();
     (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
 
