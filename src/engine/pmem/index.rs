@@ -265,18 +265,21 @@ impl Family {
         if !range_is_valid(lo, hi) {
             return None;
         }
-        fn visible<'m>(
-            seq: Option<u64>,
-        ) -> impl FnMut((&'m Box<[u8]>, &'m Entry)) -> Option<(&'m [u8], Loc)> {
-            move |(k, e)| e.at(seq).map(|loc| (&k[..], loc))
-        }
-        let visible = visible(seq);
-        let mut range = self.map.range::<[u8], _>((lo, hi));
+        let range = self.map.range::<[u8], _>((lo, hi));
         if forward {
-            range.find_map(visible)
+            for (k, e) in range {
+                if let Some(loc) = e.at(seq) {
+                    return Some((&k[..], loc));
+                }
+            }
         } else {
-            range.rev().find_map(visible)
+            for (k, e) in range.rev() {
+                if let Some(loc) = e.at(seq) {
+                    return Some((&k[..], loc));
+                }
+            }
         }
+        None
     }
 }
 

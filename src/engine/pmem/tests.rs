@@ -321,7 +321,7 @@ fn deleted_keys_stay_deleted_after_cleaning_and_reopen() {
 fn a_record_larger_than_a_segment_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let e = open(dir.path(), 16 << 20).expect("open");
-    let err = put(&e, "huge", &vec![0u8; 2 << 20]).err().expect("refused");
+    let err = put(&e, "huge", &vec![0u8; 2 << 20]).expect_err("refused");
     assert!(matches!(err, EngineError::BatchTooLarge { .. }), "{err}");
     assert_eq!(get(&e, "huge"), None);
     put(&e, "small", b"ok").expect("later writes work");
