@@ -33,12 +33,16 @@ pub fn it_engine() -> String {
     std::env::var("STRATA_IT_ENGINE").unwrap_or_else(|_| "rocksdb".into())
 }
 
-/// The arguments that select [`it_engine`], with test-sized settings: the
+/// The arguments that select [`it_engine`] when `STRATA_IT_ENGINE` is set
+/// (none otherwise: the default engine), with test-sized settings: the
 /// pmem tier's file lives in the data directory (`<dir>/db`); 512 MB holds
 /// the largest test (a million-member sorted set) and is allocated as
-/// unwritten extents, not zeroed.
-/// A test's own `--engine` given later overrides them.
+/// unwritten extents, not zeroed. A test's own `--engine` given later
+/// overrides them.
 pub fn engine_args() -> Vec<String> {
+    if std::env::var_os("STRATA_IT_ENGINE").is_none() {
+        return Vec::new();
+    }
     let engine = it_engine();
     let mut args = vec!["--engine".to_string(), engine.clone()];
     if engine == "pmem" {
