@@ -450,6 +450,48 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
         "RocksDB memtable flushes running now.",
         clamp_i64(r.num_running_flushes),
     )?;
+    // The pmem engine's figures; zero under another engine.
+    let p = e.pmem.clone().unwrap_or_default();
+    s.gauge(
+        "strata_pmem_capacity_bytes",
+        "Capacity of the pmem tier (pmem-size when its file was created).",
+        clamp_i64(p.capacity_bytes),
+    )?;
+    s.gauge(
+        "strata_pmem_used_bytes",
+        "Bytes written into pmem segments in use, live or not.",
+        clamp_i64(p.used_bytes),
+    )?;
+    s.gauge(
+        "strata_pmem_live_bytes",
+        "Bytes of pmem records still in use (the rest is garbage for cleaning).",
+        clamp_i64(p.live_bytes),
+    )?;
+    s.gauge(
+        "strata_pmem_free_bytes",
+        "Bytes the pmem tier can still take before writes fail with OOM.",
+        clamp_i64(p.free_bytes),
+    )?;
+    s.float_gauge(
+        "strata_pmem_index_rebuild_seconds",
+        "Time the pmem index rebuild took at start.",
+        p.rebuild_ms as f64 / 1000.0,
+    )?;
+    s.gauge(
+        "strata_pmem_index_rebuild_keys",
+        "Keys the pmem index rebuild found at start.",
+        clamp_i64(p.rebuild_keys),
+    )?;
+    s.counter(
+        "strata_pmem_full_errors_total",
+        "Writes refused because the pmem tier was full.",
+        p.full_errors,
+    )?;
+    s.counter(
+        "strata_pmem_relocated_bytes_total",
+        "Bytes segment cleaning copied to give space back.",
+        p.relocated_bytes,
+    )?;
     s.gauge(
         "strata_disk_usage_bytes",
         "Bytes of the data directory's store files on disk.",

@@ -39,6 +39,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("engine", true),
     // The backend's own figures; printed only when that backend runs.
     ("rocksdb", true),
+    ("pmem", true),
 ];
 
 /// Which sections the arguments ask for (unknown names select nothing).
@@ -87,6 +88,7 @@ pub fn render(ctx: &Ctx<'_>, sections: &[&str]) -> String {
             "keyspace" => keyspace(ctx.server, &mut w),
             "engine" => engine(ctx.server, &mut w),
             "rocksdb" => rocksdb(ctx.server, &mut w),
+            "pmem" => pmem(ctx.server, &mut w),
             _ => {}
         }
         if !section.is_empty() {
@@ -680,6 +682,41 @@ fn rocksdb(srv: &Server, w: &mut Lines<'_>) {
         r.compaction_kept_for_snapshots,
     );
     w.field("rocksdb_compaction_removed", r.compaction_removed);
+}
+
+/// The pmem engine's own figures: capacity, how durability is reached,
+/// the index rebuild at start, cleaning.
+fn pmem(srv: &Server, w: &mut Lines<'_>) {
+    let Some(p) = srv.ks.engine().stats().pmem else {
+        return;
+    };
+    let appendfsync = srv.config.get("appendfsync").unwrap_or_default();
+    w.header("PMem");
+    w.field("pmem_capacity_bytes", p.capacity_bytes);
+    w.field("pmem_used_bytes", p.used_bytes);
+    w.field("pmem_used_bytes_human", human_bytes(p.used_bytes));
+    w.field("pmem_live_bytes", p.live_bytes);
+    w.field("pmem_free_bytes", p.free_bytes);
+    w.field("pmem_free_bytes_human", human_bytes(p.free_bytes));
+    w.field("pmem_segment_bytes", p.segment_bytes);
+    w.field("pmem_segments", p.segments);
+    w.field("pmem_free_segments", p.free_segments);
+    w.field("pmem_dax", p.dax as u8);
+    w.field("pmem_persist_method", p.persist_method);
+    // When records are made durable: appendfsync's policy (docs/pmem.md).
+    w.field("pmem_persistence", appendfsync);
+    w.field("pmem_persists", p.persists);
+    w.field("pmem_index_rebuild_ms", p.rebuild_ms);
+    w.field("pmem_index_rebuild_keys", p.rebuild_keys);
+    w.field("pmem_log_bytes", p.log_bytes);
+    w.field("pmem_cleaned_segments", p.cleaned_segments);
+    w.field("pmem_relocated_bytes", p.relocated_bytes);
+    w.field("pmem_compaction_removed", p.compaction_removed);
+    w.field(
+        "pmem_cleaning_paused_for_snapshots",
+        p.compaction_kept_for_snapshots,
+    );
+    w.field("pmem_full_errors", p.full_errors);
 }
 
 #[cfg(test)]

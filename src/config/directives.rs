@@ -892,6 +892,20 @@ pub static DIRECTIVES: &[Directive] = &[
         Immutable,
         Applied,
     ),
+    // The pmem engine (docs/pmem.md): the directory of its file (empty:
+    // the data directory's `db`), and its capacity, allocated when the file
+    // is created. Persistence follows `appendfsync`.
+    d("pmem-path", Str, "", Immutable, Applied),
+    d(
+        "pmem-size",
+        Memory {
+            min: 16 << 20,
+            max: i64::MAX,
+        },
+        "1073741824",
+        Immutable,
+        Applied,
+    ),
     d("metrics-port", PORT, "0", Immutable, Applied),
     d(
         "worker-threads",

@@ -606,6 +606,7 @@ impl Engine for RocksEngine {
                 compaction_kept_for_snapshots: self.snapshots.kept.load(Ordering::Relaxed),
                 compaction_removed: self.snapshots.removed.load(Ordering::Relaxed),
             }),
+            pmem: None,
         }
     }
 

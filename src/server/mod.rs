@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 use crate::cmd::CommandTable;
 use crate::config::Settings;
 use crate::config::{ConfigStore, FsyncPolicy};
-use crate::engine::{self, Compression, EngineOptions, RocksOptions};
+use crate::engine::{self, Compression, EngineOptions, PmemOptions, RocksOptions};
 use crate::types::{expire, Keyspace, StalePolicy};
 use client::ClientRegistry;
 use durability::WalSyncer;
@@ -180,6 +180,10 @@ fn engine_options(s: &Settings) -> Result<EngineOptions, StartError> {
         log_retention: s.repl_backlog_size.saturating_mul(2),
         rocksdb: RocksOptions {
             max_write_buffer_number: s.max_write_buffer_number,
+        },
+        pmem: PmemOptions {
+            path: s.pmem_path.clone(),
+            size: s.pmem_size,
         },
     })
 }

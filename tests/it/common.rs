@@ -26,6 +26,31 @@ pub fn strata_bin() -> String {
 }
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The engine every Strata a test starts runs on: `STRATA_IT_ENGINE`
+/// (default `rocksdb`), so the same tests run on each engine
+/// (`scripts/test.sh` runs a subset a second time with `pmem`).
+pub fn it_engine() -> String {
+    std::env::var("STRATA_IT_ENGINE").unwrap_or_else(|_| "rocksdb".into())
+}
+
+/// The arguments that select [`it_engine`] when `STRATA_IT_ENGINE` is set
+/// (none otherwise: the default engine), with test-sized settings: the
+/// pmem tier's file lives in the data directory (`<dir>/db`); 512 MB holds
+/// the largest test (a million-member sorted set) and is allocated as
+/// unwritten extents, not zeroed. A test's own `--engine` given later
+/// overrides them.
+pub fn engine_args() -> Vec<String> {
+    if std::env::var_os("STRATA_IT_ENGINE").is_none() {
+        return Vec::new();
+    }
+    let engine = it_engine();
+    let mut args = vec!["--engine".to_string(), engine.clone()];
+    if engine == "pmem" {
+        args.extend(["--pmem-size".to_string(), "512mb".to_string()]);
+    }
+    args
+}
+
 /// A free port for a test server. Ports come from 20000-31999, below the
 /// kernel's ephemeral range, and are never handed out twice in one test run:
 /// a port freed by a server that restarts cannot be taken by another test in
@@ -103,6 +128,7 @@ impl Strata {
             .arg("16mb")
             .arg("--rocksdb.write-buffer-size")
             .arg("4mb")
+            .args(engine_args())
             .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

@@ -46,6 +46,8 @@ const STRATA_ONLY: &[&str] = &[
     "rocksdb.max-write-buffer-number",
     "rocksdb.max-background-jobs",
     "rocksdb.compression",
+    "pmem-path",
+    "pmem-size",
     "metrics-port",
     "worker-threads",
 ];
@@ -365,24 +367,24 @@ fn unknown_engine_stops_startup_and_list_engines_names_the_known_ones() {
         .output()
         .expect("run strata-server");
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "rocksdb\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "rocksdb\npmem\n");
 
     let tmp = tempfile::tempdir().unwrap();
     let conf = tmp.path().join("engine.conf");
     std::fs::write(
         &conf,
-        format!("dir {}\nengine pmem\n", tmp.path().display()),
+        format!("dir {}\nengine nvram\n", tmp.path().display()),
     )
     .unwrap();
     let out = Command::new(strata_bin())
         .arg(&conf)
         .output()
         .expect("run strata-server");
-    assert!(!out.status.success(), "started with engine pmem");
+    assert!(!out.status.success(), "started with engine nvram");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(">>> 'engine pmem'"), "{err}");
+    assert!(err.contains(">>> 'engine nvram'"), "{err}");
     assert!(
-        err.contains("argument(s) must be one of the following: rocksdb"),
+        err.contains("argument(s) must be one of the following: rocksdb, pmem"),
         "{err}"
     );
 }

@@ -26,6 +26,7 @@ mod master_sync;
 mod metrics;
 mod notifications;
 mod pipeline;
+mod pmem_crash;
 mod propagation;
 mod protocol;
 mod pubsub;

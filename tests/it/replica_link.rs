@@ -333,6 +333,7 @@ impl FileServer {
             .arg("--dir")
             .arg(data)
             .args(["--rocksdb.block-cache-size", "16mb"])
+            .args(crate::common::engine_args())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

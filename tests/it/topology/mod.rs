@@ -117,7 +117,8 @@ impl Node {
         match self.kind {
             Kind::Strata => {
                 cmd.args(["--rocksdb.block-cache-size", "16mb"])
-                    .args(["--rocksdb.write-buffer-size", "4mb"]);
+                    .args(["--rocksdb.write-buffer-size", "4mb"])
+                    .args(crate::common::engine_args());
             }
             Kind::Redis => {
                 cmd.args(["--save", "", "--appendonly", "no"]);

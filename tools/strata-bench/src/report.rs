@@ -682,6 +682,7 @@ pub fn separate_runs(out: &std::path::Path) -> Option<String> {
         "instructions.md",
         "threads.md",
         "pipeline.md",
+        "pmem.md",
     ]
     .iter()
     .filter_map(|f| std::fs::read_to_string(out.join("bench").join(f)).ok())
