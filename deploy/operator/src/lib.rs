@@ -1,1 +1,15 @@
+//! strata-operator: runs replicated Strata groups on Kubernetes from a
+//! `StrataCluster` resource. The pieces, each in its own module:
+//! `crd` (the resource), `resources` (the Kubernetes objects a spec implies),
+//! `info` + `resp` + `node` (talking to Strata and sentinel nodes),
+//! `decide` (observed state -> actions, pure), `observe` (collecting the
+//! observation), `act` (carrying actions out) and `controller` (the loop).
 
+pub mod crd;
+pub mod decide;
+pub mod error;
+pub mod info;
+pub mod node;
+#[cfg(test)]
+mod node_tests;
+pub mod resp;
