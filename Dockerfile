@@ -45,6 +45,7 @@ COPY deploy/k8s/base/strata-probe.sh /usr/local/bin/strata-probe
 COPY deploy/k8s/base/strata-start.sh /usr/local/bin/strata-start
 COPY deploy/k8s/base/strata-prestop.sh /usr/local/bin/strata-prestop
 COPY deploy/k8s/base/strata-role-label.sh /usr/local/bin/strata-role-label
+COPY deploy/k8s/components/sentinel/sentinel-start.sh /usr/local/bin/strata-sentinel-start
 COPY deploy/docker/entrypoint.sh /usr/local/bin/strata-entrypoint
 COPY deploy/docker/strata.conf /etc/strata/strata.conf
 USER 10001:10001

@@ -9,7 +9,11 @@ pub mod crd;
 pub mod decide;
 pub mod error;
 pub mod info;
+pub mod kubeapi;
+#[cfg(test)]
+mod kubeapi_tests;
 pub mod node;
 #[cfg(test)]
 mod node_tests;
+pub mod resources;
 pub mod resp;
