@@ -10,10 +10,9 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
@@ -56,22 +55,33 @@ impl Kube {
             + Clone
             + Debug,
     {
-        let name = obj.meta().name.clone().ok_or(ReconcileError::Missing("name"))?;
+        let name = obj
+            .meta()
+            .name
+            .clone()
+            .ok_or(ReconcileError::Missing("name"))?;
         let pp = PatchParams::apply(FIELD_MANAGER).force();
-        self.api::<K>().patch(&name, &pp, &Patch::Apply(obj)).await?;
+        self.api::<K>()
+            .patch(&name, &pp, &Patch::Apply(obj))
+            .await?;
         Ok(())
     }
 
     /// Applies everything the spec implies; the StatefulSet keeps
     /// `replicas` pods (scaling is a decision of its own).
-    pub async fn apply_desired(&self, c: &StrataCluster, replicas: u32) -> Result<(), ReconcileError> {
+    pub async fn apply_desired(
+        &self,
+        c: &StrataCluster,
+        replicas: u32,
+    ) -> Result<(), ReconcileError> {
         let names = Names::of(c)?;
         self.apply(&resources::config_map(c, &names)?).await?;
         for svc in resources::services(c, &names)? {
             self.apply(&svc).await?;
         }
         self.apply(&resources::pdb(c, &names)?).await?;
-        self.apply(&resources::statefulset(c, &names, replicas)?).await?;
+        self.apply(&resources::statefulset(c, &names, replicas)?)
+            .await?;
         if let Some((svc, sts)) = resources::sentinel(c, &names)? {
             self.apply(&svc).await?;
             self.apply(&sts).await?;
@@ -82,10 +92,15 @@ impl Kube {
         Ok(())
     }
 
-    async fn apply_service_monitor(&self, c: &StrataCluster, names: &Names) -> Result<(), ReconcileError> {
+    async fn apply_service_monitor(
+        &self,
+        c: &StrataCluster,
+        names: &Names,
+    ) -> Result<(), ReconcileError> {
         let gvk = GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor");
         let ar = ApiResource::from_gvk(&gvk);
-        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &self.namespace, &ar);
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.namespace, &ar);
         let owner = c.controller_owner_ref(&());
         let obj = json!({
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
@@ -135,7 +150,9 @@ impl Kube {
 
     /// Deletes a pod; the StatefulSet recreates it at its update revision.
     pub async fn restart(&self, pod: &str) -> Result<(), ReconcileError> {
-        self.api::<Pod>().delete(pod, &DeleteParams::default()).await?;
+        self.api::<Pod>()
+            .delete(pod, &DeleteParams::default())
+            .await?;
         Ok(())
     }
 
@@ -159,9 +176,4 @@ impl Kube {
             .and_then(|d| d.get(&r.key).cloned())
             .map(|b| String::from_utf8_lossy(&b.0).into_owned()))
     }
-}
-
-/// A pod's name and whether it is being deleted.
-pub fn pod_name(p: &Pod) -> (String, bool) {
-    (p.name_any(), p.metadata.deletion_timestamp.is_some())
 }

@@ -28,11 +28,20 @@ async fn expect(handle: &mut Handle, method: &str, path: &str, query: Option<&st
     if let Some(q) = query {
         // kube orders (and may lead with '&') the parameters; compare sets.
         let set = |s: &str| {
-            let mut v: Vec<String> = s.split('&').filter(|p| !p.is_empty()).map(String::from).collect();
+            let mut v: Vec<String> = s
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect();
             v.sort();
             v
         };
-        assert_eq!(set(req.uri().query().unwrap_or_default()), set(q), "query of {}", req.uri());
+        assert_eq!(
+            set(req.uri().query().unwrap_or_default()),
+            set(q),
+            "query of {}",
+            req.uri()
+        );
     }
     let bytes = req.into_body().collect_bytes().await.expect("body");
     let body: Value = if bytes.is_empty() {
@@ -78,7 +87,13 @@ async fn applying_a_sentinel_group_sends_one_server_side_apply_per_object() {
     let c = cluster("replicas: 3\nsentinel: {replicas: 3, quorum: 2}\n");
     let task = tokio::spawn(async move { kube.apply_desired(&c, 3).await });
     let q = APPLY;
-    let cm = expect(&mut handle, "PATCH", "/api/v1/namespaces/shop/configmaps/cache-config", Some(q)).await;
+    let cm = expect(
+        &mut handle,
+        "PATCH",
+        "/api/v1/namespaces/shop/configmaps/cache-config",
+        Some(q),
+    )
+    .await;
     assert!(cm["data"]["strata.conf"]
         .as_str()
         .is_some_and(|s| s.contains("engine rocksdb")));
@@ -99,10 +114,22 @@ async fn applying_a_sentinel_group_sends_one_server_side_apply_per_object() {
         Some(q),
     )
     .await;
-    let sts = expect(&mut handle, "PATCH", "/apis/apps/v1/namespaces/shop/statefulsets/cache", Some(q)).await;
+    let sts = expect(
+        &mut handle,
+        "PATCH",
+        "/apis/apps/v1/namespaces/shop/statefulsets/cache",
+        Some(q),
+    )
+    .await;
     assert_eq!(sts["spec"]["replicas"], 3);
     assert_eq!(sts["spec"]["updateStrategy"]["type"], "OnDelete");
-    expect(&mut handle, "PATCH", "/api/v1/namespaces/shop/services/cache-sentinel", Some(q)).await;
+    expect(
+        &mut handle,
+        "PATCH",
+        "/api/v1/namespaces/shop/services/cache-sentinel",
+        Some(q),
+    )
+    .await;
     let sent = expect(
         &mut handle,
         "PATCH",
@@ -110,7 +137,10 @@ async fn applying_a_sentinel_group_sends_one_server_side_apply_per_object() {
         Some(q),
     )
     .await;
-    assert_eq!(sent["spec"]["template"]["spec"]["containers"][0]["command"][0], "strata-sentinel-start");
+    assert_eq!(
+        sent["spec"]["template"]["spec"]["containers"][0]["command"][0],
+        "strata-sentinel-start"
+    );
     task.await.expect("task").expect("apply succeeds");
 }
 
@@ -128,11 +158,32 @@ async fn labels_scaling_restarts_and_status_are_the_expected_patches() {
         };
         kube.patch_status("cache", &status).await
     });
-    let label = expect(&mut handle, "PATCH", "/api/v1/namespaces/shop/pods/cache-1", None).await;
-    assert_eq!(label, json!({"metadata": {"labels": {"strata.io/role": "master"}}}));
-    let scale = expect(&mut handle, "PATCH", "/apis/apps/v1/namespaces/shop/statefulsets/cache", None).await;
+    let label = expect(
+        &mut handle,
+        "PATCH",
+        "/api/v1/namespaces/shop/pods/cache-1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        label,
+        json!({"metadata": {"labels": {"strata.io/role": "master"}}})
+    );
+    let scale = expect(
+        &mut handle,
+        "PATCH",
+        "/apis/apps/v1/namespaces/shop/statefulsets/cache",
+        None,
+    )
+    .await;
     assert_eq!(scale, json!({"spec": {"replicas": 5}}));
-    expect(&mut handle, "DELETE", "/api/v1/namespaces/shop/pods/cache-2", None).await;
+    expect(
+        &mut handle,
+        "DELETE",
+        "/api/v1/namespaces/shop/pods/cache-2",
+        None,
+    )
+    .await;
     let status = expect(
         &mut handle,
         "PATCH",

@@ -3,8 +3,10 @@
 //! `crd` (the resource), `resources` (the Kubernetes objects a spec implies),
 //! `info` + `resp` + `node` (talking to Strata and sentinel nodes),
 //! `decide` (observed state -> actions, pure), `observe` (collecting the
-//! observation), `act` (carrying actions out) and `controller` (the loop).
+//! observation), `kubeapi` (every API request) and `controller` (the loop
+//! that carries actions out and writes the status).
 
+pub mod controller;
 pub mod crd;
 pub mod decide;
 pub mod error;
@@ -15,5 +17,6 @@ mod kubeapi_tests;
 pub mod node;
 #[cfg(test)]
 mod node_tests;
+pub mod observe;
 pub mod resources;
 pub mod resp;

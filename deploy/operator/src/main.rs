@@ -4,7 +4,8 @@
 
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--print-crd") {
         return match strata_operator::crd::crd_yaml() {
@@ -22,5 +23,19 @@ fn main() -> ExitCode {
         eprintln!("strata-operator: unknown argument {a:?} (known: --print-crd)");
         return ExitCode::from(2);
     }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("strata-operator: no Kubernetes API to talk to: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    strata_operator::controller::run(client).await;
     ExitCode::SUCCESS
 }

@@ -204,7 +204,11 @@ impl Nodes {
     }
 
     /// `SENTINEL FAILOVER name`.
-    pub async fn sentinel_failover(&self, sentinel: &Endpoint, name: &str) -> Result<(), NodeError> {
+    pub async fn sentinel_failover(
+        &self,
+        sentinel: &Endpoint,
+        name: &str,
+    ) -> Result<(), NodeError> {
         let mut c = Conn::open(&sentinel.host, sentinel.port, None, self.timeout).await?;
         c.ok(&["SENTINEL", "FAILOVER", name]).await.map(drop)
     }

@@ -107,12 +107,16 @@ async fn group(bin: &PathBuf, nodes: &Nodes) -> (Server, Server, Server) {
         .await
         .expect("REPLICAOF");
     for r in [&a, &b] {
-        wait_until(Duration::from_secs(30), "the replica is in sync", || async {
-            nodes
-                .state(&r.endpoint)
-                .await
-                .is_ok_and(|s| s.in_sync() && s.follows(&m.endpoint))
-        })
+        wait_until(
+            Duration::from_secs(30),
+            "the replica is in sync",
+            || async {
+                nodes
+                    .state(&r.endpoint)
+                    .await
+                    .is_ok_and(|s| s.in_sync() && s.follows(&m.endpoint))
+            },
+        )
         .await;
     }
     (m, a, b)
@@ -138,12 +142,16 @@ async fn replicaof_info_role_and_promotion_on_real_nodes() {
     c.ok(&["SET", "k", "v"]).await.expect("SET");
     let target = nodes.state(&m.endpoint).await.expect("INFO").offset;
     assert!(target > 0);
-    wait_until(Duration::from_secs(10), "replica offsets catch up", || async {
-        nodes
-            .state(&a.endpoint)
-            .await
-            .is_ok_and(|s| s.offset >= target)
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "replica offsets catch up",
+        || async {
+            nodes
+                .state(&a.endpoint)
+                .await
+                .is_ok_and(|s| s.offset >= target)
+        },
+    )
     .await;
 
     // The master dies; promote a replica and repoint the other, as the
@@ -183,7 +191,10 @@ async fn hand_over_swaps_master_and_replica_with_failover() {
         .expect("FAILOVER hand-over");
     assert_eq!(nodes.role(&a.endpoint).await.expect("ROLE"), Role::Master);
     let old = nodes.state(&m.endpoint).await.expect("INFO");
-    assert!(old.follows(&a.endpoint), "old master follows the new one: {old:?}");
+    assert!(
+        old.follows(&a.endpoint),
+        "old master follows the new one: {old:?}"
+    );
     let mut c = crate::resp::Conn::open("127.0.0.1", a.endpoint.port, None, nodes.timeout)
         .await
         .expect("connect");
@@ -211,7 +222,10 @@ async fn config_set_applies_hot_directives_and_refuses_cold_ones() {
         .expect("CONFIG GET");
     assert_eq!(got.get("maxclients").map(String::as_str), Some("777"));
     let cold = nodes
-        .config_set(&s.endpoint, &[("rocksdb.block-cache-size".into(), "1mb".into())])
+        .config_set(
+            &s.endpoint,
+            &[("rocksdb.block-cache-size".into(), "1mb".into())],
+        )
         .await;
     assert!(cold.is_err(), "an immutable directive needs a restart");
 }

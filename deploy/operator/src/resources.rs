@@ -121,7 +121,10 @@ impl Names {
 pub fn selector(names: &Names) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "strata".to_string()),
-        ("app.kubernetes.io/instance".to_string(), names.cluster.clone()),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            names.cluster.clone(),
+        ),
     ])
 }
 
@@ -295,7 +298,10 @@ pub fn statefulset(
 ) -> Result<StatefulSet, ReconcileError> {
     let spec = &c.spec;
     let sel = selector(names);
-    let image = spec.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+    let image = spec
+        .image
+        .clone()
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
     let mut env = vec![
         json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
         json!({"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}),
@@ -334,7 +340,9 @@ pub fn statefulset(
         json!({"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}),
     ];
     if let Some(user) = &spec.config_map {
-        mounts.push(json!({"name": "user-config", "mountPath": "/etc/strata-user", "readOnly": true}));
+        mounts.push(
+            json!({"name": "user-config", "mountPath": "/etc/strata-user", "readOnly": true}),
+        );
         volumes.push(json!({"name": "user-config", "configMap": {"name": user}}));
     }
     let mut node_selector = json!({});
@@ -345,7 +353,8 @@ pub fn statefulset(
             .map(|p| (p.host_path.clone(), p.node_selector.clone()))
             .unwrap_or_else(|| ("/mnt/pmem0/strata".to_string(), BTreeMap::new()));
         mounts.push(json!({"name": "pmem", "mountPath": "/pmem", "subPathExpr": "$(POD_NAME)"}));
-        volumes.push(json!({"name": "pmem", "hostPath": {"path": path, "type": "DirectoryOrCreate"}}));
+        volumes
+            .push(json!({"name": "pmem", "hostPath": {"path": path, "type": "DirectoryOrCreate"}}));
         node_selector = json!(sel);
     }
     let probe = |kind: &str, period: u32, failures: u32| {
@@ -525,21 +534,32 @@ mod tests {
 
     #[test]
     fn the_statefulset_is_owned_updated_on_delete_and_spread() {
-        let c = cluster("replicas: 3\nstorage: {size: 50Gi, storageClassName: ssd, keepAfterDelete: false}\n");
+        let c = cluster(
+            "replicas: 3\nstorage: {size: 50Gi, storageClassName: ssd, keepAfterDelete: false}\n",
+        );
         let names = Names::of(&c).expect("names");
         let sts = statefulset(&c, &names, 3).expect("builds");
         let v = serde_json::to_value(&sts).expect("json");
         assert_eq!(v["metadata"]["ownerReferences"][0]["uid"], "uid-1");
         assert_eq!(v["spec"]["updateStrategy"]["type"], "OnDelete");
         assert_eq!(v["spec"]["serviceName"], "cache-headless");
-        assert_eq!(v["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"], "Delete");
+        assert_eq!(
+            v["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"],
+            "Delete"
+        );
         let claim = &v["spec"]["volumeClaimTemplates"][0]["spec"];
         assert_eq!(claim["storageClassName"], "ssd");
         assert_eq!(claim["resources"]["requests"]["storage"], "50Gi");
         let pod = &v["spec"]["template"]["spec"];
         assert!(pod["affinity"]["podAntiAffinity"].is_object());
-        assert_eq!(pod["containers"][0]["readinessProbe"]["exec"]["command"][1], "ready");
-        assert_eq!(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][0], "strata-prestop");
+        assert_eq!(
+            pod["containers"][0]["readinessProbe"]["exec"]["command"][1],
+            "ready"
+        );
+        assert_eq!(
+            pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][0],
+            "strata-prestop"
+        );
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     }
 
@@ -586,11 +606,16 @@ mod tests {
     fn sentinels_only_for_the_per_group_layout() {
         let per = cluster("sentinel: {replicas: 3, quorum: 2}\n");
         let names = Names::of(&per).expect("names");
-        let (_, sts) = sentinel(&per, &names).expect("builds").expect("per-group sentinels");
+        let (_, sts) = sentinel(&per, &names)
+            .expect("builds")
+            .expect("per-group sentinels");
         assert_eq!(sts.spec.as_ref().and_then(|s| s.replicas), Some(3));
         let shared = cluster("sentinel: {layout: shared, shared: {host: sentinels.infra}}\n");
         assert!(sentinel(&shared, &names).expect("builds").is_none());
-        assert_eq!(names.sentinel_host(&shared).as_deref(), Some("sentinels.infra"));
+        assert_eq!(
+            names.sentinel_host(&shared).as_deref(),
+            Some("sentinels.infra")
+        );
         let ext = cluster("sentinel: {}\nexternalMaster: {host: redis.dc1}\n");
         assert!(sentinel(&ext, &names).expect("builds").is_none());
         let sts = statefulset(&ext, &names, 3).expect("builds");

@@ -268,7 +268,11 @@ mod tests {
             b"\r\n",
         ] {
             let bad: &'static [u8] = Box::leak(bad.to_vec().into_boxed_slice());
-            assert!(one(bad).await.is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                one(bad).await.is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -101,7 +101,10 @@ pub enum Action {
     /// Set the pod's `strata.io/role` label.
     Label { pod: String, role: Role },
     /// `SENTINEL MONITOR` (after REMOVE) on one sentinel.
-    Monitor { sentinel: Endpoint, master: Endpoint },
+    Monitor {
+        sentinel: Endpoint,
+        master: Endpoint,
+    },
     /// `CONFIG SET` of hot directives on one pod.
     ConfigSet {
         pod: String,

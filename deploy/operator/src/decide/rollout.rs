@@ -125,7 +125,10 @@ pub(super) fn plan(obs: &Observed, topo: Topology) -> Decision {
                     actions,
                     Health::Degraded,
                     "NoHandOverTarget",
-                    format!("scale-down would remove master {}; no replica to take over", m.name),
+                    format!(
+                        "scale-down would remove master {}; no replica to take over",
+                        m.name
+                    ),
                 ),
             };
         }

@@ -367,8 +367,7 @@ fn scale_down_waits_while_a_replica_syncs() {
 #[test]
 fn a_hot_config_change_is_a_config_set_on_every_node_that_differs() {
     let mut obs = healthy(3);
-    obs.hot_config
-        .insert("maxclients".into(), "5000".into());
+    obs.hot_config.insert("maxclients".into(), "5000".into());
     obs.hot_config
         .insert("client-query-buffer-limit".into(), "1gb".into());
     for p in &mut obs.pods {
@@ -476,10 +475,7 @@ fn nothing_answers_is_degraded_without_actions() {
     let d = decide(&obs);
     assert_eq!(d.reason, "NoNodeAnswers");
     assert_eq!(d.health, Health::Degraded);
-    assert!(d
-        .actions
-        .iter()
-        .all(|a| matches!(a, Action::Label { .. })));
+    assert!(d.actions.iter().all(|a| matches!(a, Action::Label { .. })));
 }
 
 #[test]
