@@ -70,6 +70,16 @@ for engine in $engines; do
     fi
 done
 run integration --test it "$@"
+# Deployment artefacts (manifests, CRD and samples, Dockerfiles, dashboard),
+# checked offline; the operator's own tests ran with the unit tests above.
+echo "== deploy"
+scripts/test-deploy.sh 2>&1 | tee "$log_dir/deploy.log"
+deploy_rc=${PIPESTATUS[0]}
+deploy_verdict=ok
+if [ "$deploy_rc" -ne 0 ]; then
+    status=1
+    deploy_verdict=FAILED
+fi
 
 # "test result: ok. 12 passed; 0 failed; ..." lines, summed per run.
 count() {
@@ -83,5 +93,5 @@ unit_summary=""
 for engine in $engines; do
     unit_summary+="unit tests ($engine): $(count "unit-$engine"); "
 done
-echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration)"
+echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration); deploy checks: $deploy_verdict"
 exit "$status"

@@ -6,7 +6,7 @@
 # Needs a running Docker engine; without one it says so and exits 2.
 #   deploy/docker/compose-test.sh [image-tag]
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 tag=${1:-strata:compose-test}
 net=strata-compose-test
 prefix=strata-ct

@@ -10,6 +10,10 @@
 # role slave. A replica, or a master without replicas, stops at once. It
 # always exits 0: the grace period, not this script, bounds the shutdown.
 set -u
+if [ -n "${STRATA_PASSWORD_FILE:-}" ] && [ -r "$STRATA_PASSWORD_FILE" ]; then
+    REDISCLI_AUTH=$(cat "$STRATA_PASSWORD_FILE")
+    export REDISCLI_AUTH
+fi
 port=${STRATA_PORT:-6379}
 wait_s=${STRATA_HANDOVER_SECONDS:-30}
 

@@ -13,6 +13,10 @@
 # Environment: STRATA_PORT (6379), STRATA_HOST (127.0.0.1), REDISCLI_AUTH
 # (password, read by redis-cli itself), STRATA_PROBE_TIMEOUT (seconds, 3).
 set -u
+if [ -n "${STRATA_PASSWORD_FILE:-}" ] && [ -r "$STRATA_PASSWORD_FILE" ]; then
+    REDISCLI_AUTH=$(cat "$STRATA_PASSWORD_FILE")
+    export REDISCLI_AUTH
+fi
 host=${STRATA_HOST:-127.0.0.1}
 port=${STRATA_PORT:-6379}
 timeout=${STRATA_PROBE_TIMEOUT:-3}

@@ -5,6 +5,10 @@
 # manifests). Runs as a sidecar; patches only its own pod, with the pod's
 # service account (RBAC: get/patch pods in the namespace).
 set -u
+if [ -n "${STRATA_PASSWORD_FILE:-}" ] && [ -r "$STRATA_PASSWORD_FILE" ]; then
+    REDISCLI_AUTH=$(cat "$STRATA_PASSWORD_FILE")
+    export REDISCLI_AUTH
+fi
 port=${STRATA_PORT:-6379}
 every=${STRATA_LABEL_SECONDS:-5}
 sa=/var/run/secrets/kubernetes.io/serviceaccount

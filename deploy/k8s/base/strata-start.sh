@@ -24,6 +24,14 @@ self="$pod.$headless.$ns.svc.$domain"
 ordinal=${pod##*-}
 set_name=${pod%-*}
 
+# Passwords come from mounted Secret files (not environment variables) when
+# STRATA_PASSWORD_FILE / EXTERNAL_MASTER_PASSWORD_FILE name them.
+if [ -n "${STRATA_PASSWORD_FILE:-}" ] && [ -r "$STRATA_PASSWORD_FILE" ]; then
+    STRATA_PASSWORD=$(cat "$STRATA_PASSWORD_FILE")
+fi
+if [ -n "${EXTERNAL_MASTER_PASSWORD_FILE:-}" ] && [ -r "$EXTERNAL_MASTER_PASSWORD_FILE" ]; then
+    EXTERNAL_MASTER_PASSWORD=$(cat "$EXTERNAL_MASTER_PASSWORD_FILE")
+fi
 mkdir -p "$data"
 cp "$conf_src" "$data/strata.conf"
 set -- "$data/strata.conf" --dir "$data" --port "$port" \
@@ -76,4 +84,5 @@ case "$master" in
     set -- "$@" --replicaof $master
     ;;
 esac
+# shellcheck disable=SC2086 # extra "--directive value" words split on purpose
 exec strata-server "$@" ${STRATA_EXTRA_ARGS:-}

@@ -1,6 +1,6 @@
 //! The `StrataCluster` custom resource: what a user declares (spec) and what
 //! the operator reports back (status). The CRD YAML is generated from these
-//! types (`strata-operator --print-crd`, checked in as `deploy/operator/crd.yaml`)
+//! types (`strata-operator --print-crd`, checked in as `deploy/operator/manifests/crd.yaml`)
 //! so the schema the API server enforces and the operator's view can never
 //! drift apart.
 
@@ -336,7 +336,7 @@ pub struct Condition {
     pub observed_generation: Option<i64>,
 }
 
-/// The CRD as YAML, exactly as checked in at `deploy/operator/crd.yaml`.
+/// The CRD as YAML, exactly as checked in at `deploy/operator/manifests/crd.yaml`.
 pub fn crd_yaml() -> Result<String, serde_yaml::Error> {
     use kube::CustomResourceExt;
     let yaml = serde_yaml::to_string(&StrataCluster::crd())?;
@@ -352,11 +352,11 @@ mod tests {
     #[test]
     fn checked_in_crd_equals_the_generated_one() {
         let generated = crd_yaml().expect("CRD serializes");
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/crd.yaml");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/crd.yaml");
         let checked_in = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
             checked_in == generated,
-            "deploy/operator/crd.yaml is stale: run `cargo run -p strata-operator -- --print-crd > deploy/operator/crd.yaml`"
+            "deploy/operator/manifests/crd.yaml is stale: run `cargo run -p strata-operator -- --print-crd > deploy/operator/manifests/crd.yaml`"
         );
     }
 

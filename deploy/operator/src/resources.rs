@@ -263,8 +263,21 @@ pub fn pdb(c: &StrataCluster, names: &Names) -> Result<PodDisruptionBudget, Reco
     )
 }
 
-fn secret_env(name: &str, r: &crate::crd::SecretKeyRef) -> Value {
-    json!({"name": name, "valueFrom": {"secretKeyRef": {"name": r.name, "key": r.key}}})
+/// A Secret key mounted as the file `<dir>/password` (files, not
+/// environment variables: the value stays out of the process environment),
+/// plus the variable that names the file for the pod's scripts.
+fn secret_file(
+    volume: &str,
+    dir: &str,
+    env: &str,
+    r: &crate::crd::SecretKeyRef,
+) -> (Value, Value, Value) {
+    (
+        json!({"name": volume, "secret": {"secretName": r.name,
+               "items": [{"key": r.key, "path": "password"}], "defaultMode": 0o440}}),
+        json!({"name": volume, "mountPath": dir, "readOnly": true}),
+        json!({"name": env, "value": format!("{dir}/password")}),
+    )
 }
 
 fn security_context() -> Value {
@@ -310,15 +323,27 @@ pub fn statefulset(
         json!({"name": "STRATA_MASTER_NAME", "value": names.monitor()}),
         json!({"name": "STRATA_CONF", "value": "/etc/strata/strata.conf"}),
     ];
+    let mut secret_volumes = Vec::new();
+    let mut secret_mounts = Vec::new();
     if let Some(auth) = &spec.auth {
-        env.push(secret_env("STRATA_PASSWORD", auth));
-        env.push(secret_env("REDISCLI_AUTH", auth));
+        let (v, m, e) = secret_file("auth", "/etc/strata-auth", "STRATA_PASSWORD_FILE", auth);
+        secret_volumes.push(v);
+        secret_mounts.push(m);
+        env.push(e);
     }
     if let Some(ext) = &spec.external_master {
         env.push(json!({"name": "EXTERNAL_MASTER_HOST", "value": ext.host}));
         env.push(json!({"name": "EXTERNAL_MASTER_PORT", "value": ext.port.to_string()}));
         if let Some(a) = &ext.auth {
-            env.push(secret_env("EXTERNAL_MASTER_PASSWORD", a));
+            let (v, m, e) = secret_file(
+                "external-auth",
+                "/etc/strata-external-auth",
+                "EXTERNAL_MASTER_PASSWORD_FILE",
+                a,
+            );
+            secret_volumes.push(v);
+            secret_mounts.push(m);
+            env.push(e);
         }
     } else if let Some(host) = names.sentinel_host(c) {
         env.push(json!({"name": "SENTINEL_HOST", "value": host}));
@@ -339,6 +364,8 @@ pub fn statefulset(
         json!({"name": "config", "configMap": {"name": names.config()}}),
         json!({"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}),
     ];
+    mounts.extend(secret_mounts);
+    volumes.extend(secret_volumes);
     if let Some(user) = &spec.config_map {
         mounts.push(
             json!({"name": "user-config", "mountPath": "/etc/strata-user", "readOnly": true}),
@@ -417,7 +444,7 @@ pub fn statefulset(
                         "containers": [{
                             "name": "strata",
                             "image": image,
-                            "imagePullPolicy": "IfNotPresent",
+                            "imagePullPolicy": "Always",
                             "command": ["strata-start"],
                             "env": env,
                             "ports": ports,
@@ -470,8 +497,13 @@ pub fn sentinel(
         json!({"name": "SENTINEL_QUORUM", "value": s.quorum.to_string()}),
         json!({"name": "SENTINEL_DOWN_AFTER_MS", "value": s.down_after_milliseconds.to_string()}),
     ];
+    let mut mounts = vec![json!({"name": "state", "mountPath": "/sentinel"})];
+    let mut volumes = vec![json!({"name": "state", "emptyDir": {"sizeLimit": "16Mi"}})];
     if let Some(auth) = &c.spec.auth {
-        env.push(secret_env("STRATA_PASSWORD", auth));
+        let (v, m, e) = secret_file("auth", "/etc/strata-auth", "STRATA_PASSWORD_FILE", auth);
+        volumes.push(v);
+        mounts.push(m);
+        env.push(e);
     }
     let ping = json!({"exec": {"command": ["redis-cli", "-p", SENTINEL_PORT.to_string(), "PING"]},
                       "periodSeconds": 10});
@@ -499,7 +531,7 @@ pub fn sentinel(
                         "containers": [{
                             "name": "sentinel",
                             "image": c.spec.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
-                            "imagePullPolicy": "IfNotPresent",
+                            "imagePullPolicy": "Always",
                             "command": ["strata-sentinel-start"],
                             "env": env,
                             "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
@@ -508,15 +540,51 @@ pub fn sentinel(
                             "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
                                           "limits": {"cpu": "200m", "memory": "128Mi"}},
                             "securityContext": security_context(),
-                            "volumeMounts": [{"name": "state", "mountPath": "/sentinel"}],
+                            "volumeMounts": mounts,
                         }],
-                        "volumes": [{"name": "state", "emptyDir": {"sizeLimit": "16Mi"}}],
+                        "volumes": volumes,
                     }
                 }
             }
         }),
     )?;
     Ok(Some((svc, sts)))
+}
+
+/// Every object the operator applies for `c`, as multi-document YAML
+/// (`strata-operator --render cluster.yaml`; CI validates the output against
+/// the Kubernetes schemas). The ServiceMonitor is left out: it needs the
+/// Prometheus Operator's CRD.
+pub fn render(c: &StrataCluster) -> Result<String, ReconcileError> {
+    let names = Names::of(c)?;
+    let yaml = |what: &'static str, v: Result<Value, serde_json::Error>| {
+        let v = v.map_err(|source| ReconcileError::Serialize { what, source })?;
+        serde_yaml::to_string(&v).map_err(|e| ReconcileError::Serialize {
+            what,
+            source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+        })
+    };
+    let mut docs = vec![yaml(
+        "ConfigMap",
+        serde_json::to_value(config_map(c, &names)?),
+    )?];
+    for svc in services(c, &names)? {
+        docs.push(yaml("Service", serde_json::to_value(svc))?);
+    }
+    docs.push(yaml(
+        "PodDisruptionBudget",
+        serde_json::to_value(pdb(c, &names)?),
+    )?);
+    let replicas = c.spec.replicas.max(0) as u32;
+    docs.push(yaml(
+        "StatefulSet",
+        serde_json::to_value(statefulset(c, &names, replicas)?),
+    )?);
+    if let Some((svc, sts)) = sentinel(c, &names)? {
+        docs.push(yaml("Service", serde_json::to_value(svc))?);
+        docs.push(yaml("StatefulSet", serde_json::to_value(sts))?);
+    }
+    Ok(docs.join("---\n"))
 }
 
 #[cfg(test)]
@@ -616,13 +684,17 @@ mod tests {
             names.sentinel_host(&shared).as_deref(),
             Some("sentinels.infra")
         );
-        let ext = cluster("sentinel: {}\nexternalMaster: {host: redis.dc1}\n");
+        let ext = cluster("sentinel: {}\nexternalMaster: {host: redis.dc1, auth: {name: dc1}}\n");
         assert!(sentinel(&ext, &names).expect("builds").is_none());
         let sts = statefulset(&ext, &names, 3).expect("builds");
         let env = serde_json::to_value(&sts).expect("json")["spec"]["template"]["spec"]
             ["containers"][0]["env"]
             .to_string();
         assert!(env.contains("EXTERNAL_MASTER_HOST"));
+        assert!(
+            !env.contains("secretKeyRef"),
+            "passwords are files, not variables"
+        );
         assert!(!env.contains("SENTINEL_HOST"));
     }
 }

@@ -11,6 +11,9 @@ domain=${CLUSTER_DOMAIN:-cluster.local}
 name=${STRATA_MASTER_NAME:-strata}
 quorum=${SENTINEL_QUORUM:-2}
 self="${POD_NAME:?}.${SENTINEL_HEADLESS_SERVICE:-strata-sentinel}.$ns.svc.$domain"
+if [ -n "${STRATA_PASSWORD_FILE:-}" ] && [ -r "$STRATA_PASSWORD_FILE" ]; then
+    STRATA_PASSWORD=$(cat "$STRATA_PASSWORD_FILE")
+fi
 if [ -s "$conf" ]; then
     exec redis-sentinel "$conf"
 fi
