@@ -4,8 +4,9 @@
 # operator applies for each sample StrataCluster, validates them against the
 # Kubernetes schemas (kubernetes-validate), validates the samples against
 # the CRD's own schema (and that it rejects bad ones), lints the Dockerfiles
-# (hadolint) and the scripts (shellcheck), scans the manifests with checkov,
-# and checks that the Grafana dashboard only uses metric names Strata
+# (hadolint) and the scripts (shellcheck), runs the pod scripts (start,
+# probe, preStop) against real strata-server processes on loopback, scans
+# the manifests with checkov, and checks that the Grafana dashboard only uses metric names Strata
 # exports. The compose test (deploy/docker/compose-test.sh) runs only where
 # a Docker engine answers. Ends with "test-deploy: ok" or lists what failed.
 # The Python tools live in a virtualenv under ~/.cache (no system packages
@@ -106,7 +107,8 @@ done
 step "shellcheck"
 "$venv/bin/shellcheck" -s sh deploy/k8s/base/*.sh deploy/k8s/components/sentinel/*.sh \
     deploy/docker/entrypoint.sh || fail "shellcheck (sh scripts)"
-"$venv/bin/shellcheck" -x -s bash deploy/docker/compose-test.sh scripts/test-deploy.sh ||
+"$venv/bin/shellcheck" -x -s bash deploy/docker/compose-test.sh scripts/test-deploy.sh \
+    deploy/ci/scripts-test.sh ||
     fail "shellcheck (bash scripts)"
 
 # --- security scan
@@ -142,6 +144,14 @@ unknown = sorted(base - exported)
 assert not unknown, f"metrics the server does not export: {unknown}"
 print(f"dashboard ok: {len(base)} of {len(exported)} metrics used")
 PY
+
+# --- the pod scripts against real strata-server processes
+step "pod scripts (start, probe, preStop) on loopback"
+if CARGO_TARGET_DIR="$target" cargo build --release --quiet -p strata --bin strata-server; then
+    deploy/ci/scripts-test.sh "$target/release/strata-server" || fail "pod scripts"
+else
+    fail "cargo build strata-server"
+fi
 
 # --- containers
 step "compose test"

@@ -6,9 +6,10 @@
 #     and the group's agree;
 #   - without: the server's own FAILOVER, which waits for a replica to catch
 #     up, promotes it and turns this node into its replica.
-# Then it waits (at most STRATA_HANDOVER_SECONDS, 30) until this node reports
-# role slave. A replica, or a master without replicas, stops at once. It
-# always exits 0: the grace period, not this script, bounds the shutdown.
+# Then it waits (at most STRATA_HANDOVER_SECONDS, 30) until this node is a
+# replica linked to the new master. A replica, or a master without
+# replicas, stops at once. It always exits 0: the grace period, not this
+# script, bounds the shutdown.
 set -u
 if [ -n "${STRATA_PASSWORD_FILE:-}" ] && [ -r "$STRATA_PASSWORD_FILE" ]; then
     REDISCLI_AUTH=$(cat "$STRATA_PASSWORD_FILE")
@@ -39,7 +40,11 @@ else
 fi
 i=0
 while [ "$i" -lt "$wait_s" ]; do
-    if [ "$(cli ROLE | head -n 1)" = slave ]; then
+    # Handed over = a replica whose link to the new master is up (the new
+    # master accepted the hand-over's PSYNC).
+    now=$(cli INFO replication | tr -d '\r')
+    if printf '%s\n' "$now" | grep -qx 'role:slave' &&
+        printf '%s\n' "$now" | grep -qx 'master_link_status:up'; then
         echo "strata-prestop: handed over after ${i}s"
         exit 0
     fi

@@ -20,7 +20,8 @@ pod=${POD_NAME:?POD_NAME must be set (downward API)}
 ns=${POD_NAMESPACE:?POD_NAMESPACE must be set (downward API)}
 headless=${STRATA_HEADLESS_SERVICE:?STRATA_HEADLESS_SERVICE must be set}
 domain=${CLUSTER_DOMAIN:-cluster.local}
-self="$pod.$headless.$ns.svc.$domain"
+# STRATA_ANNOUNCE_HOST overrides the announced name (host networking, tests).
+self=${STRATA_ANNOUNCE_HOST:-"$pod.$headless.$ns.svc.$domain"}
 ordinal=${pod##*-}
 set_name=${pod%-*}
 
@@ -77,7 +78,7 @@ if [ -z "$master" ] && [ "$ordinal" != 0 ]; then
     master="$set_name-0.$headless.$ns.svc.$domain $port"
 fi
 case "$master" in
-"" | "$self "*) echo "strata-start: $self starts as master" ;;
+"" | "$self $port") echo "strata-start: $self starts as master" ;;
 *)
     echo "strata-start: $self starts as a replica of $master"
     # shellcheck disable=SC2086 # "host port" is two arguments
