@@ -36,6 +36,14 @@ impl Drop for Server {
     }
 }
 
+/// One command to a test server; an error reply fails the test.
+async fn command(s: &Server, args: &[&str]) -> crate::resp::Reply {
+    let mut c = crate::resp::Conn::open("127.0.0.1", s.endpoint.port, None, Duration::from_secs(3))
+        .await
+        .expect("connect");
+    c.ok(args).await.expect("command succeeds")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -136,10 +144,7 @@ async fn replicaof_info_role_and_promotion_on_real_nodes() {
     assert_eq!(nodes.role(&a.endpoint).await.expect("ROLE"), Role::Replica);
 
     // A write moves the master's offset; the replicas reach it.
-    let mut c = crate::resp::Conn::open("127.0.0.1", m.endpoint.port, None, nodes.timeout)
-        .await
-        .expect("connect");
-    c.ok(&["SET", "k", "v"]).await.expect("SET");
+    command(&m, &["SET", "k", "v"]).await;
     let target = nodes.state(&m.endpoint).await.expect("INFO").offset;
     assert!(target > 0);
     wait_until(
@@ -181,10 +186,7 @@ async fn hand_over_swaps_master_and_replica_with_failover() {
     let (m, a, _b) = group(&bin, &nodes).await;
     // A master with data (a master still at offset 0 fails FAILOVER's
     // PSYNC; see the issue note).
-    let mut c = crate::resp::Conn::open("127.0.0.1", m.endpoint.port, None, nodes.timeout)
-        .await
-        .expect("connect");
-    c.ok(&["SET", "handed", "over"]).await.expect("SET");
+    command(&m, &["SET", "handed", "over"]).await;
     nodes
         .hand_over(&m.endpoint, &a.endpoint, Duration::from_secs(10))
         .await
@@ -195,11 +197,8 @@ async fn hand_over_swaps_master_and_replica_with_failover() {
         old.follows(&a.endpoint),
         "old master follows the new one: {old:?}"
     );
-    let mut c = crate::resp::Conn::open("127.0.0.1", a.endpoint.port, None, nodes.timeout)
-        .await
-        .expect("connect");
     assert_eq!(
-        c.ok(&["GET", "handed"]).await.expect("GET"),
+        command(&a, &["GET", "handed"]).await,
         crate::resp::Reply::Bulk(b"over".to_vec())
     );
 }

@@ -302,6 +302,19 @@ fn spread(labels: &BTreeMap<String, String>) -> (Value, Value) {
     )
 }
 
+/// What every pod of the group (node or sentinel) is told about itself
+/// and the group: its name and namespace (downward API), the Services, and
+/// the name sentinels monitor the group under.
+fn group_env(names: &Names) -> Vec<Value> {
+    vec![
+        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
+        json!({"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}),
+        json!({"name": "STRATA_HEADLESS_SERVICE", "value": names.headless()}),
+        json!({"name": "STRATA_MASTER_SERVICE", "value": names.master_service()}),
+        json!({"name": "STRATA_MASTER_NAME", "value": names.monitor()}),
+    ]
+}
+
 /// The group's StatefulSet with `replicas` pods (the controller passes the
 /// current count: scaling is a decision, not part of the apply).
 pub fn statefulset(
@@ -315,14 +328,8 @@ pub fn statefulset(
         .image
         .clone()
         .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
-    let mut env = vec![
-        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
-        json!({"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}),
-        json!({"name": "STRATA_HEADLESS_SERVICE", "value": names.headless()}),
-        json!({"name": "STRATA_MASTER_SERVICE", "value": names.master_service()}),
-        json!({"name": "STRATA_MASTER_NAME", "value": names.monitor()}),
-        json!({"name": "STRATA_CONF", "value": "/etc/strata/strata.conf"}),
-    ];
+    let mut env = group_env(names);
+    env.push(json!({"name": "STRATA_CONF", "value": "/etc/strata/strata.conf"}));
     let mut secret_volumes = Vec::new();
     let mut secret_mounts = Vec::new();
     if let Some(auth) = &spec.auth {
@@ -486,17 +493,13 @@ pub fn sentinel(
                "spec": {"clusterIP": "None", "publishNotReadyAddresses": true, "selector": sel,
                         "ports": [{"name": "sentinel", "port": SENTINEL_PORT, "targetPort": "sentinel"}]}}),
     )?;
-    let mut env = vec![
-        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
-        json!({"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}),
+    let mut env = group_env(names);
+    env.extend([
         json!({"name": "SENTINEL_HEADLESS_SERVICE", "value": names.sentinel()}),
-        json!({"name": "STRATA_HEADLESS_SERVICE", "value": names.headless()}),
-        json!({"name": "STRATA_MASTER_SERVICE", "value": names.master_service()}),
         json!({"name": "STRATA_STATEFULSET", "value": names.cluster}),
-        json!({"name": "STRATA_MASTER_NAME", "value": names.monitor()}),
         json!({"name": "SENTINEL_QUORUM", "value": s.quorum.to_string()}),
         json!({"name": "SENTINEL_DOWN_AFTER_MS", "value": s.down_after_milliseconds.to_string()}),
-    ];
+    ]);
     let mut mounts = vec![json!({"name": "state", "mountPath": "/sentinel"})];
     let mut volumes = vec![json!({"name": "state", "emptyDir": {"sizeLimit": "16Mi"}})];
     if let Some(auth) = &c.spec.auth {
