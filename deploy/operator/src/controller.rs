@@ -52,8 +52,17 @@ fn error_policy(_c: Arc<StrataCluster>, e: &ReconcileError, _ctx: Arc<Context>) 
 }
 
 async fn reconcile(c: Arc<StrataCluster>, ctx: Arc<Context>) -> Result<Requeue, ReconcileError> {
+    reconcile_with((*c).clone(), ctx.client.clone()).await
+}
+
+/// One reconcile pass of `c` through `client` (the mock-client tests call
+/// it directly).
+pub(crate) async fn reconcile_with(
+    c: StrataCluster,
+    client: Client,
+) -> Result<Requeue, ReconcileError> {
     let names = Names::of(&c)?;
-    let kube = Kube::new(ctx.client.clone(), &names.namespace);
+    let kube = Kube::new(client, &names.namespace);
     let sts = kube.statefulset(&names.cluster).await?;
     let current = sts
         .as_ref()

@@ -222,3 +222,82 @@ async fn pods_are_listed_by_the_groups_selector() {
     let pods = task.await.expect("task").expect("list succeeds");
     assert_eq!(pods.len(), 1);
 }
+
+/// One whole reconcile of a new StrataCluster (no StatefulSet yet, no pods
+/// yet): read the StatefulSet, apply every object with the spec's replica
+/// count, list the pods, and write a status that says no node answers.
+#[tokio::test]
+async fn one_reconcile_of_a_new_cluster_sends_these_requests_in_order() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "shop");
+    let mut c = cluster("replicas: 3\n");
+    c.metadata.generation = Some(1);
+    let task = tokio::spawn(crate::controller::reconcile_with(c, client));
+
+    let (req, send) = handle.next_request().await.expect("a request");
+    assert_eq!(req.method().as_str(), "GET");
+    assert_eq!(
+        req.uri().path(),
+        "/apis/apps/v1/namespaces/shop/statefulsets/cache"
+    );
+    let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                           "reason": "NotFound", "code": 404, "message": "not found"});
+    send.send_response(
+        Response::builder()
+            .status(404)
+            .body(Body::from(serde_json::to_vec(&not_found).expect("JSON")))
+            .expect("response"),
+    );
+    for path in [
+        "/api/v1/namespaces/shop/configmaps/cache-config",
+        "/api/v1/namespaces/shop/services/cache-headless",
+        "/api/v1/namespaces/shop/services/cache",
+        "/api/v1/namespaces/shop/services/cache-master",
+        "/apis/policy/v1/namespaces/shop/poddisruptionbudgets/cache",
+    ] {
+        expect(&mut handle, "PATCH", path, Some(APPLY)).await;
+    }
+    let sts = expect(
+        &mut handle,
+        "PATCH",
+        "/apis/apps/v1/namespaces/shop/statefulsets/cache",
+        Some(APPLY),
+    )
+    .await;
+    assert_eq!(
+        sts["spec"]["replicas"], 3,
+        "a new StatefulSet gets spec.replicas"
+    );
+
+    let (req, send) = handle.next_request().await.expect("a request");
+    assert_eq!(req.uri().path(), "/api/v1/namespaces/shop/pods");
+    let empty = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": []});
+    send.send_response(
+        Response::builder()
+            .body(Body::from(serde_json::to_vec(&empty).expect("JSON")))
+            .expect("response"),
+    );
+
+    let status = expect(
+        &mut handle,
+        "PATCH",
+        "/apis/strata.io/v1alpha1/namespaces/shop/strataclusters/cache/status",
+        None,
+    )
+    .await;
+    let status = &status["status"];
+    assert_eq!(status["observedGeneration"], 1);
+    assert!(status["masterLostSince"].is_string(), "{status}");
+    let degraded = status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Degraded"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "NoNodeAnswers");
+    let requeue = task.await.expect("task").expect("reconcile succeeds");
+    assert_eq!(
+        requeue,
+        kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(5))
+    );
+}
