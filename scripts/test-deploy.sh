@@ -48,11 +48,19 @@ if ! command -v kubectl >/dev/null 2>&1; then
     echo "test-deploy: FAILED: kubectl is needed (kubectl kustomize renders offline)" >&2
     exit 1
 fi
-# The operator binary renders its objects and prints its CRD (incremental:
-# a no-op when scripts/test.sh already built the workspace).
-if ! CARGO_TARGET_DIR="$target" cargo build --release --quiet -p strata-operator; then
-    echo "test-deploy: FAILED: cargo build -p strata-operator" >&2
-    exit 1
+# The operator binary renders its objects and prints its CRD; the pod
+# scripts run strata-server. scripts/test.sh has built both (its cargo test
+# runs); run standalone, this builds what is missing, and
+# STRATA_DEPLOY_BUILD=1 rebuilds both first.
+server="$target/release/strata-server"
+if [ "${STRATA_DEPLOY_BUILD:-0}" = 1 ] || ! [ -x "$operator" ]; then
+    CARGO_TARGET_DIR="$target" cargo build --release --quiet \
+        --manifest-path deploy/operator/Cargo.toml ||
+        { echo "test-deploy: FAILED: cargo build of the operator" >&2; exit 1; }
+fi
+if [ "${STRATA_DEPLOY_BUILD:-0}" = 1 ] || ! [ -x "$server" ]; then
+    CARGO_TARGET_DIR="$target" cargo build --release --quiet --bin strata-server ||
+        { echo "test-deploy: FAILED: cargo build of strata-server" >&2; exit 1; }
 fi
 
 # --- render
@@ -147,11 +155,7 @@ PY
 
 # --- the pod scripts against real strata-server processes
 step "pod scripts (start, probe, preStop) on loopback"
-if CARGO_TARGET_DIR="$target" cargo build --release --quiet -p strata --bin strata-server; then
-    deploy/ci/scripts-test.sh "$target/release/strata-server" || fail "pod scripts"
-else
-    fail "cargo build strata-server"
-fi
+deploy/ci/scripts-test.sh "$server" || fail "pod scripts"
 
 # --- containers
 step "compose test"

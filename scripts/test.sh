@@ -70,8 +70,12 @@ for engine in $engines; do
     fi
 done
 run integration --test it "$@"
+# The Kubernetes operator, a workspace of its own (see Cargo.toml): its
+# decisions, API requests (mock client) and node actions against the
+# strata-server built above.
+run operator --manifest-path deploy/operator/Cargo.toml "$@"
 # Deployment artefacts (manifests, CRD and samples, Dockerfiles, dashboard),
-# checked offline; the operator's own tests ran with the unit tests above.
+# checked offline.
 echo "== deploy"
 scripts/test-deploy.sh 2>&1 | tee "$log_dir/deploy.log"
 deploy_rc=${PIPESTATUS[0]}
@@ -93,5 +97,5 @@ unit_summary=""
 for engine in $engines; do
     unit_summary+="unit tests ($engine): $(count "unit-$engine"); "
 done
-echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration); deploy checks: $deploy_verdict"
+echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration); operator tests: $(count operator); deploy checks: $deploy_verdict"
 exit "$status"
