@@ -74,11 +74,25 @@ run integration --test it "$@"
 # a second time on the pmem engine: every Strata they start gets `--engine
 # pmem` (tests/it/common.rs reads STRATA_IT_ENGINE). About 2 minutes on 2
 # cores. Skipped when a filter was given (it would not apply to both runs).
-pmem_filters=(differential durability strings keys hashes lists sets zsets replica master_sync pmem_crash)
+pmem_filters=(differential durability strings keys hashes lists sets zsets pipeline replica master_sync pmem_crash)
 pmem_run=0
 if [ $# -eq 0 ] && printf '%s\n' $engines | grep -qx pmem; then
     STRATA_IT_ENGINE=pmem run integration-pmem --test it -- "${pmem_filters[@]}"
     pmem_run=1
+fi
+# The Kubernetes operator, a workspace of its own (see Cargo.toml): its
+# decisions, API requests (mock client) and node actions against the
+# strata-server built above.
+run operator --manifest-path deploy/operator/Cargo.toml "$@"
+# Deployment artefacts (manifests, CRD and samples, Dockerfiles, dashboard),
+# checked offline.
+echo "== deploy"
+scripts/test-deploy.sh 2>&1 | tee "$log_dir/deploy.log"
+deploy_rc=${PIPESTATUS[0]}
+deploy_verdict=ok
+if [ "$deploy_rc" -ne 0 ]; then
+    status=1
+    deploy_verdict=FAILED
 fi
 
 # "test result: ok. 12 passed; 0 failed; ..." lines, summed per run.
@@ -95,5 +109,5 @@ for engine in $engines; do
 done
 pmem_summary=""
 [ "$pmem_run" = 1 ] && pmem_summary="; integration tests on pmem: $(count integration-pmem)"
-echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration)${pmem_summary}"
+echo "SUMMARY: $verdict: ${unit_summary}integration tests: $(count integration)${pmem_summary}; operator tests: $(count operator); deploy checks: $deploy_verdict"
 exit "$status"
