@@ -204,6 +204,9 @@ async fn full_sync(
         .fetch_add(1, Ordering::Relaxed);
     let started = std::time::Instant::now();
     let jobs = &server.replicas.rdb_jobs;
+    if psync {
+        mark_known(server);
+    }
     let (offset, bytes) = if diskless {
         let mut feed = jobs.join_diskless(server);
         diskless_sync(entry, wr, psync, &mut feed).await?
@@ -404,5 +407,13 @@ fn release_backlog(server: &Server, ttl: u64) {
             );
         }
         Err(e) => tracing::warn!("releasing the backlog: {e}"),
+    }
+}
+
+/// A replica is about to learn this server's id: from now on the id names
+/// a stream even at offset 0 (see `Keyspace::mark_position_known`).
+fn mark_known(server: &Server) {
+    if let Err(e) = server.ks.mark_position_known() {
+        tracing::warn!("recording that the replication id is known: {e}");
     }
 }

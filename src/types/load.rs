@@ -123,6 +123,20 @@ impl Keyspace {
         Ok(())
     }
 
+    /// Records that the current position names a real stream even at
+    /// offset 0: a replica was given it (`+FULLRESYNC <id> 0`), so this
+    /// server may later ask for it by id (a FAILOVER's `PSYNC <id> 1`).
+    pub fn mark_position_known(&self) -> TypeResult<()> {
+        if self.position_known() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        batch.put(Cf::State, POSITION_KNOWN_KEY.to_vec(), vec![1]);
+        self.engine().write(&batch)?;
+        self.position_known.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Takes `replid` as the stream's id from the current offset on (a
     /// master that changed id, `+CONTINUE <newid>`): the old id becomes the
     /// previous one, valid up to here (PSYNC2's replid2).

@@ -144,6 +144,33 @@ fn strata_to_strata_failover_with_target() {
     );
 }
 
+/// A master that never wrote (offset 0) still names its stream: the
+/// handover asks `PSYNC <id> 1 FAILOVER`, not `PSYNC ? -1`, and the target
+/// accepts it (it refused a `?` id before).
+#[test]
+fn failover_at_offset_zero_hands_over() {
+    let a = Strata::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let b = Strata::start_with(&["--replicaof", "127.0.0.1", &a.port.to_string()]);
+    let (mut ca, mut cb) = (a.conn(), b.conn());
+    wait_for("B to be online", 60, || {
+        info_field(&mut ca, "replication", "slave0").is_some_and(|l| l.contains("state=online"))
+            && info_field(&mut cb, "replication", "master_link_status").as_deref() == Some("up")
+    });
+    let id = repl(&mut ca, "master_replid");
+    let port = b.port.to_string();
+    assert_eq!(
+        ca.cmd(&["failover", "to", "127.0.0.1", &port, "timeout", "20000"]),
+        b"+OK\r\n"
+    );
+    wait_for("B to become master and A its replica", 60, || {
+        role(&mut cb) == "master"
+            && info_field(&mut ca, "replication", "master_link_status").as_deref() == Some("up")
+            && repl(&mut ca, "master_failover_state") == "no-failover"
+    });
+    assert_eq!(repl(&mut cb, "master_replid2"), id);
+    assert_eq!(stat(&mut cb, "sync_full"), 0);
+}
+
 /// A Redis master fails over to its Strata replica.
 #[test]
 fn redis_master_fails_over_to_a_strata_replica() {
