@@ -311,6 +311,19 @@ impl Conn {
     /// refuse); whenever the independent `redis-protocol` decoder can also
     /// frame the reply, the two must agree on its length.
     pub fn read_reply(&mut self) -> Vec<u8> {
+        match self.try_read_reply() {
+            Ok(reply) => reply,
+            Err(e) => panic!(
+                "read reply (timed out?): {e}; got {}",
+                show_bytes(&self.buf)
+            ),
+        }
+    }
+
+    /// [`read_reply`](Self::read_reply), with a failed or closed connection
+    /// as an error instead of a panic (for polls a server may cut: sentinel's
+    /// reconfiguration kills normal clients).
+    pub fn try_read_reply(&mut self) -> std::io::Result<Vec<u8>> {
         loop {
             if !self.buf.is_empty() {
                 match parse_prefix(&self.buf) {
@@ -331,22 +344,19 @@ impl Conn {
                                 show_bytes(&self.buf)
                             );
                         }
-                        return self.buf.drain(..n).collect();
+                        return Ok(self.buf.drain(..n).collect());
                     }
                     Ok(None) => {}
                     Err(e) => panic!("undecodable reply {}: {e}", show_bytes(&self.buf)),
                 }
             }
             let mut chunk = [0u8; 65536];
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .expect("read reply (timed out?)");
+            let n = self.stream.read(&mut chunk)?;
             if n == 0 {
-                panic!(
-                    "connection closed while waiting for a reply; got {}",
-                    show_bytes(&self.buf)
-                );
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed while waiting for a reply",
+                ));
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -357,6 +367,15 @@ impl Conn {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.send(&args);
         self.read_reply()
+    }
+
+    /// Like [`cmd_str`](Self::cmd_str), `None` when the connection failed
+    /// or was closed before the reply.
+    pub fn try_cmd_str(&mut self, args: &[&str]) -> Option<String> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.stream.write_all(&encode(&args)).ok()?;
+        let reply = self.try_read_reply().ok()?;
+        Some(String::from_utf8_lossy(&reply).into_owned())
     }
 
     /// Like [`cmd`](Self::cmd), returning the reply as a lossy string.

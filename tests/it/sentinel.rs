@@ -275,8 +275,11 @@ impl Node {
 
     /// True when this node is a replica of `port` with its link up.
     pub(crate) fn follows(&self, port: u16) -> bool {
-        let mut c = self.conn();
-        let info = c.cmd_str(&["INFO", "replication"]);
+        // Sentinel's reconfiguration may kill this poll's connection
+        // (CLIENT KILL TYPE normal): that reads as "not yet".
+        let Some(info) = self.conn().try_cmd_str(&["INFO", "replication"]) else {
+            return false;
+        };
         let field = |name: &str| {
             info.lines()
                 .find_map(|l| l.strip_prefix(&format!("{name}:")))
@@ -477,8 +480,9 @@ pub(crate) fn fail_over(g: &mut Group) -> Outcome {
     // Bounded generously: on a loaded 2-core CI machine sentinel can enter
     // TILT mode (its timer ran late) and then acts on nothing for 30 s.
     wait_for("the old master to rejoin as a replica", 240, || {
-        let mut c = g.master.conn();
-        let info = c.cmd_str(&["INFO", "replication"]);
+        let Some(info) = g.master.conn().try_cmd_str(&["INFO", "replication"]) else {
+            return false;
+        };
         if info.contains("role:master\r\n") {
             let off = info
                 .lines()
