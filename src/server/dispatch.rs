@@ -290,23 +290,38 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
     if client.master_link {
         w.forwarded_db(client.db);
     }
-    let reply = match w.commit() {
+    match commit_and_serve(server, client, w) {
+        None => reply,
+        Some(failed) => failed,
+    }
+}
+
+/// Commits a unit for `client`: records its commit (for `appendfsync
+/// always` and WAIT), delivers its effects, then serves clients blocked on
+/// keys it made ready. `Some(error)` when the commit failed: the reply of
+/// every command of the unit.
+pub(super) fn commit_and_serve(
+    server: &Server,
+    client: &mut ClientState,
+    w: WriteContext<'_>,
+) -> Option<Reply> {
+    let failed = match w.commit() {
         Ok((committed, effects)) => {
             if committed.wrote {
                 client.last_commit = client.last_commit.max(committed.seq);
                 client.last_write_offset = client.last_write_offset.max(committed.offset);
             }
             server.deliver(effects);
-            reply
+            None
         }
-        Err(e) => Reply::from(crate::cmd::CmdError::from(e)),
+        Err(e) => Some(Reply::from(crate::cmd::CmdError::from(e))),
     };
     if !client.ready_keys.is_empty() {
         server
             .blocking
             .serve(server, std::mem::take(&mut client.ready_keys));
     }
-    reply
+    failed
 }
 
 /// Runs one command inside the unit `w` (alone, or as one command of an

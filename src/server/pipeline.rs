@@ -215,22 +215,7 @@ fn finish(
     else {
         return;
     };
-    let failed = match w.commit() {
-        Ok((committed, effects)) => {
-            if committed.wrote {
-                client.last_commit = client.last_commit.max(committed.seq);
-                client.last_write_offset = client.last_write_offset.max(committed.offset);
-            }
-            server.deliver(effects);
-            None
-        }
-        Err(e) => Some(Reply::from(crate::cmd::CmdError::from(e))),
-    };
-    if !client.ready_keys.is_empty() {
-        server
-            .blocking
-            .serve(server, std::mem::take(&mut client.ready_keys));
-    }
+    let failed = dispatch::commit_and_serve(server, client, w);
     drop(_gate);
     debug_assert!(
         client.block.is_none(),

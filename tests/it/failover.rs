@@ -34,6 +34,15 @@ fn role(c: &mut Conn) -> String {
     repl(c, "role")
 }
 
+/// Waits until `b` is the master, `a` follows it and `a`'s failover ended.
+fn wait_handed_over(a: &mut Conn, b: &mut Conn) {
+    wait_for("B to become master and A its replica", 60, || {
+        role(b) == "master"
+            && info_field(a, "replication", "master_link_status").as_deref() == Some("up")
+            && repl(a, "master_failover_state") == "no-failover"
+    });
+}
+
 #[test]
 fn failover_errors_match_redis() {
     let mut d = Diff::new();
@@ -122,11 +131,7 @@ fn strata_to_strata_failover_with_target() {
         ca.cmd(&["failover", "to", "127.0.0.1", &port, "timeout", "20000"]),
         b"+OK\r\n"
     );
-    wait_for("B to become master and A its replica", 60, || {
-        role(&mut cb) == "master"
-            && info_field(&mut ca, "replication", "master_link_status").as_deref() == Some("up")
-            && repl(&mut ca, "master_failover_state") == "no-failover"
-    });
+    wait_handed_over(&mut ca, &mut cb);
     assert_eq!(repl(&mut cb, "master_replid2"), old_id);
     assert_eq!(stat(&mut cb, "sync_partial_ok"), 1);
     assert_eq!(stat(&mut cb, "sync_full"), 0);
@@ -162,11 +167,7 @@ fn failover_at_offset_zero_hands_over() {
         ca.cmd(&["failover", "to", "127.0.0.1", &port, "timeout", "20000"]),
         b"+OK\r\n"
     );
-    wait_for("B to become master and A its replica", 60, || {
-        role(&mut cb) == "master"
-            && info_field(&mut ca, "replication", "master_link_status").as_deref() == Some("up")
-            && repl(&mut ca, "master_failover_state") == "no-failover"
-    });
+    wait_handed_over(&mut ca, &mut cb);
     assert_eq!(repl(&mut cb, "master_replid2"), id);
     assert_eq!(stat(&mut cb, "sync_full"), 0);
 }
