@@ -610,6 +610,28 @@ fn int32(arg: &[u8], msg: Option<&str>) -> Result<i64, CmdError> {
 }
 
 /// A logical database index given as a MOVE/COPY/SWAPDB argument.
+/// The key MOVE or COPY ... DB writes in another database, with that
+/// database's logical index, when the arguments name a valid one. The
+/// dispatcher locks it together with the declared keys: taken later by the
+/// handler, its stripe could sit below one already held and close a cycle
+/// with another client moving the other way.
+pub(crate) fn other_db_key<'b>(
+    name: &str,
+    argv: &'b [Bytes],
+    databases: usize,
+) -> Option<(usize, &'b [u8])> {
+    let (db_arg, key) = match name {
+        "move" => (argv.get(2)?, argv.get(1)?),
+        "copy" => {
+            let at = argv.iter().skip(3).position(|a| is(a, "db"))? + 3;
+            (argv.get(at + 1)?, argv.get(2)?)
+        }
+        _ => return None,
+    };
+    let db = usize::try_from(parse_i64(db_arg)?).ok()?;
+    (db < databases).then_some((db, &key[..]))
+}
+
 fn db_arg(ctx: &Ctx<'_>, arg: &[u8], msg: Option<&str>) -> Result<usize, CmdError> {
     let v = int32(arg, msg)?;
     if v < 0 || v as usize >= ctx.ks().databases() {

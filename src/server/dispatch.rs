@@ -10,6 +10,7 @@ use bytes::{Bytes, BytesMut};
 use super::blocking::{BlockRequest, Wakeup};
 use super::client::{ClientState, ReplyMode};
 use super::{PauseMode, Server};
+use crate::cmd::keys::other_db_key;
 use crate::cmd::{flags, Ctx, LookupError, Resolved};
 use crate::resp::Reply;
 use crate::types::{now_ms, WriteContext};
@@ -280,7 +281,12 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
     };
     if cmd.spec.is_write() && !exclusive {
         if let Some(keys) = cmd.spec.key_args(argv) {
-            w.lock(ks.physical(client.db), &keys);
+            let db = ks.physical(client.db);
+            let mut all: Vec<(u8, &[u8])> = keys.iter().map(|k| (db, &k[..])).collect();
+            if let Some((other, key)) = other_db_key(cmd.spec.name, argv, ks.databases()) {
+                all.push((ks.physical(other), key));
+            }
+            w.lock_multi(&all);
         }
     }
     if client.master_link && !client.master_raw.is_empty() {
