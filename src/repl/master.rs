@@ -48,17 +48,16 @@ enum SyncError {
     NoAck,
 }
 
-/// Serves the replica on this connection until it goes away, is killed or
-/// falls behind its limits.
-pub async fn serve(
-    server: &Arc<Server>,
-    info: &Arc<ClientInfo>,
-    rd: &mut OwnedReadHalf,
-    wr: &mut OwnedWriteHalf,
-    inbuf: BytesMut,
-    handoff: Handoff,
+/// Lists the replica on this connection (INFO, WAIT, ROLE, the backlog's
+/// retention). The connection calls this before `+CONTINUE` leaves, as
+/// Redis adds a replica to its list before it answers: whoever reads the
+/// reply then finds it listed.
+pub fn attach(
+    server: &Server,
+    info: &ClientInfo,
+    handoff: &Handoff,
     conf: &ReplConf,
-) {
+) -> Arc<ReplicaEntry> {
     info.is_replica.store(true, Ordering::Release);
     let ip = conf
         .ip_address
@@ -77,6 +76,22 @@ pub async fn serve(
         entry.port,
         handoff
     );
+    entry
+}
+
+/// Serves the replica on this connection (listed by `attach`) until it
+/// goes away, is killed or falls behind its limits.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve(
+    server: &Arc<Server>,
+    info: &Arc<ClientInfo>,
+    rd: &mut OwnedReadHalf,
+    wr: &mut OwnedWriteHalf,
+    inbuf: BytesMut,
+    handoff: Handoff,
+    entry: Arc<ReplicaEntry>,
+    conf: &ReplConf,
+) {
     let outcome = tokio::select! {
         r = send(server, &entry, wr, handoff, conf) => r,
         _ = read_replica(server, &entry, rd, inbuf) => Ok(()),

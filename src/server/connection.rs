@@ -188,6 +188,12 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             }
         }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        // PSYNC / SYNC accepted: the replica is listed before its reply
+        // (`+CONTINUE`) leaves.
+        let handoff = client.repl_handoff.take().map(|h| {
+            let entry = crate::repl::master::attach(&server, &info, &h, &client.replconf);
+            (h, entry)
+        });
         info.outbox.drain_into(&mut out);
         if !out.is_empty() {
             if !wal_flushed(&server).await {
@@ -200,8 +206,8 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 break;
             }
         }
-        if let Some(handoff) = client.repl_handoff.take() {
-            // PSYNC / SYNC accepted: this connection now serves a replica.
+        if let Some((handoff, entry)) = handoff {
+            // This connection now serves a replica.
             let leftover = std::mem::take(&mut inbuf);
             crate::repl::master::serve(
                 &server,
@@ -210,6 +216,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 &mut wr,
                 leftover,
                 handoff,
+                entry,
                 &client.replconf,
             )
             .await;
@@ -224,6 +231,10 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
             info.list_line(&server.commands)
         );
+    }
+    if info.is_replica.load(Ordering::Acquire) {
+        // A replica listed just before its reply failed to leave.
+        server.replicas.detach(info.id);
     }
     server.pubsub.remove_client(&info);
     let _ = wr.shutdown().await;
