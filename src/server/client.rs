@@ -122,6 +122,8 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
         self.kill.notify_one();
+        // The idle connection loop waits on its outbox only.
+        self.outbox.ready.notify_one();
     }
 
     pub fn idle_secs(&self) -> u64 {

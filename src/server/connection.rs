@@ -77,20 +77,26 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     'conn: loop {
         let settings = server.config.settings();
         // Redis never times out subscribers and monitors (they only listen).
-        let idle = if settings.timeout_secs > 0 && !info.in_pubsub() && !info.is_monitor() {
-            Duration::from_secs(settings.timeout_secs)
-        } else {
-            Duration::MAX
-        };
+        // Without a timeout no timer is armed: a request would pay for
+        // registering and cancelling it.
+        let idle_deadline = (settings.timeout_secs > 0 && !info.in_pubsub() && !info.is_monitor())
+            .then(|| tokio::time::Instant::now() + Duration::from_secs(settings.timeout_secs));
         if inbuf.capacity() - inbuf.len() < 1024 {
             inbuf.reserve(READ_CHUNK);
         }
+        // The socket first: a request that woke the task is read without
+        // arming the other branches. A kill also wakes `outbox.ready`
+        // (`ClientInfo::kill`), so one notification covers both.
         let n = tokio::select! {
+            biased;
             r = rd.read_buf(&mut inbuf) => match r {
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => n,
             },
             _ = info.outbox.ready.notified() => {
+                if info.killed.load(Ordering::Acquire) {
+                    break 'conn;
+                }
                 // Messages or MONITOR lines queued by other connections.
                 info.outbox.drain_into(&mut out);
                 if !out.is_empty() && !flush(&server, &info, &mut wr, &mut out, &settings).await {
@@ -98,8 +104,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 }
                 continue 'conn;
             }
-            _ = info.kill.notified() => break 'conn,
-            _ = tokio::time::sleep(idle) => break 'conn,
+            _ = sleep_until_opt(idle_deadline) => break 'conn,
         };
         if info.killed.load(Ordering::Acquire) {
             break;

@@ -470,6 +470,9 @@ impl Keyspace {
         } else {
             propagate
         };
+        // Outside the commit lock: a pipelined run rewrites a collection's
+        // metadata once per command, and only the last one counts.
+        batch.drop_overwritten();
         let mut stream = self.stream.lock();
         let mut updated = Vec::with_capacity(changes.deltas.len() + changes.flushed.len());
         for db in changes
