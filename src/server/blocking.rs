@@ -156,7 +156,7 @@ pub struct BlockingRegistry {
 impl BlockingRegistry {
     /// Number of blocked clients (INFO `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
-        self.blocked.load(Ordering::Relaxed)
+        self.blocked.load(Ordering::SeqCst)
     }
 
     pub fn is_blocked(&self, client_id: u64) -> bool {
@@ -174,6 +174,11 @@ impl BlockingRegistry {
     ) -> Result<Arc<Waiter>, Wakeup> {
         let _gate = server.ks.shared_gate();
         let mut q = self.queues.lock();
+        // Counted before the retry: a unit that commits a push after the
+        // retry read the key then sees a blocked client and takes the
+        // registry lock to serve it, which waits until it is queued. Counted
+        // after, the unit could find nobody blocked and skip the serve.
+        self.blocked.fetch_add(1, Ordering::SeqCst);
         let mut ready = Vec::new();
         let mut outcome = None;
         for (db, key) in &req.keys {
@@ -192,6 +197,7 @@ impl BlockingRegistry {
             break;
         }
         if let Some(w) = outcome {
+            self.blocked.fetch_sub(1, Ordering::SeqCst);
             self.serve_locked(server, &mut q, ready);
             return Err(w);
         }
@@ -210,7 +216,6 @@ impl BlockingRegistry {
             }
         }
         q.by_client.insert(client_id, waiter.clone());
-        self.blocked.fetch_add(1, Ordering::Relaxed);
         Ok(waiter)
     }
 

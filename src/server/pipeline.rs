@@ -165,7 +165,9 @@ fn execute(
         }
         u.w.read_prefetched(!write);
         run_one(server, client, cmd, argv, &mut u);
-        if client.ready_keys.is_empty() {
+        if client.ready_keys.is_empty() || server.blocking.blocked_clients() == 0 {
+            // Nobody waits for a key: the run goes on, and a client that
+            // blocks meanwhile is served when the unit commits.
             unit = Some(u);
         } else {
             // Clients blocked on a key this command readied are served

@@ -144,6 +144,36 @@ fn a_pipeline_of_writes_commits_as_few_units() {
         after - before
     );
     assert_eq!(c.cmd(&["DBSIZE"]), b":32\r\n");
+    // Pushes to one collection too, when no client is blocked on it: a
+    // push readies its key, which ends the run only for a blocked client.
+    for (cmd, key) in [("LPUSH", "list"), ("SADD", "set"), ("HSET", "hash")] {
+        let members: Vec<String> = (0..32).map(|i| format!("m{i}")).collect();
+        let script: Vec<Vec<&str>> = members
+            .iter()
+            .map(|m| match cmd {
+                "HSET" => vec![cmd, key, m.as_str(), "v"],
+                _ => vec![cmd, key, m.as_str()],
+            })
+            .collect();
+        let before = committed_units(&mut c);
+        let replies = pipeline(&mut c, &script);
+        let after = committed_units(&mut c);
+        assert!(
+            after - before <= 4,
+            "32 pipelined {cmd}s took {} units",
+            after - before
+        );
+        let last = replies.last().expect("replies");
+        let want: &[u8] = if cmd == "LPUSH" {
+            b":32\r\n"
+        } else {
+            b":1\r\n"
+        };
+        assert_eq!(last.as_slice(), want, "{cmd}");
+    }
+    assert_eq!(c.cmd(&["LLEN", "list"]), b":32\r\n");
+    assert_eq!(c.cmd(&["SCARD", "set"]), b":32\r\n");
+    assert_eq!(c.cmd(&["HLEN", "hash"]), b":32\r\n");
 }
 
 /// Replicas see each pipelined command as Redis propagates it alone: no
