@@ -44,20 +44,7 @@ use crate::types::{TypeError, WriteContext};
 /// `set-max-intset-entries`), so written and loaded keys report the
 /// encodings Redis would choose under this configuration.
 pub fn encoding_limits(config: &crate::config::ConfigStore) -> crate::types::bulk::EncodingLimits {
-    let d = crate::types::bulk::EncodingLimits::default();
-    let setting = |name: &str, fallback: u64| {
-        config
-            .get(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(fallback)
-    };
-    crate::types::bulk::EncodingLimits {
-        hash: crate::types::hash::ListpackLimits {
-            max_entries: setting("hash-max-listpack-entries", d.hash.max_entries),
-            max_value: setting("hash-max-listpack-value", d.hash.max_value),
-        },
-        set_max_intset_entries: setting("set-max-intset-entries", d.set_max_intset_entries),
-    }
+    config.settings().encoding
 }
 
 /// Command flags, named as in Redis's COMMAND INFO output.

@@ -131,6 +131,9 @@ pub struct Settings {
     pub obuf_limits: ObufLimits,
     /// The replica side's settings (`replicaof`, `masterauth`, ...).
     pub replica: ReplicaSettings,
+    /// `hash-max-listpack-*`, `set-max-intset-entries`: read by every
+    /// HSET and SADD, so parsed here once, not looked up by name per command.
+    pub encoding: crate::types::bulk::EncodingLimits,
 }
 
 /// What the replica side reads: the master to follow and how to talk to it.
@@ -475,6 +478,22 @@ impl Settings {
                 priority: n("replica-priority"),
                 announced: s("replica-announced") == "yes",
                 diskless_load: s("repl-diskless-load"),
+            },
+            encoding: {
+                let d = crate::types::bulk::EncodingLimits::default();
+                let limit = |k: &str, fallback: u64| {
+                    v.get(k).and_then(|x| x.parse().ok()).unwrap_or(fallback)
+                };
+                crate::types::bulk::EncodingLimits {
+                    hash: crate::types::hash::ListpackLimits {
+                        max_entries: limit("hash-max-listpack-entries", d.hash.max_entries),
+                        max_value: limit("hash-max-listpack-value", d.hash.max_value),
+                    },
+                    set_max_intset_entries: limit(
+                        "set-max-intset-entries",
+                        d.set_max_intset_entries,
+                    ),
+                }
             },
         }
     }
