@@ -14,7 +14,7 @@
 //!   (`WriteContext::end_command`), not one MULTI around the run;
 //! - replies are written in order, and only after the commit (a failed
 //!   commit answers every command of the run with its error);
-//! - a command that makes a key ready for a blocked client ends the run,
+//! - a command that makes a key ready while a client is blocked ends the run,
 //!   so the blocked client is served before the next command, as in Redis;
 //! - key locks are taken in stripe order; a stripe below one held that is
 //!   busy ends the run instead of waiting, so runs cannot deadlock.
