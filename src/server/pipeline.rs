@@ -150,7 +150,19 @@ fn execute(
                     u.w.lock(db, &keys);
                 }
             }
-        } else if !u.prefetched && cmd.spec.name == "get" {
+        } else if u.w.holds_locks() {
+            // Some reads lock their key (a list's LLEN or LRANGE reads its
+            // metadata and elements under it). Taken by the handler, a
+            // stripe below one the unit holds would be waited for out of
+            // order, so it is tried here like a write's.
+            if let Some(keys) = cmd.spec.key_args(&argv) {
+                if !u.w.try_lock(db, &keys) {
+                    finish(server, client, Some(u), out);
+                    u = RunUnit::open(server);
+                }
+            }
+        }
+        if !write && !u.prefetched && cmd.spec.name == "get" {
             u.prefetched = true;
             let keys: Vec<&[u8]> = gets
                 .iter()

@@ -198,6 +198,11 @@ impl<'a> WriteContext<'a> {
         }
     }
 
+    /// Whether the unit holds any key lock yet.
+    pub fn holds_locks(&self) -> bool {
+        !self.locks.held.borrow().is_empty()
+    }
+
     /// Locks `keys` of physical db `db` for one more command of a unit that
     /// already holds locks (a pipeline's unit), without ever waiting out of
     /// order: a stripe below one held is only tried. `false` when such a

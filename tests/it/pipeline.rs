@@ -283,6 +283,41 @@ fn a_blocked_client_is_served_before_the_next_pipelined_command() {
     assert_eq!(results[0].1, b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
 }
 
+/// Reads that lock their key (LLEN, LRANGE, ...) after a write in the same
+/// pipeline never wait out of order: two pipelines, each a write of one key
+/// then a read of the other's, used to wait on each other for good.
+#[test]
+fn pipelined_reads_after_writes_do_not_deadlock() {
+    let strata = Strata::start();
+    let port = strata.port;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    for t in 0..4u64 {
+        let done_tx = done_tx.clone();
+        thread::spawn(move || {
+            let mut c = Conn::connect(port);
+            let mut rng = crate::common::Rng(0x5851_f42d_4c95_7f2d ^ (t + 1));
+            let keys: Vec<String> = (0..16).map(|i| format!("l{i}")).collect();
+            for _ in 0..300 {
+                let mut script = Vec::new();
+                for _ in 0..4 {
+                    script.push(vec!["RPUSH", rng.pick(&keys).as_str(), "x"]);
+                    script.push(vec!["LLEN", rng.pick(&keys).as_str()]);
+                }
+                for r in pipeline(&mut c, &script) {
+                    assert!(r.starts_with(b":"), "{}", String::from_utf8_lossy(&r));
+                }
+            }
+            let _ = done_tx.send(());
+        });
+    }
+    for _ in 0..4 {
+        done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a pipeline got stuck (deadlock?)");
+    }
+    assert_eq!(strata.conn().cmd(&["PING"]), b"+PONG\r\n");
+}
+
 /// Clients pipelining writes to the same keys in opposite orders never
 /// deadlock, and every write lands.
 #[test]
