@@ -34,6 +34,18 @@ fn role(c: &mut Conn) -> String {
     repl(c, "role")
 }
 
+/// Asks master `a` to hand over to its replica `b` (on `b_port`), waits for
+/// the hand-over and checks that `b` keeps `a`'s id as its second one.
+fn fail_over_to(a: &mut Conn, b: &mut Conn, b_port: &str) {
+    let old_id = repl(a, "master_replid");
+    assert_eq!(
+        a.cmd(&["failover", "to", "127.0.0.1", b_port, "timeout", "20000"]),
+        b"+OK\r\n"
+    );
+    wait_handed_over(a, b);
+    assert_eq!(repl(b, "master_replid2"), old_id);
+}
+
 /// Waits until `b` is the master, `a` follows it and `a`'s failover ended.
 fn wait_handed_over(a: &mut Conn, b: &mut Conn) {
     wait_for("B to become master and A its replica", 60, || {
@@ -121,18 +133,11 @@ fn strata_to_strata_failover_with_target() {
         ca.cmd(&["rpush", "list", &i.to_string()]);
     }
     wait_online(&mut ca, 1);
-    let old_id = repl(&mut ca, "master_replid");
-    let port = b.port.to_string();
     assert_eq!(
         ca.cmd(&["failover", "to", "127.0.0.1", "1"]),
         b"-ERR FAILOVER target HOST and PORT is not a replica.\r\n"
     );
-    assert_eq!(
-        ca.cmd(&["failover", "to", "127.0.0.1", &port, "timeout", "20000"]),
-        b"+OK\r\n"
-    );
-    wait_handed_over(&mut ca, &mut cb);
-    assert_eq!(repl(&mut cb, "master_replid2"), old_id);
+    fail_over_to(&mut ca, &mut cb, &b.port.to_string());
     assert_eq!(stat(&mut cb, "sync_partial_ok"), 1);
     assert_eq!(stat(&mut cb, "sync_full"), 0);
     cb.cmd(&["rpush", "list", "new"]);
@@ -161,14 +166,7 @@ fn failover_at_offset_zero_hands_over() {
         info_field(&mut ca, "replication", "slave0").is_some_and(|l| l.contains("state=online"))
             && info_field(&mut cb, "replication", "master_link_status").as_deref() == Some("up")
     });
-    let id = repl(&mut ca, "master_replid");
-    let port = b.port.to_string();
-    assert_eq!(
-        ca.cmd(&["failover", "to", "127.0.0.1", &port, "timeout", "20000"]),
-        b"+OK\r\n"
-    );
-    wait_handed_over(&mut ca, &mut cb);
-    assert_eq!(repl(&mut cb, "master_replid2"), id);
+    fail_over_to(&mut ca, &mut cb, &b.port.to_string());
     assert_eq!(stat(&mut cb, "sync_full"), 0);
 }
 
