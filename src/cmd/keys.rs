@@ -609,7 +609,6 @@ fn int32(arg: &[u8], msg: Option<&str>) -> Result<i64, CmdError> {
     Ok(v)
 }
 
-/// A logical database index given as a MOVE/COPY/SWAPDB argument.
 /// The key MOVE or COPY ... DB writes in another database, with that
 /// database's logical index, when the arguments name a valid one. The
 /// dispatcher locks it together with the declared keys: taken later by the
@@ -623,7 +622,8 @@ pub(crate) fn other_db_key<'b>(
     let (db_arg, key) = match name {
         "move" => (argv.get(2)?, argv.get(1)?),
         "copy" => {
-            let at = argv.iter().skip(3).position(|a| is(a, "db"))? + 3;
+            // The last DB option wins, as in the handler.
+            let at = argv.iter().skip(3).rposition(|a| is(a, "db"))? + 3;
             (argv.get(at + 1)?, argv.get(2)?)
         }
         _ => return None,
@@ -632,6 +632,7 @@ pub(crate) fn other_db_key<'b>(
     (db < databases).then_some((db, &key[..]))
 }
 
+/// A logical database index given as a MOVE/COPY/SWAPDB argument.
 fn db_arg(ctx: &Ctx<'_>, arg: &[u8], msg: Option<&str>) -> Result<usize, CmdError> {
     let v = int32(arg, msg)?;
     if v < 0 || v as usize >= ctx.ks().databases() {
