@@ -236,6 +236,8 @@ pub struct ClientState {
     /// command's, or a whole MULTI until its EXEC. The unit that runs takes
     /// them and forwards them in place of its own propagated forms.
     pub master_raw: bytes::BytesMut,
+    /// A pipeline's run stopped by a busy key, resumed once it is free.
+    pub stalled_run: Option<super::pipeline::StalledRun>,
 }
 
 /// Commands queued between MULTI and EXEC.
@@ -268,6 +270,7 @@ impl ClientState {
             watched: Vec::new(),
             master_link: false,
             master_raw: bytes::BytesMut::new(),
+            stalled_run: None,
         }
     }
 

@@ -139,6 +139,12 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 Next::Request(argv) => argv,
                 Next::NeedInput => break,
                 Next::More => continue,
+                Next::KeyBusy(busy) => {
+                    // Another unit holds a key: the worker serves other
+                    // connections meanwhile.
+                    server.ks.wait_busy(busy).await;
+                    continue;
+                }
                 Next::ProtocolError(e) => {
                     tracing::debug!("protocol error from {addr}: {e}");
                     server.stats.record_error(&e);

@@ -13,7 +13,7 @@ use super::{PauseMode, Server};
 use crate::cmd::keys::other_db_key;
 use crate::cmd::{flags, Ctx, LookupError, Resolved};
 use crate::resp::Reply;
-use crate::types::{now_ms, WriteContext};
+use crate::types::{now_ms, BusyKey, WriteContext};
 
 fn unknown_command(argv: &[Bytes]) -> String {
     let mut args = String::new();
@@ -157,7 +157,13 @@ pub async fn execute(
         }
     }
 
-    let reply = run_unit(server, client, cmd, &argv);
+    let reply = loop {
+        match unit(server, client, cmd, &argv, Locking::Try) {
+            Ok(reply) => break reply,
+            // Another unit holds a key: give the worker back meanwhile.
+            Err(busy) => server.ks.wait_busy(busy).await,
+        }
+    };
     let blocked = client.block.take().filter(|_| !reply.is_error());
     if blocked.is_none() {
         emit(server, client, reply, out);
@@ -264,11 +270,38 @@ fn flag_transaction(client: &mut ClientState) {
 /// Commands that run at once even inside MULTI.
 const QUEUE_BYPASS: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 
+/// How a unit takes the keys its write declares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Locking {
+    /// Waits on the thread: the master's stream, applied in order by its
+    /// one link.
+    Wait,
+    /// Returns the busy key before anything runs; the connection awaits it
+    /// without holding its worker.
+    Try,
+}
+
+/// Runs one command as one unit, waiting for its keys on the thread (see
+/// [`unit`]).
+pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: &[Bytes]) -> Reply {
+    match unit(server, client, cmd, argv, Locking::Wait) {
+        Ok(reply) => reply,
+        Err(_) => unreachable!("a waiting unit never reports a busy key"),
+    }
+}
+
 /// Runs one command as one unit: takes the keyspace gate, locks the keys a
 /// write declares, runs the handler in a fresh write context, commits the
 /// unit (data, propagated form and offset in one batch), then delivers its
-/// effects and serves clients blocked on keys it made ready.
-pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: &[Bytes]) -> Reply {
+/// effects and serves clients blocked on keys it made ready. With
+/// [`Locking::Try`], a busy key returns before anything ran.
+fn unit(
+    server: &Server,
+    client: &mut ClientState,
+    cmd: Resolved,
+    argv: &[Bytes],
+    locking: Locking,
+) -> Result<Reply, BusyKey> {
     let ks = &*server.ks;
     let exclusive = cmd.spec.has(flags::EXCLUSIVE);
     let (_gate_shared, _gate_excl);
@@ -286,7 +319,10 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
             if let Some((other, key)) = other_db_key(cmd.spec.name, argv, ks.databases()) {
                 all.push((ks.physical(other), key));
             }
-            w.lock_multi(&all);
+            match locking {
+                Locking::Wait => w.lock_multi(&all),
+                Locking::Try => w.try_lock_multi(&all)?,
+            }
         }
     }
     if client.master_link && !client.master_raw.is_empty() {
@@ -296,10 +332,7 @@ pub fn run_unit(server: &Server, client: &mut ClientState, cmd: Resolved, argv: 
     if client.master_link {
         w.forwarded_db(client.db);
     }
-    match commit_and_serve(server, client, w) {
-        None => reply,
-        Some(failed) => failed,
-    }
+    Ok(commit_and_serve(server, client, w).unwrap_or(reply))
 }
 
 /// Commits a unit for `client`: records its commit (for `appendfsync

@@ -16,8 +16,11 @@
 //!   commit answers every command of the run with its error);
 //! - a command that makes a key ready while a client is blocked ends the run,
 //!   so the blocked client is served before the next command, as in Redis;
-//! - key locks are taken in stripe order; a stripe below one held that is
-//!   busy ends the run instead of waiting, so runs cannot deadlock.
+//! - key locks are only ever tried: a busy key commits what ran so far and
+//!   ends the run, and the connection awaits the key without holding its
+//!   worker or any lock (`Next::KeyBusy`), then goes on with the rest of the
+//!   run. A run therefore never waits while it holds a key: no deadlock, and
+//!   no worker thread parked on a hot key.
 //!
 //! Everything here is synchronous, so a unit (its locks, its gate) never
 //! lives across an `.await`: the connection runs this, then takes the
@@ -33,7 +36,7 @@ use super::{dispatch, Server};
 use crate::cmd::Resolved;
 use crate::config::Settings;
 use crate::resp::{ParseLimits, Reply, RequestParser};
-use crate::types::{now_ms, WriteContext};
+use crate::types::{now_ms, BusyKey, WriteContext};
 
 /// At most this many commands share a unit: it bounds how long a unit
 /// holds its key locks and how much it stages.
@@ -49,6 +52,17 @@ pub enum Next {
     More,
     /// The input is not valid RESP: the error to send before closing.
     ProtocolError(String),
+    /// A command needs a key another unit holds: await it
+    /// (`Keyspace::wait_busy`), then call [`run`] again, which goes on with
+    /// the run's remaining requests (kept in the client's state).
+    KeyBusy(BusyKey),
+}
+
+/// A run stopped by a busy key: its requests not yet run, and what ended
+/// the parse (returned once they have run).
+pub struct StalledRun {
+    queue: Vec<(Resolved, Vec<Bytes>)>,
+    then: Option<Next>,
 }
 
 /// One command of the run, waiting for the commit to be answered.
@@ -91,6 +105,9 @@ pub fn run(
     out: &mut BytesMut,
     settings: &Settings,
 ) -> Next {
+    if let Some(StalledRun { queue, then }) = client.stalled_run.take() {
+        return finish_run(server, client, queue, then, out);
+    }
     // The run's requests are parsed first, so its GETs can be read ahead
     // in one multi-get. Every one of them is batchable, which no batchable
     // command changes (no AUTH, no RESET), so the parse limits hold.
@@ -113,18 +130,38 @@ pub fn run(
             Err(e) => break Some(Next::ProtocolError(e.to_string())),
         }
     };
-    execute(server, client, queue, out);
-    // A full run may leave more requests: the caller comes back for them.
-    next.unwrap_or(Next::More)
+    finish_run(server, client, queue, next, out)
 }
 
-/// Runs the queued commands in as few units as the rules allow.
+/// Executes `queue`; then `then` is what stopped the run, unless a busy key
+/// stopped it first.
+fn finish_run(
+    server: &Server,
+    client: &mut ClientState,
+    queue: Vec<(Resolved, Vec<Bytes>)>,
+    then: Option<Next>,
+    out: &mut BytesMut,
+) -> Next {
+    match execute(server, client, queue, out) {
+        // A full run may leave more requests: the caller comes back for them.
+        Ok(()) => then.unwrap_or(Next::More),
+        Err((busy, queue)) => {
+            client.stalled_run = Some(StalledRun { queue, then });
+            Next::KeyBusy(busy)
+        }
+    }
+}
+
+/// Runs the queued commands in as few units as the rules allow. A busy key
+/// commits what ran and returns the commands left, from the one that found
+/// the key busy.
+#[allow(clippy::type_complexity)]
 fn execute(
     server: &Server,
     client: &mut ClientState,
     queue: Vec<(Resolved, Vec<Bytes>)>,
     out: &mut BytesMut,
-) {
+) -> Result<(), (BusyKey, Vec<(Resolved, Vec<Bytes>)>)> {
     // The key of every GET, by queue position, for the read-ahead.
     let gets: Vec<(usize, Bytes)> = queue
         .iter()
@@ -133,32 +170,23 @@ fn execute(
         .map(|(i, (_, argv))| (i, argv[1].clone()))
         .collect();
     let mut unit: Option<RunUnit<'_>> = None;
-    for (i, (cmd, argv)) in queue.into_iter().enumerate() {
+    let mut queue = queue.into_iter().enumerate();
+    while let Some((i, (cmd, argv))) = queue.next() {
         let mut u = match unit.take() {
             Some(u) => u,
             None => RunUnit::open(server),
         };
         let db = server.ks.physical(client.db);
         let write = cmd.spec.is_write();
-        if write {
+        // A write locks its keys; so does a read in a unit that holds locks
+        // (a list read would otherwise take its key inside the handler).
+        if write || u.w.holds_locks() {
             if let Some(keys) = cmd.spec.key_args(&argv) {
-                if !u.w.try_lock(db, &keys) {
-                    // A busy stripe below one the unit holds: commit what
-                    // ran so far, then wait for the keys in a fresh unit.
+                if let Err(busy) = u.w.try_lock(db, &keys) {
                     finish(server, client, Some(u), out);
-                    u = RunUnit::open(server);
-                    u.w.lock(db, &keys);
-                }
-            }
-        } else if u.w.holds_locks() {
-            // Some reads lock their key (a list's LLEN or LRANGE reads its
-            // metadata and elements under it). Taken by the handler, a
-            // stripe below one the unit holds would be waited for out of
-            // order, so it is tried here like a write's.
-            if let Some(keys) = cmd.spec.key_args(&argv) {
-                if !u.w.try_lock(db, &keys) {
-                    finish(server, client, Some(u), out);
-                    u = RunUnit::open(server);
+                    let mut rest = vec![(cmd, argv)];
+                    rest.extend(queue.map(|(_, c)| c));
+                    return Err((busy, rest));
                 }
             }
         }
@@ -188,6 +216,7 @@ fn execute(
         }
     }
     finish(server, client, unit, out);
+    Ok(())
 }
 
 /// Runs one command inside the run's unit; its reply waits for the commit.

@@ -25,6 +25,11 @@ use super::overlay::{Overlay, Staged};
 use super::{TypeError, TypeResult, WriteSet};
 use crate::engine::{Batch, Cf, EngineIter, EngineResult};
 
+/// A key lock found busy by [`WriteContext::try_lock`]: what to wait for
+/// before trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusyKey(pub(super) usize);
+
 /// A keyspace event to publish once the unit has committed
 /// (`notify-keyspace-events`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,42 +208,77 @@ impl<'a> WriteContext<'a> {
         !self.locks.held.borrow().is_empty()
     }
 
-    /// Locks `keys` of physical db `db` for one more command of a unit that
-    /// already holds locks (a pipeline's unit), without ever waiting out of
-    /// order: a stripe below one held is only tried. `false` when such a
-    /// try failed; then nothing new is held, and the caller commits the unit
-    /// (releasing its locks) before it locks these keys in a fresh one.
-    pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> bool {
+    /// Locks `keys` without waiting: `Err` names a stripe that was busy, and
+    /// then nothing new is held. The caller gives its worker back while it
+    /// waits ([`Keyspace::wait_busy`]); a unit that already holds locks
+    /// commits first, so a waiting connection never holds a key. Keys of
+    /// several databases (MOVE, COPY DB) come in one call.
+    pub fn try_lock_multi(&self, keys: &[(u8, &[u8])]) -> Result<(), BusyKey> {
         if self.exclusive {
-            return true;
+            return Ok(());
         }
-        let mut idx: Vec<usize> = keys.iter().map(|k| stripe(db, k.as_ref())).collect();
+        let mut idx: Vec<usize> = keys.iter().map(|(db, k)| stripe(*db, k)).collect();
         idx.sort_unstable();
         idx.dedup();
         let mut held = self.locks.held.borrow_mut();
-        idx.retain(|i| !held.contains(i));
-        let max_held = held.iter().copied().max();
         let before = held.len();
         for i in idx {
-            if max_held.is_none_or(|mh| i > mh) {
-                // Above every stripe held before this call, and taken in
-                // increasing order: waiting here cannot close a cycle.
-                self.ks.lock_stripe(i);
-            } else if !self.ks.try_lock_stripe(i) {
+            if held[..before].contains(&i) {
+                continue;
+            }
+            if !self.ks.try_lock_stripe(i) {
                 for j in held.drain(before..) {
                     // SAFETY: taken by this call just above, released once.
                     unsafe { self.ks.unlock_stripe(j) };
                 }
-                return false;
+                return Err(BusyKey(i));
             }
             held.push(i);
         }
-        true
+        Ok(())
     }
 
-    /// Takes the lock of one key if that cannot wait on another unit: held
-    /// already, free, or above every stripe held. Used by lazy expiry in
-    /// reads, which may skip the deletion (the key is still hidden).
+    /// [`try_lock_multi`](Self::try_lock_multi) for keys of one database.
+    pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> Result<(), BusyKey> {
+        let all: Vec<(u8, &[u8])> = keys.iter().map(|k| (db, k.as_ref())).collect();
+        self.try_lock_multi(&all)
+    }
+
+    /// Runs `read`, several engine reads of `key`'s records (a list's
+    /// metadata, then its elements), so that it sees one state of the key:
+    /// without the key lock when no writer holds it, the read being checked
+    /// afterwards against the stripe's sequence (see `key_locks`), and under
+    /// the lock when writers keep getting in the way. A read of one record
+    /// needs none of this: the engine reads each record atomically.
+    pub fn read_consistent<T>(
+        &self,
+        db: u8,
+        key: &[u8],
+        mut read: impl FnMut() -> TypeResult<T>,
+    ) -> TypeResult<T> {
+        const LOCK_FREE_TRIES: usize = 3;
+        let i = stripe(db, key);
+        for _ in 0..LOCK_FREE_TRIES {
+            if self.exclusive || self.locks.held.borrow().contains(&i) {
+                // Nobody else can write the key meanwhile.
+                return read();
+            }
+            let Some(start) = self.ks.read_start(i) else {
+                break;
+            };
+            let result = read();
+            if self.ks.read_valid(start) {
+                return result;
+            }
+        }
+        self.lock(db, &[key]);
+        read()
+    }
+
+    /// Takes the lock of one key if that needs no wait: held already or
+    /// free. Used by lazy expiry in reads, which may skip the deletion (the
+    /// key is still hidden, and another access or the expiry cycle deletes
+    /// it), so a read never waits for a key.
     fn try_hold(&self, db: u8, key: &[u8]) -> bool {
         if self.exclusive {
             return true;
@@ -248,9 +288,7 @@ impl<'a> WriteContext<'a> {
         if held.contains(&i) {
             return true;
         }
-        if held.iter().all(|h| *h < i) {
-            self.ks.lock_stripe(i);
-        } else if !self.ks.try_lock_stripe(i) {
+        if !self.ks.try_lock_stripe(i) {
             return false;
         }
         held.push(i);

@@ -15,15 +15,15 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parking_lot::lock_api::RawMutex as _;
 use parking_lot::{Mutex, RawMutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::backlog::{self, IndexEntry, ReplPosition, Tail};
 use super::encoding::{self, KeyType, Metadata};
+pub(super) use super::key_locks::stripe;
+use super::key_locks::KeyLocks;
 use super::{now_us, TypeResult};
 use crate::engine::{Batch, Cf, CompactionDecision, CompactionPolicy, Engine, MetaLookup};
 
-const LOCK_STRIPES: usize = 1024;
 const COUNTS_PREFIX: &[u8] = b"counts";
 pub(super) const DBMAP_KEY: &[u8] = b"dbmap";
 /// Present once the replication position came from a master.
@@ -66,9 +66,9 @@ pub struct Keyspace {
     pub(super) dbmap: RwLock<Vec<u8>>,
     /// Indexed by physical id.
     pub(super) counts: Vec<DbCounts>,
-    /// Key locks, striped. Raw mutexes: a write context holds a set of them
-    /// for a whole unit and releases them when it ends (`HeldLocks`).
-    stripes: Vec<RawMutex>,
+    /// Key locks, striped: a write context holds a set of them for a whole
+    /// unit and releases them when it ends (`HeldLocks`).
+    locks: KeyLocks,
     /// Taken shared by every command and exclusively by units that must run
     /// alone (FLUSHDB, FLUSHALL, SWAPDB, EXEC).
     gate: RwLock<()>,
@@ -297,7 +297,7 @@ impl Keyspace {
             databases,
             dbmap: RwLock::new(dbmap),
             counts,
-            stripes: (0..LOCK_STRIPES).map(|_| RawMutex::INIT).collect(),
+            locks: KeyLocks::default(),
             gate: RwLock::new(()),
             stream: Mutex::new(StreamState {
                 position,
@@ -356,11 +356,11 @@ impl Keyspace {
     }
 
     pub(super) fn lock_stripe(&self, i: usize) {
-        self.stripes[i].lock();
+        self.locks.lock(i);
     }
 
     pub(super) fn try_lock_stripe(&self, i: usize) -> bool {
-        self.stripes[i].try_lock()
+        self.locks.try_lock(i)
     }
 
     /// # Safety
@@ -368,7 +368,21 @@ impl Keyspace {
     /// `try_lock_stripe`) and has not unlocked it since.
     pub(super) unsafe fn unlock_stripe(&self, i: usize) {
         // SAFETY: guaranteed by the caller, see above.
-        unsafe { self.stripes[i].unlock() }
+        unsafe { self.locks.unlock(i) }
+    }
+
+    pub(super) fn read_start(&self, i: usize) -> Option<super::key_locks::ReadStart> {
+        self.locks.read_start(i)
+    }
+
+    pub(super) fn read_valid(&self, start: super::key_locks::ReadStart) -> bool {
+        self.locks.read_valid(start)
+    }
+
+    /// Waits, without blocking the thread, until the key lock found busy
+    /// has been seen free (see [`KeyLocks::wait_free`]); then try again.
+    pub async fn wait_busy(&self, busy: super::context::BusyKey) {
+        self.locks.wait_free(busy.0).await;
     }
 
     /// Whether the data path deletes keys it finds expired: on a master that
@@ -743,19 +757,6 @@ impl Keyspace {
             .load(Ordering::Relaxed)
             .max(0) as u64
     }
-}
-
-/// The lock stripe of a key: FNV-1a, cheap and good enough to spread keys
-/// over the stripes (SipHash cost ~700 instructions per write here, and
-/// stripe collisions only cost waiting, never correctness).
-pub(super) fn stripe(db: u8, key: &[u8]) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in std::iter::once(&db).chain(key) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    // FNV's low bits mix poorly; take the top bits of a final multiply.
-    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % LOCK_STRIPES
 }
 
 /// The database map from its persisted form (SWAPDB and full resyncs move

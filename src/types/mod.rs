@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod expire;
 pub mod export;
 pub mod hash;
+pub mod key_locks;
 pub mod keys;
 pub mod keyspace;
 pub mod list;
@@ -26,7 +27,7 @@ pub mod zset_range;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use context::{Effects, KeyspaceEvent, WriteContext};
+pub use context::{BusyKey, Effects, KeyspaceEvent, WriteContext};
 pub use encoding::{KeyType, Metadata};
 pub use keyspace::{Committed, Keyspace, StalePolicy, WriteSet};
 

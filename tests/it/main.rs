@@ -17,6 +17,7 @@ mod dump_restore;
 mod durability;
 mod failover;
 mod hashes;
+mod hot_key;
 mod introspection;
 mod keeper;
 mod keys;
