@@ -74,7 +74,7 @@ run integration --test it "$@"
 # a second time on the pmem engine: every Strata they start gets `--engine
 # pmem` (tests/it/common.rs reads STRATA_IT_ENGINE). About 2 minutes on 2
 # cores. Skipped when a filter was given (it would not apply to both runs).
-pmem_filters=(differential durability strings keys hashes lists sets zsets pipeline replica master_sync pmem_crash)
+pmem_filters=(differential durability strings keys hashes lists sets zsets pipeline hot_key replica master_sync pmem_crash)
 pmem_run=0
 if [ $# -eq 0 ] && printf '%s\n' $engines | grep -qx pmem; then
     STRATA_IT_ENGINE=pmem run integration-pmem --test it -- "${pmem_filters[@]}"

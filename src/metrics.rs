@@ -411,6 +411,11 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
         ratio,
     )?;
     s.gauge(
+        "strata_engine_record_cache_bytes",
+        "Bytes held in the record cache in front of the engine (record-cache-size).",
+        clamp_i64(e.record_cache_bytes),
+    )?;
+    s.gauge(
         "strata_engine_block_cache_usage_bytes",
         "Bytes held in the RocksDB block cache.",
         clamp_i64(e.block_cache_usage),

@@ -659,6 +659,7 @@ fn engine(srv: &Server, w: &mut Lines<'_>) {
     w.field("engine_estimated_keys", st.estimated_keys);
     w.field("engine_write_stalls", st.write_stalls);
     w.field("engine_open_snapshots", st.open_snapshots);
+    w.field("engine_record_cache_bytes", st.record_cache_bytes);
     w.field("engine_committed_seq", srv.ks.committed());
 }
 

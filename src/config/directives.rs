@@ -857,6 +857,8 @@ pub static DIRECTIVES: &[Directive] = &[
         Immutable,
         Applied,
     ),
+    // The record cache in front of any engine (`engine::record_cache`).
+    d("record-cache-size", MEM, "67108864", Immutable, Applied),
     d(
         "rocksdb.block-cache-size",
         MEM,

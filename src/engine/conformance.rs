@@ -21,14 +21,18 @@ use super::{
 pub struct Harness {
     pub name: &'static str,
     open: OpenFn,
+    /// Behind the record cache (`record_cache`), which must not change
+    /// any behaviour.
+    cached: bool,
     dir: tempfile::TempDir,
 }
 
 impl Harness {
-    fn new(backend: &Backend) -> Harness {
+    fn new(backend: &Backend, cached: bool) -> Harness {
         Harness {
             name: backend.name,
             open: backend.open,
+            cached,
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
@@ -43,17 +47,29 @@ impl Harness {
     }
 
     pub fn open_with(&self, policy: Arc<dyn CompactionPolicy>) -> Arc<dyn Engine> {
-        (self.open)(self.path(), &EngineOptions::small(), policy)
-            .unwrap_or_else(|e| panic!("{}: open failed: {e}", self.name))
+        let opts = EngineOptions::small();
+        let engine = (self.open)(self.path(), &opts, policy)
+            .unwrap_or_else(|e| panic!("{}: open failed: {e}", self.name));
+        if self.cached {
+            Arc::new(super::record_cache::CachedEngine::wrap(
+                engine,
+                opts.record_cache,
+            ))
+        } else {
+            engine
+        }
     }
 }
 
-/// Runs `case` once per registered backend, each on its own directory.
+/// Runs `case` once per registered backend, bare and behind the record
+/// cache, each on its own directory.
 fn run(case: fn(&Harness)) {
     for backend in ENGINES {
-        // Shown with the failure, since libtest prints a failed test's output.
-        eprintln!("engine: {}", backend.name);
-        case(&Harness::new(backend));
+        for cached in [false, true] {
+            // Shown with the failure, since libtest prints a failed test's output.
+            eprintln!("engine: {} (record cache: {cached})", backend.name);
+            case(&Harness::new(backend, cached));
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod pmem;
+pub mod record_cache;
 pub mod rocks;
 
 use std::path::Path;
@@ -244,6 +245,9 @@ pub struct EngineOptions {
     pub log_retention: u64,
     pub rocksdb: RocksOptions,
     pub pmem: PmemOptions,
+    /// The record cache in front of the engine (`record-cache-size`,
+    /// `record_cache`), bytes; 0 reads the engine every time.
+    pub record_cache: u64,
 }
 
 /// Knobs of the persistent-memory engine.
@@ -279,6 +283,7 @@ impl Default for EngineOptions {
                 path: None,
                 size: 1 << 30,
             },
+            record_cache: 64 << 20,
         }
     }
 }
@@ -290,6 +295,8 @@ impl EngineOptions {
         Self {
             cache_size: 8 << 20,
             memtable_budget: 4 << 20,
+            // Small, so tests that write more than this evict.
+            record_cache: 1 << 20,
             pmem: PmemOptions {
                 path: None,
                 size: 64 << 20,
@@ -385,6 +392,8 @@ pub struct EngineStats {
     pub write_stalls: u64,
     /// Snapshots from [`Engine::snapshot`] alive now.
     pub open_snapshots: u64,
+    /// Bytes the record cache holds (`record_cache`), 0 without one.
+    pub record_cache_bytes: u64,
     /// RocksDB's own figures (`# RocksDB` in INFO); `None` for other engines.
     pub rocksdb: Option<RocksStats>,
     /// The pmem engine's own figures (`# PMem` in INFO).
@@ -536,7 +545,13 @@ pub fn open(
     policy: Arc<dyn CompactionPolicy>,
 ) -> EngineResult<Arc<dyn Engine>> {
     match ENGINES.iter().find(|b| b.name.eq_ignore_ascii_case(name)) {
-        Some(b) => (b.open)(path, options, policy),
+        Some(b) => {
+            let engine = (b.open)(path, options, policy)?;
+            Ok(match options.record_cache {
+                0 => engine,
+                bytes => Arc::new(record_cache::CachedEngine::wrap(engine, bytes)),
+            })
+        }
         None => Err(EngineError::UnknownEngine {
             name: name.to_string(),
             known: NAMES.join(", "),

@@ -595,6 +595,7 @@ impl Engine for RocksEngine {
             estimated_keys: self.int_property("rocksdb.estimate-num-keys"),
             write_stalls: self.opts.get_ticker_count(Ticker::StallMicros),
             open_snapshots: self.snapshots.open.load(Ordering::Relaxed),
+            record_cache_bytes: 0,
             rocksdb: Some(RocksStats {
                 sst_bytes: self.int_property("rocksdb.total-sst-files-size"),
                 pending_compaction_bytes: self

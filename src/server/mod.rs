@@ -185,6 +185,7 @@ fn engine_options(s: &Settings) -> Result<EngineOptions, StartError> {
             path: s.pmem_path.clone(),
             size: s.pmem_size,
         },
+        record_cache: s.record_cache_size,
     })
 }
 

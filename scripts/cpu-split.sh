@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Where a server's CPU time goes under one redis-benchmark load, split by
+# owner: the kernel (system calls, TCP), RocksDB, Strata's own code, the
+# tokio runtime, and the rest. perf samples the server (cpu-clock, DWARF
+# call stacks); each sample belongs to the innermost frame that has an owner
+# (an allocator or libc frame, e.g. memcmp, counts for its caller). Timings
+# vary with the machine's load, shares much less: this is the "measured
+# reason" beside the instruction counts, which do not see cache misses.
+#
+#   scripts/cpu-split.sh BINARY TEST PIPELINE [REQUESTS]
+#
+# Prints one markdown row: test, pipeline, then each owner's share. With
+# DETAIL=1 it also lists the ten Strata functions whose samples (their own
+# and their allocator's) weigh most.
+# Needs perf, redis-benchmark and inferno (`cargo install inferno`).
+set -euo pipefail
+bin=$1
+test=$2
+pipeline=$3
+requests=${4:-200000}
+port=${PORT:-26411}
+work=$(mktemp -d)
+mkdir -p "$work/data"
+"$bin" --port "$port" --dir "$work/data" >"$work/server.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+# The same preload as the benchmark report: GET finds values, LPOP and
+# LRANGE find a list.
+redis-benchmark -p "$port" -t set,lpush -n 100000 -c 50 -r 100000 -d 16 -P 16 -q >/dev/null 2>&1
+perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
+    >/dev/null 2>&1 &
+perfpid=$!
+sleep 0.5
+redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q \
+    >/dev/null 2>&1
+kill -INT "$perfpid"
+wait "$perfpid" 2>/dev/null || true
+perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
+    python3 -c '
+import sys
+owners = ["kernel", "RocksDB", "Strata", "tokio", "other"]
+total = {o: 0 for o in owners}
+strata_fns = {}
+def owner(frame):
+    if frame.endswith("_[k]"):
+        return "kernel"
+    if frame.startswith(("rocksdb::", "rocksdb_", "rocksdb-", "librocksdb")):
+        return "RocksDB"
+    if frame.startswith(("strata::", "<strata::", "strata_server::")):
+        return "Strata"
+    if frame.startswith(("tokio::", "<tokio::", "mio::", "<mio::")):
+        return "tokio"
+    return None
+for line in sys.stdin:
+    stack, _, count = line.rstrip().rpartition(" ")
+    frames = stack.split(";")
+    found = "other"
+    for f in reversed(frames):
+        o = owner(f)
+        if o:
+            found = o
+            if o == "Strata":
+                strata_fns[f] = strata_fns.get(f, 0) + int(count)
+            break
+    total[found] += int(count)
+n = sum(total.values()) or 1
+cells = " | ".join(f"{100 * total[o] / n:.0f}%" for o in owners)
+print(f"| {sys.argv[1].upper()} | {sys.argv[2]} | {cells} |")
+if sys.argv[3] == "1":
+    for f, c in sorted(strata_fns.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"    {100 * c / n:5.1f}%  {f[:110]}")
+' "$test" "$pipeline" "${DETAIL:-0}"

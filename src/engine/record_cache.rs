@@ -1,0 +1,429 @@
+//! A bounded DRAM cache of point-read records, in front of any engine.
+//!
+//! Almost every command starts with a point read of its key's metadata
+//! record (a string's value lives there), and SADD, HSET and ZADD also read
+//! a member's record. In RocksDB such a read searches the memtables' skip
+//! lists and then the files' filters and blocks: on a store whose memtables
+//! hold a few hundred thousand keys that is a chain of cache misses, and
+//! CPU profiles of redis-benchmark put RocksDB at 20% (GET) to 50% (SADD at
+//! pipeline 16) of the server's time (docs/bench/instructions.md). This
+//! cache answers repeated reads of a record from one hash lookup.
+//!
+//! It mirrors the engine and never decides anything: a record is cached
+//! only as the engine returned it or as a batch wrote it, and every batch
+//! passes through [`CachedEngine::write`], so no write can go around it.
+//! Its one invariant: **an entry, when present, equals the engine's
+//! record.** Writers and readers keep it so per shard:
+//! - a writer, before its batch, removes the records the batch touches and
+//!   counts itself in flight; after the batch it removes them again, caches
+//!   the values it put, and leaves;
+//! - a reader that missed notes the shard's generation (bumped by every
+//!   writer step) and caches what it read only if no writer came or is in
+//!   flight since. While a write is in flight its keys are absent, so every
+//!   reader goes to the engine, and readers agree with each other.
+//!
+//! Iterators and snapshots read the engine directly; a `DeleteRange` clears
+//! the cache of that column family. Memory is bounded by `record-cache-size`
+//! (entries weigh their key, value and a fixed overhead; CLOCK-Pro eviction
+//! from `quick_cache`), and records above 4 KiB are never cached.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rustc_hash::FxBuildHasher;
+
+use super::{Batch, BatchOp, Cf, Engine, EngineIter, EngineResult, EngineSnapshot, EngineStats};
+
+/// Larger records are read from the engine every time: a few big values
+/// would otherwise evict many small hot ones.
+const MAX_CACHED_RECORD: usize = 4096;
+/// What an entry costs beyond its bytes (hash slot, boxes, CLOCK state).
+const ENTRY_OVERHEAD: u64 = 64;
+const SHARDS: usize = 16;
+
+#[derive(Clone)]
+struct RecordWeight;
+
+impl quick_cache::Weighter<Box<[u8]>, Box<[u8]>> for RecordWeight {
+    fn weight(&self, key: &Box<[u8]>, value: &Box<[u8]>) -> u64 {
+        key.len() as u64 + value.len() as u64 + ENTRY_OVERHEAD
+    }
+}
+
+type Records = quick_cache::unsync::Cache<Box<[u8]>, Box<[u8]>, RecordWeight, FxBuildHasher>;
+
+struct Shard {
+    records: Records,
+    /// Bumped by every step of every writer.
+    generation: u64,
+    /// Writers between their two steps.
+    in_flight: u32,
+}
+
+/// One column family's cache.
+struct FamilyCache {
+    shards: Vec<Mutex<Shard>>,
+}
+
+impl FamilyCache {
+    fn new(capacity: u64) -> FamilyCache {
+        let per_shard = (capacity / SHARDS as u64).max(ENTRY_OVERHEAD * 16);
+        FamilyCache {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        records: Records::with(
+                            (per_shard / 128) as usize,
+                            per_shard,
+                            RecordWeight,
+                            FxBuildHasher,
+                            Default::default(),
+                        ),
+                        generation: 0,
+                        in_flight: 0,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
+        // FNV-1a over the key's tail, where keys of one collection differ.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in key.iter().rev().take(16) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        &self.shards[(h >> 32) as usize % SHARDS]
+    }
+
+    /// The cached record, or the shard's generation to hand to `fill`.
+    fn lookup(&self, key: &[u8]) -> Result<Vec<u8>, u64> {
+        let shard = self.shard(key).lock();
+        match shard.records.get(key) {
+            Some(v) => Ok(v.to_vec()),
+            None => Err(shard.generation),
+        }
+    }
+
+    /// Caches what a reader read from the engine, unless a writer of the
+    /// shard came or is in flight since `generation`. Absent records are
+    /// not cached.
+    fn fill(&self, key: &[u8], value: &[u8], generation: u64) {
+        if value.len() > MAX_CACHED_RECORD {
+            return;
+        }
+        let mut shard = self.shard(key).lock();
+        if shard.generation == generation && shard.in_flight == 0 {
+            shard.records.insert(key.into(), value.into());
+        }
+    }
+
+    fn weight(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().records.weight()).sum()
+    }
+}
+
+/// An engine with a record cache in front: see the module documentation.
+pub struct CachedEngine {
+    inner: Arc<dyn Engine>,
+    meta: FamilyCache,
+    data: FamilyCache,
+}
+
+impl CachedEngine {
+    /// Wraps `inner` with a cache of at most `capacity` bytes, shared out
+    /// evenly between metadata and member records.
+    pub fn wrap(inner: Arc<dyn Engine>, capacity: u64) -> CachedEngine {
+        CachedEngine {
+            inner,
+            meta: FamilyCache::new(capacity / 2),
+            data: FamilyCache::new(capacity / 2),
+        }
+    }
+
+    /// The cache of `cf`: the families whose point reads are cached.
+    fn family(&self, cf: Cf) -> Option<&FamilyCache> {
+        match cf {
+            Cf::Meta => Some(&self.meta),
+            Cf::Data => Some(&self.data),
+            _ => None,
+        }
+    }
+
+    /// A writer's step around its batch: removes every record the batch
+    /// touches (`after`: and caches the values it put), bumps the
+    /// generation of every shard it touched, and enters or leaves them.
+    fn writer_step(&self, batch: &Batch, after: bool) {
+        for op in batch.ops() {
+            match op {
+                BatchOp::Put { cf, key, value } => {
+                    if let Some(f) = self.family(*cf) {
+                        let mut s = f.shard(key).lock();
+                        s.generation += 1;
+                        if after {
+                            s.in_flight -= 1;
+                            if value.len() <= MAX_CACHED_RECORD {
+                                s.records
+                                    .insert(key.as_slice().into(), value.as_slice().into());
+                            } else {
+                                s.records.remove(key.as_slice());
+                            }
+                        } else {
+                            s.in_flight += 1;
+                            s.records.remove(key.as_slice());
+                        }
+                    }
+                }
+                BatchOp::Delete { cf, key } => {
+                    if let Some(f) = self.family(*cf) {
+                        let mut s = f.shard(key).lock();
+                        s.generation += 1;
+                        if after {
+                            s.in_flight -= 1;
+                        } else {
+                            s.in_flight += 1;
+                        }
+                        s.records.remove(key.as_slice());
+                    }
+                }
+                BatchOp::DeleteRange { cf, .. } => {
+                    if let Some(f) = self.family(*cf) {
+                        for s in &f.shards {
+                            let mut s = s.lock();
+                            s.generation += 1;
+                            if after {
+                                s.in_flight -= 1;
+                            } else {
+                                s.in_flight += 1;
+                            }
+                            s.records.clear();
+                        }
+                    }
+                }
+                BatchOp::LogData(_) => {}
+            }
+        }
+    }
+}
+
+impl Engine for CachedEngine {
+    fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        let Some(f) = self.family(cf) else {
+            return self.inner.get(cf, key);
+        };
+        match f.lookup(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(generation) => {
+                let v = self.inner.get(cf, key)?;
+                if let Some(v) = &v {
+                    f.fill(key, v, generation);
+                }
+                Ok(v)
+            }
+        }
+    }
+
+    fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
+        let Some(f) = self.family(cf) else {
+            return self.inner.multi_get(cf, keys);
+        };
+        let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        let mut missed: Vec<(usize, u64)> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match f.lookup(k) {
+                Ok(v) => out.push(Some(v)),
+                Err(generation) => {
+                    out.push(None);
+                    missed.push((i, generation));
+                }
+            }
+        }
+        if missed.is_empty() {
+            return Ok(out);
+        }
+        let ask: Vec<&[u8]> = missed.iter().map(|(i, _)| keys[*i]).collect();
+        for ((i, generation), v) in missed.into_iter().zip(self.inner.multi_get(cf, &ask)?) {
+            if let Some(v) = &v {
+                f.fill(keys[i], v, generation);
+            }
+            out[i] = v;
+        }
+        Ok(out)
+    }
+
+    fn write(&self, batch: &Batch) -> EngineResult<()> {
+        self.writer_step(batch, false);
+        let result = self.inner.write(batch);
+        // On failure too: the batch may or may not have applied, and the
+        // removals keep the cache from claiming either.
+        self.writer_step(batch, true);
+        result
+    }
+
+    fn flush_wal_buffer(&self) -> EngineResult<()> {
+        self.inner.flush_wal_buffer()
+    }
+
+    fn sync_wal(&self) -> EngineResult<()> {
+        self.inner.sync_wal()
+    }
+
+    fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_> {
+        self.inner.iter(cf, lower, upper)
+    }
+
+    fn snapshot(&self) -> Box<dyn EngineSnapshot> {
+        self.inner.snapshot()
+    }
+
+    fn flush(&self) -> EngineResult<()> {
+        self.inner.flush()
+    }
+
+    fn checkpoint(&self, dir: &Path) -> EngineResult<()> {
+        self.inner.checkpoint(dir)
+    }
+
+    fn compact_range(&self, cf: Cf, start: Option<&[u8]>, end: Option<&[u8]>) {
+        // Compaction changes no record a reader can see.
+        self.inner.compact_range(cf, start, end)
+    }
+
+    fn stats(&self) -> EngineStats {
+        let mut s = self.inner.stats();
+        s.record_cache_bytes = self.meta.weight() + self.data.weight();
+        s
+    }
+
+    fn disk_usage(&self) -> u64 {
+        self.inner.disk_usage()
+    }
+
+    fn read_log(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> EngineResult<bool> {
+        self.inner.read_log(after, visit)
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.inner.last_seq()
+    }
+
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::conformance::KeepAll;
+    use crate::engine::EngineOptions;
+
+    fn open(dir: &Path, capacity: u64) -> CachedEngine {
+        let inner = super::super::rocks::RocksEngine::open_shared(
+            dir,
+            &EngineOptions::small(),
+            Arc::new(KeepAll),
+        )
+        .expect("open");
+        CachedEngine::wrap(inner, capacity)
+    }
+
+    #[test]
+    fn reads_follow_every_kind_of_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 1 << 20);
+        let mut b = Batch::default();
+        b.put(Cf::Meta, b"k".to_vec(), b"1".to_vec());
+        b.put(Cf::Data, b"d1".to_vec(), b"x".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(e.get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"1"[..]));
+        // Served from the cache now; a put replaces it.
+        assert_eq!(e.get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"1"[..]));
+        let mut b = Batch::default();
+        b.put(Cf::Meta, b"k".to_vec(), b"2".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(e.get(Cf::Meta, b"k").unwrap().as_deref(), Some(&b"2"[..]));
+        let mut b = Batch::default();
+        b.delete(Cf::Meta, b"k".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(e.get(Cf::Meta, b"k").unwrap(), None);
+        assert_eq!(e.get(Cf::Data, b"d1").unwrap().as_deref(), Some(&b"x"[..]));
+        let mut b = Batch::default();
+        b.delete_range(Cf::Data, b"d".to_vec(), b"e".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(e.get(Cf::Data, b"d1").unwrap(), None);
+        assert_eq!(
+            e.multi_get(Cf::Data, &[b"d1", b"d2"]).unwrap(),
+            vec![None, None]
+        );
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 256 << 10);
+        for i in 0..20_000u32 {
+            let mut b = Batch::default();
+            b.put(Cf::Meta, format!("key:{i}").into_bytes(), vec![7u8; 40]);
+            e.write(&b).unwrap();
+        }
+        for i in 0..20_000u32 {
+            let key = format!("key:{i}");
+            assert_eq!(
+                e.get(Cf::Meta, key.as_bytes()).unwrap(),
+                Some(vec![7u8; 40])
+            );
+        }
+        assert!(e.stats().record_cache_bytes <= 256 << 10);
+        assert!(e.stats().record_cache_bytes > 0);
+    }
+
+    /// Writers change a record while readers read it through the cache:
+    /// once a writer's write returned, no reader may see an older value
+    /// (each writer owns one key and writes increasing numbers; a reader
+    /// that starts after a write returned must see at least that number).
+    #[test]
+    fn no_reader_sees_a_value_older_than_a_returned_write() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let e = Arc::new(open(dir.path(), 1 << 20));
+        let keys = 4;
+        let written: Arc<Vec<AtomicU64>> = Arc::new((0..keys).map(|_| AtomicU64::new(0)).collect());
+        let mut threads = Vec::new();
+        for k in 0..keys {
+            let (e, written) = (e.clone(), written.clone());
+            threads.push(std::thread::spawn(move || {
+                for n in 1..=3_000u64 {
+                    let mut b = Batch::default();
+                    b.put(Cf::Meta, vec![b'k', k as u8], n.to_be_bytes().to_vec());
+                    e.write(&b).unwrap();
+                    written[k].store(n, Ordering::SeqCst);
+                }
+            }));
+        }
+        for _ in 0..2 {
+            let (e, written) = (e.clone(), written.clone());
+            threads.push(std::thread::spawn(move || {
+                for i in 0..20_000usize {
+                    let k = i % keys;
+                    let floor = written[k].load(Ordering::SeqCst);
+                    let v = e.get(Cf::Meta, &[b'k', k as u8]).unwrap();
+                    let seen = v.map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+                    assert!(
+                        seen >= floor,
+                        "key {k}: read {seen} after {floor} was written"
+                    );
+                }
+            }));
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+}
