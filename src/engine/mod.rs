@@ -462,6 +462,17 @@ pub trait Engine: Send + Sync + 'static {
     /// [`Engine::flush_wal_buffer`] (so many writes share one `write(2)`),
     /// and is not necessarily fsynced: see [`Engine::sync_wal`].
     fn write(&self, batch: &Batch) -> EngineResult<()>;
+    /// [`write`](Engine::write) in three steps, for a caller that orders its
+    /// commits under a lock of its own: `prepare_write` before taking it,
+    /// `write_prepared` under it, `finish_write` after releasing it (always,
+    /// failed or not), each with the same data ops. Work a wrapper does
+    /// around the write (the record cache's) then stays out of the caller's
+    /// serial section. A backend without such work only writes.
+    fn prepare_write(&self, _batch: &Batch) {}
+    fn write_prepared(&self, batch: &Batch) -> EngineResult<()> {
+        self.write(batch)
+    }
+    fn finish_write(&self, _batch: &Batch) {}
     /// Hands buffered log records to the operating system: from here on a
     /// crash of the process cannot lose them (power loss still can).
     fn flush_wal_buffer(&self) -> EngineResult<()>;

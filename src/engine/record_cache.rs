@@ -254,12 +254,24 @@ impl Engine for CachedEngine {
     }
 
     fn write(&self, batch: &Batch) -> EngineResult<()> {
+        self.prepare_write(batch);
+        let result = self.write_prepared(batch);
+        self.finish_write(batch);
+        result
+    }
+
+    fn prepare_write(&self, batch: &Batch) {
         self.writer_step(batch, false);
-        let result = self.inner.write(batch);
+    }
+
+    fn write_prepared(&self, batch: &Batch) -> EngineResult<()> {
+        self.inner.write(batch)
+    }
+
+    fn finish_write(&self, batch: &Batch) {
         // On failure too: the batch may or may not have applied, and the
         // removals keep the cache from claiming either.
         self.writer_step(batch, true);
-        result
     }
 
     fn flush_wal_buffer(&self) -> EngineResult<()> {

@@ -487,6 +487,10 @@ impl Keyspace {
         // Outside the commit lock: a pipelined run rewrites a collection's
         // metadata once per command, and only the last one counts.
         batch.drop_overwritten();
+        // The engine's work around the write (the record cache's) runs
+        // outside the commit lock; the ops the lock adds below (counts,
+        // backlog index) are in families it does not cache.
+        self.engine.prepare_write(&batch);
         let mut stream = self.stream.lock();
         let mut updated = Vec::with_capacity(changes.deltas.len() + changes.flushed.len());
         for db in changes
@@ -556,7 +560,11 @@ impl Keyspace {
             batch.log_data(bytes.clone());
             record = Some((start, bytes, weight));
         }
-        self.engine.write(&batch)?;
+        if let Err(e) = self.engine.write_prepared(&batch) {
+            drop(stream);
+            self.engine.finish_write(&batch);
+            return Err(e.into());
+        }
         for (db, keys, expires) in updated {
             self.counts[db as usize].keys.store(keys, Ordering::Relaxed);
             self.counts[db as usize]
@@ -590,6 +598,7 @@ impl Keyspace {
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
         let turn = ordered.then(|| self.delivery.lock_arc());
         drop(stream);
+        self.engine.finish_write(&batch);
         if moved && self.stream_followers.load(Ordering::Acquire) > 0 {
             self.offset_moved.notify_waiters();
         }

@@ -41,6 +41,7 @@ const DIFFERENT_BY_DESIGN: &[&str] = &[
 
 const STRATA_ONLY: &[&str] = &[
     "engine",
+    "record-cache-size",
     "rocksdb.block-cache-size",
     "rocksdb.write-buffer-size",
     "rocksdb.max-write-buffer-number",
