@@ -16,7 +16,8 @@
 //! record.** Writers and readers keep it so per shard:
 //! - a writer, before its batch, removes the records the batch touches and
 //!   counts itself in flight; after the batch it removes them again, caches
-//!   the values it put, and leaves;
+//!   the metadata it put (a GET after a SET hits; members are left for a
+//!   read to fill), and leaves;
 //! - a reader that missed notes the shard's generation (bumped by every
 //!   writer step) and caches what it read only if no writer came or is in
 //!   flight since. While a write is in flight its keys are absent, so every
@@ -164,7 +165,11 @@ impl CachedEngine {
                         s.generation += 1;
                         if after {
                             s.in_flight -= 1;
-                            if value.len() <= MAX_CACHED_RECORD {
+                            // Written metadata is cached (a GET after a SET
+                            // hits); written members are not: a push or an
+                            // add of many new members would only churn the
+                            // cache, and a read fills it when one is read.
+                            if *cf == Cf::Meta && value.len() <= MAX_CACHED_RECORD {
                                 s.records
                                     .insert(key.as_slice().into(), value.as_slice().into());
                             } else {
