@@ -18,27 +18,13 @@ bin=$1
 test=$2
 pipeline=$3
 requests=${4:-200000}
-port=${PORT:-26411}
 work=$(mktemp -d)
-mkdir -p "$work/data"
-"$bin" --port "$port" --dir "$work/data" >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=scripts/perf-lib.sh
+. "$(dirname "$0")/perf-lib.sh"
 # The same preload as the benchmark report: GET finds values, LPOP and
 # LRANGE find a list.
-redis-benchmark -p "$port" -t set,lpush -n 100000 -c 50 -r 100000 -d 16 -P 16 -q >/dev/null 2>&1
-perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
-    >/dev/null 2>&1 &
-perfpid=$!
-sleep 0.5
-redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q \
-    >/dev/null 2>&1
-kill -INT "$perfpid"
-wait "$perfpid" 2>/dev/null || true
+PORT=${PORT:-26411} profile_under_load "$bin" "$test" "$pipeline" "$requests" set,lpush "$work"
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
     python3 -c '
 import sys

@@ -126,6 +126,15 @@ impl FamilyCache {
     }
 }
 
+/// A writer's two steps around its batch.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriterStep {
+    /// Before the batch: remove what it touches, count the writer in flight.
+    Enter,
+    /// After it: remove again, cache the metadata it put, leave.
+    Leave,
+}
+
 /// An engine with a record cache in front: see the module documentation.
 pub struct CachedEngine {
     inner: Arc<dyn Engine>,
@@ -153,10 +162,10 @@ impl CachedEngine {
         }
     }
 
-    /// A writer's step around its batch: removes every record the batch
-    /// touches (`after`: and caches the values it put), bumps the
-    /// generation of every shard it touched, and enters or leaves them.
-    fn writer_step(&self, batch: &Batch, after: bool) {
+    /// One writer step (see [`WriterStep`]) over every op of `batch`; each
+    /// bumps the generation of the shard it touches.
+    fn writer_step(&self, batch: &Batch, step: WriterStep) {
+        let after = step == WriterStep::Leave;
         for op in batch.ops() {
             match op {
                 BatchOp::Put { cf, key, value } => {
@@ -266,7 +275,7 @@ impl Engine for CachedEngine {
     }
 
     fn prepare_write(&self, batch: &Batch) {
-        self.writer_step(batch, false);
+        self.writer_step(batch, WriterStep::Enter);
     }
 
     fn write_prepared(&self, batch: &Batch) -> EngineResult<()> {
@@ -276,7 +285,7 @@ impl Engine for CachedEngine {
     fn finish_write(&self, batch: &Batch) {
         // On failure too: the batch may or may not have applied, and the
         // removals keep the cache from claiming either.
-        self.writer_step(batch, true);
+        self.writer_step(batch, WriterStep::Leave);
     }
 
     fn flush_wal_buffer(&self) -> EngineResult<()> {

@@ -58,10 +58,13 @@ pub enum Next {
     KeyBusy(BusyKey),
 }
 
+/// Parsed requests of a run, in order, with their commands.
+type Queue = Vec<(Resolved, Vec<Bytes>)>;
+
 /// A run stopped by a busy key: its requests not yet run, and what ended
 /// the parse (returned once they have run).
 pub struct StalledRun {
-    queue: Vec<(Resolved, Vec<Bytes>)>,
+    queue: Queue,
     then: Option<Next>,
 }
 
@@ -111,7 +114,7 @@ pub fn run(
     // The run's requests are parsed first, so its GETs can be read ahead
     // in one multi-get. Every one of them is batchable, which no batchable
     // command changes (no AUTH, no RESET), so the parse limits hold.
-    let mut queue: Vec<(Resolved, Vec<Bytes>)> = Vec::new();
+    let mut queue: Queue = Vec::new();
     let next = loop {
         if queue.len() >= MAX_COMMANDS {
             break None;
@@ -138,7 +141,7 @@ pub fn run(
 fn finish_run(
     server: &Server,
     client: &mut ClientState,
-    queue: Vec<(Resolved, Vec<Bytes>)>,
+    queue: Queue,
     then: Option<Next>,
     out: &mut BytesMut,
 ) -> Next {
@@ -155,13 +158,12 @@ fn finish_run(
 /// Runs the queued commands in as few units as the rules allow. A busy key
 /// commits what ran and returns the commands left, from the one that found
 /// the key busy.
-#[allow(clippy::type_complexity)]
 fn execute(
     server: &Server,
     client: &mut ClientState,
-    queue: Vec<(Resolved, Vec<Bytes>)>,
+    queue: Queue,
     out: &mut BytesMut,
-) -> Result<(), (BusyKey, Vec<(Resolved, Vec<Bytes>)>)> {
+) -> Result<(), (BusyKey, Queue)> {
     // The key of every GET, by queue position, for the read-ahead.
     let gets: Vec<(usize, Bytes)> = queue
         .iter()

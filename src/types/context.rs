@@ -214,10 +214,18 @@ impl<'a> WriteContext<'a> {
     /// commits first, so a waiting connection never holds a key. Keys of
     /// several databases (MOVE, COPY DB) come in one call.
     pub fn try_lock_multi(&self, keys: &[(u8, &[u8])]) -> Result<(), BusyKey> {
+        self.try_lock_stripes(keys.iter().map(|(db, k)| stripe(*db, k)).collect())
+    }
+
+    /// [`try_lock_multi`](Self::try_lock_multi) for keys of one database.
+    pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> Result<(), BusyKey> {
+        self.try_lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect())
+    }
+
+    fn try_lock_stripes(&self, mut idx: Vec<usize>) -> Result<(), BusyKey> {
         if self.exclusive {
             return Ok(());
         }
-        let mut idx: Vec<usize> = keys.iter().map(|(db, k)| stripe(*db, k)).collect();
         idx.sort_unstable();
         idx.dedup();
         let mut held = self.locks.held.borrow_mut();
@@ -236,12 +244,6 @@ impl<'a> WriteContext<'a> {
             held.push(i);
         }
         Ok(())
-    }
-
-    /// [`try_lock_multi`](Self::try_lock_multi) for keys of one database.
-    pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> Result<(), BusyKey> {
-        let all: Vec<(u8, &[u8])> = keys.iter().map(|k| (db, k.as_ref())).collect();
-        self.try_lock_multi(&all)
     }
 
     /// Runs `read`, several engine reads of `key`'s records (a list's

@@ -1,0 +1,33 @@
+# Shared by scripts/flamegraph.sh and scripts/cpu-split.sh: run a server,
+# preload it, and sample it with perf (cpu-clock, DWARF call stacks) while
+# redis-benchmark runs one test against it.
+
+# profile_under_load BINARY TEST PIPELINE REQUESTS PRELOAD_TESTS WORK
+# Leaves the samples in WORK/perf.data; the server is stopped on return.
+profile_under_load() {
+    local bin=$1 test=$2 pipeline=$3 requests=$4 preload=$5 work=$6
+    local port=${PORT:-26410} args pid perfpid
+    mkdir -p "$work/data"
+    if [[ $(basename "$bin") == redis-server ]]; then
+        args=(--port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$work/data")
+    else
+        args=(--port "$port" --dir "$work/data")
+    fi
+    "$bin" "${args[@]}" >"$work/server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    redis-benchmark -p "$port" -t "$preload" -n 100000 -c 50 -r 100000 -d 16 -P 16 -q >/dev/null 2>&1
+    perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
+        >/dev/null 2>&1 &
+    perfpid=$!
+    sleep 0.5
+    redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q \
+        >/dev/null 2>&1
+    kill -INT "$perfpid"
+    wait "$perfpid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
