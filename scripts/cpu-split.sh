@@ -10,8 +10,8 @@
 #   scripts/cpu-split.sh BINARY TEST PIPELINE [REQUESTS]
 #
 # Prints one markdown row: test, pipeline, then each owner's share. With
-# DETAIL=1 it also lists the ten Strata functions whose samples (their own
-# and their allocator's) weigh most.
+# DETAIL=1 it also lists the ten Strata functions and the ten RocksDB
+# functions whose samples (their own and their allocator's) weigh most.
 # Needs perf, redis-benchmark and inferno (`cargo install inferno`).
 set -euo pipefail
 bin=$1
@@ -30,7 +30,7 @@ perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
 import sys
 owners = ["kernel", "RocksDB", "Strata", "tokio", "other"]
 total = {o: 0 for o in owners}
-strata_fns = {}
+top = {"Strata": {}, "RocksDB": {}}
 def owner(frame):
     if frame.endswith("_[k]"):
         return "kernel"
@@ -49,14 +49,16 @@ for line in sys.stdin:
         o = owner(f)
         if o:
             found = o
-            if o == "Strata":
-                strata_fns[f] = strata_fns.get(f, 0) + int(count)
+            if o in top:
+                top[o][f] = top[o].get(f, 0) + int(count)
             break
     total[found] += int(count)
 n = sum(total.values()) or 1
 cells = " | ".join(f"{100 * total[o] / n:.0f}%" for o in owners)
 print(f"| {sys.argv[1].upper()} | {sys.argv[2]} | {cells} |")
 if sys.argv[3] == "1":
-    for f, c in sorted(strata_fns.items(), key=lambda kv: -kv[1])[:10]:
-        print(f"    {100 * c / n:5.1f}%  {f[:110]}")
+    for o, fns in top.items():
+        print(f"  {o}:")
+        for f, c in sorted(fns.items(), key=lambda kv: -kv[1])[:10]:
+            print(f"    {100 * c / n:5.1f}%  {f[:110]}")
 ' "$test" "$pipeline" "${DETAIL:-0}"

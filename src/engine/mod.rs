@@ -472,7 +472,7 @@ pub trait Engine: Send + Sync + 'static {
     fn write_prepared(&self, batch: &Batch) -> EngineResult<()> {
         self.write(batch)
     }
-    fn finish_write(&self, _batch: &Batch) {}
+    fn finish_write(&self, _batch: &Batch, _applied: bool) {}
     /// Hands buffered log records to the operating system: from here on a
     /// crash of the process cannot lose them (power loss still can).
     fn flush_wal_buffer(&self) -> EngineResult<()>;

@@ -13,11 +13,17 @@
 //! only as the engine returned it or as a batch wrote it, and every batch
 //! passes through [`CachedEngine::write`], so no write can go around it.
 //! Its one invariant: **an entry, when present, equals the engine's
-//! record.** Writers and readers keep it so per shard:
-//! - a writer, before its batch, removes the records the batch touches and
-//!   counts itself in flight; after the batch it removes them again, caches
-//!   the metadata it put (a GET after a SET hits; members are left for a
-//!   read to fill), and leaves;
+//! record** (or its absence: a lookup that found nothing is cached too).
+//! Writers and readers keep it so per shard:
+//! - a writer, before its batch, counts itself in flight and takes out the
+//!   records the batch touches (a cached member it rewrites stays as a
+//!   marker, [`Slot::Rewriting`]); after the batch, if it applied, it caches
+//!   the metadata it put (a GET after a SET hits) and the members it
+//!   rewrote that were cached or known absent (HSET, SADD and ZADD look a
+//!   member up before they write it, so the next HSET of that field hits;
+//!   members only ever written, LPUSH's elements, never enter), and leaves;
+//!   after a failed batch, which may or may not have applied, it caches
+//!   nothing;
 //! - a reader that missed notes the shard's generation (bumped by every
 //!   writer step) and caches what it read only if no writer came or is in
 //!   flight since. While a write is in flight its keys are absent, so every
@@ -46,13 +52,31 @@ const SHARDS: usize = 16;
 #[derive(Clone)]
 struct RecordWeight;
 
-impl quick_cache::Weighter<Box<[u8]>, Box<[u8]>> for RecordWeight {
-    fn weight(&self, key: &Box<[u8]>, value: &Box<[u8]>) -> u64 {
-        key.len() as u64 + value.len() as u64 + ENTRY_OVERHEAD
+/// A cache entry.
+#[derive(Clone)]
+enum Slot {
+    /// The engine's record.
+    Record(Box<[u8]>),
+    /// The engine has no record: a member looked up before it is added
+    /// (SADD, HSET of a new field) then stays cached once written.
+    Absent,
+    /// A record (or absence) that was cached when a batch in flight began
+    /// to write it: readers miss, and the writer caches the new value when
+    /// it leaves.
+    Rewriting,
+}
+
+impl quick_cache::Weighter<Box<[u8]>, Slot> for RecordWeight {
+    fn weight(&self, key: &Box<[u8]>, value: &Slot) -> u64 {
+        let len = match value {
+            Slot::Record(v) => v.len(),
+            Slot::Absent | Slot::Rewriting => 0,
+        };
+        key.len() as u64 + len as u64 + ENTRY_OVERHEAD
     }
 }
 
-type Records = quick_cache::unsync::Cache<Box<[u8]>, Box<[u8]>, RecordWeight, FxBuildHasher>;
+type Records = quick_cache::unsync::Cache<Box<[u8]>, Slot, RecordWeight, FxBuildHasher>;
 
 struct Shard {
     records: Records,
@@ -100,24 +124,27 @@ impl FamilyCache {
     }
 
     /// The cached record, or the shard's generation to hand to `fill`.
-    fn lookup(&self, key: &[u8]) -> Result<Vec<u8>, u64> {
+    fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, u64> {
         let shard = self.shard(key).lock();
         match shard.records.get(key) {
-            Some(v) => Ok(v.to_vec()),
-            None => Err(shard.generation),
+            Some(Slot::Record(v)) => Ok(Some(v.to_vec())),
+            Some(Slot::Absent) => Ok(None),
+            Some(Slot::Rewriting) | None => Err(shard.generation),
         }
     }
 
-    /// Caches what a reader read from the engine, unless a writer of the
-    /// shard came or is in flight since `generation`. Absent records are
-    /// not cached.
-    fn fill(&self, key: &[u8], value: &[u8], generation: u64) {
-        if value.len() > MAX_CACHED_RECORD {
-            return;
-        }
+    /// Caches what a reader read from the engine (a record or its
+    /// absence), unless a writer of the shard came or is in flight since
+    /// `generation`.
+    fn fill(&self, key: &[u8], value: Option<&[u8]>, generation: u64) {
+        let slot = match value {
+            Some(v) if v.len() > MAX_CACHED_RECORD => return,
+            Some(v) => Slot::Record(v.into()),
+            None => Slot::Absent,
+        };
         let mut shard = self.shard(key).lock();
         if shard.generation == generation && shard.in_flight == 0 {
-            shard.records.insert(key.into(), value.into());
+            shard.records.insert(key.into(), slot);
         }
     }
 
@@ -126,13 +153,18 @@ impl FamilyCache {
     }
 }
 
-/// A writer's two steps around its batch.
+/// A writer's steps around its batch.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum WriterStep {
-    /// Before the batch: remove what it touches, count the writer in flight.
+    /// Before the batch: take out what it touches (cached members it
+    /// rewrites become [`Slot::Rewriting`]), count the writer in flight.
     Enter,
-    /// After it: remove again, cache the metadata it put, leave.
-    Leave,
+    /// After it applied: cache the metadata it put and the members it
+    /// rewrote, remove the rest again, leave.
+    Applied,
+    /// After it failed (it may or may not have applied): remove everything
+    /// it touched, so the cache claims neither, and leave.
+    Failed,
 }
 
 /// An engine with a record cache in front: see the module documentation.
@@ -165,28 +197,38 @@ impl CachedEngine {
     /// One writer step (see [`WriterStep`]) over every op of `batch`; each
     /// bumps the generation of the shard it touches.
     fn writer_step(&self, batch: &Batch, step: WriterStep) {
-        let after = step == WriterStep::Leave;
+        let after = step != WriterStep::Enter;
         for op in batch.ops() {
             match op {
                 BatchOp::Put { cf, key, value } => {
                     if let Some(f) = self.family(*cf) {
                         let mut s = f.shard(key).lock();
                         s.generation += 1;
-                        if after {
-                            s.in_flight -= 1;
-                            // Written metadata is cached (a GET after a SET
-                            // hits); written members are not: a push or an
-                            // add of many new members would only churn the
-                            // cache, and a read fills it when one is read.
-                            if *cf == Cf::Meta && value.len() <= MAX_CACHED_RECORD {
-                                s.records
-                                    .insert(key.as_slice().into(), value.as_slice().into());
-                            } else {
-                                s.records.remove(key.as_slice());
+                        let key = key.as_slice();
+                        match step {
+                            WriterStep::Enter => {
+                                s.in_flight += 1;
+                                if *cf == Cf::Meta {
+                                    s.records.remove(key);
+                                } else if let Some(mut slot) = s.records.peek_mut(key) {
+                                    *slot = Slot::Rewriting;
+                                }
                             }
-                        } else {
-                            s.in_flight += 1;
-                            s.records.remove(key.as_slice());
+                            WriterStep::Applied if value.len() <= MAX_CACHED_RECORD => {
+                                s.in_flight -= 1;
+                                let record = Slot::Record(value.as_slice().into());
+                                if *cf == Cf::Meta {
+                                    s.records.insert(key.into(), record);
+                                } else if let Some(mut slot) = s.records.peek_mut(key) {
+                                    // Marked at Enter (or cached by an earlier
+                                    // put of this batch: the last one wins).
+                                    *slot = record;
+                                }
+                            }
+                            WriterStep::Applied | WriterStep::Failed => {
+                                s.in_flight -= 1;
+                                s.records.remove(key);
+                            }
                         }
                     }
                 }
@@ -228,12 +270,10 @@ impl Engine for CachedEngine {
             return self.inner.get(cf, key);
         };
         match f.lookup(key) {
-            Ok(v) => Ok(Some(v)),
+            Ok(v) => Ok(v),
             Err(generation) => {
                 let v = self.inner.get(cf, key)?;
-                if let Some(v) = &v {
-                    f.fill(key, v, generation);
-                }
+                f.fill(key, v.as_deref(), generation);
                 Ok(v)
             }
         }
@@ -247,7 +287,7 @@ impl Engine for CachedEngine {
         let mut missed: Vec<(usize, u64)> = Vec::new();
         for (i, k) in keys.iter().enumerate() {
             match f.lookup(k) {
-                Ok(v) => out.push(Some(v)),
+                Ok(v) => out.push(v),
                 Err(generation) => {
                     out.push(None);
                     missed.push((i, generation));
@@ -259,9 +299,7 @@ impl Engine for CachedEngine {
         }
         let ask: Vec<&[u8]> = missed.iter().map(|(i, _)| keys[*i]).collect();
         for ((i, generation), v) in missed.into_iter().zip(self.inner.multi_get(cf, &ask)?) {
-            if let Some(v) = &v {
-                f.fill(keys[i], v, generation);
-            }
+            f.fill(keys[i], v.as_deref(), generation);
             out[i] = v;
         }
         Ok(out)
@@ -270,7 +308,7 @@ impl Engine for CachedEngine {
     fn write(&self, batch: &Batch) -> EngineResult<()> {
         self.prepare_write(batch);
         let result = self.write_prepared(batch);
-        self.finish_write(batch);
+        self.finish_write(batch, result.is_ok());
         result
     }
 
@@ -282,10 +320,13 @@ impl Engine for CachedEngine {
         self.inner.write(batch)
     }
 
-    fn finish_write(&self, batch: &Batch) {
-        // On failure too: the batch may or may not have applied, and the
-        // removals keep the cache from claiming either.
-        self.writer_step(batch, WriterStep::Leave);
+    fn finish_write(&self, batch: &Batch, applied: bool) {
+        let step = if applied {
+            WriterStep::Applied
+        } else {
+            WriterStep::Failed
+        };
+        self.writer_step(batch, step);
     }
 
     fn flush_wal_buffer(&self) -> EngineResult<()> {
@@ -408,6 +449,71 @@ mod tests {
         }
         assert!(e.stats().record_cache_bytes <= 256 << 10);
         assert!(e.stats().record_cache_bytes > 0);
+    }
+
+    fn cached(e: &CachedEngine, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let f = e.family(cf).expect("cached family");
+        let s = f.shard(key).lock();
+        match s.records.peek(key) {
+            Some(Slot::Record(v)) => Some(Some(v.to_vec())),
+            Some(Slot::Absent) => Some(None),
+            Some(Slot::Rewriting) | None => None,
+        }
+    }
+
+    #[test]
+    fn members_read_before_they_are_written_stay_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 1 << 20);
+        // A member looked up and found absent, then added (SADD, a new
+        // HSET field): the absence is cached, then the added value.
+        assert_eq!(e.get(Cf::Data, b"field").unwrap(), None);
+        assert_eq!(cached(&e, Cf::Data, b"field"), Some(None));
+        let mut b = Batch::default();
+        b.put(Cf::Data, b"field".to_vec(), b"v1".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(cached(&e, Cf::Data, b"field"), Some(Some(b"v1".to_vec())));
+        // Rewritten twice in one batch: the last put is what is cached.
+        let mut b = Batch::default();
+        b.put(Cf::Data, b"field".to_vec(), b"v2".to_vec());
+        b.put(Cf::Data, b"field".to_vec(), b"v3".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(cached(&e, Cf::Data, b"field"), Some(Some(b"v3".to_vec())));
+        assert_eq!(e.get(Cf::Data, b"field").unwrap(), Some(b"v3".to_vec()));
+        // A member only ever written (a pushed element) does not enter.
+        let mut b = Batch::default();
+        b.put(Cf::Data, b"pushed".to_vec(), b"x".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(cached(&e, Cf::Data, b"pushed"), None);
+        // A delete takes the member out.
+        let mut b = Batch::default();
+        b.delete(Cf::Data, b"field".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(cached(&e, Cf::Data, b"field"), None);
+        assert_eq!(e.get(Cf::Data, b"field").unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_write_caches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 1 << 20);
+        let mut b = Batch::default();
+        b.put(Cf::Meta, b"k".to_vec(), b"old".to_vec());
+        b.put(Cf::Data, b"m".to_vec(), b"old".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(e.get(Cf::Data, b"m").unwrap(), Some(b"old".to_vec()));
+        assert_eq!(cached(&e, Cf::Meta, b"k"), Some(Some(b"old".to_vec())));
+        assert_eq!(cached(&e, Cf::Data, b"m"), Some(Some(b"old".to_vec())));
+        // The caller's write failed: whether it applied is unknown, so
+        // neither the old nor the new value may stay cached.
+        let mut b = Batch::default();
+        b.put(Cf::Meta, b"k".to_vec(), b"new".to_vec());
+        b.put(Cf::Data, b"m".to_vec(), b"new".to_vec());
+        e.prepare_write(&b);
+        e.finish_write(&b, false);
+        assert_eq!(cached(&e, Cf::Meta, b"k"), None);
+        assert_eq!(cached(&e, Cf::Data, b"m"), None);
+        assert_eq!(e.get(Cf::Data, b"m").unwrap(), Some(b"old".to_vec()));
     }
 
     /// Writers change a record while readers read it through the cache:

@@ -562,7 +562,7 @@ impl Keyspace {
         }
         if let Err(e) = self.engine.write_prepared(&batch) {
             drop(stream);
-            self.engine.finish_write(&batch);
+            self.engine.finish_write(&batch, false);
             return Err(e.into());
         }
         for (db, keys, expires) in updated {
@@ -598,7 +598,7 @@ impl Keyspace {
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
         let turn = ordered.then(|| self.delivery.lock_arc());
         drop(stream);
-        self.engine.finish_write(&batch);
+        self.engine.finish_write(&batch, true);
         if moved && self.stream_followers.load(Ordering::Acquire) > 0 {
             self.offset_moved.notify_waiters();
         }
