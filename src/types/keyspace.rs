@@ -55,6 +55,12 @@ pub(super) struct StreamState {
     index: VecDeque<IndexEntry>,
     /// Stream and data bytes committed since the newest index entry.
     since_index: u64,
+    /// Index entries below this start are deleted from the engine: each
+    /// trim deletes `[trimmed_to, new front)`, so the range deletions never
+    /// overlap. (Overlapping ones, `[0, front)` each time, made every
+    /// memtable flush fragment N tombstones into O(N^2) pieces: 1 GiB of
+    /// RSS and a flush of many seconds after 700 MB of writes.)
+    trimmed_to: u64,
     /// The newest units, while anyone follows the stream.
     tail: Tail,
 }
@@ -109,7 +115,35 @@ pub struct Keyspace {
     pub(super) position_known: AtomicBool,
 }
 
+/// Index entries a commit drops from the backlog: the engine deletes keys
+/// `[from, to)`, the stream forgets its first `entries` entries.
+#[derive(Debug, PartialEq, Eq)]
+struct BacklogTrim {
+    from: u64,
+    to: u64,
+    entries: usize,
+}
+
 impl StreamState {
+    /// What to drop so that the backlog keeps about `keep` bytes before
+    /// `offset`: the entries whose successor is already `keep` back, from
+    /// where the previous trim stopped (ranges never overlap; see
+    /// `trimmed_to`).
+    fn trim(&self, offset: u64, keep: u64) -> Option<BacklogTrim> {
+        let mut entries = 0;
+        while entries + 1 < self.index.len() && self.index[entries + 1].start + keep <= offset {
+            entries += 1;
+        }
+        (entries > 0).then(|| {
+            let to = self.index[entries].start;
+            BacklogTrim {
+                from: self.trimmed_to.min(to),
+                to,
+                entries,
+            }
+        })
+    }
+
     /// A new stream at `position` with nothing in the backlog.
     pub(super) fn reset(&mut self, position: ReplPosition) {
         self.position = position;
@@ -117,6 +151,7 @@ impl StreamState {
         self.selected = None;
         self.index.clear();
         self.since_index = 0;
+        self.trimmed_to = 0;
         self.tail.clear();
     }
 }
@@ -305,6 +340,7 @@ impl Keyspace {
                 selected: recovered.selected,
                 index,
                 since_index: 0,
+                trimmed_to: 0,
                 tail: Tail::default(),
             }),
             delivery: Arc::new(Mutex::new(())),
@@ -546,16 +582,11 @@ impl Keyspace {
                 };
                 batch.put(Cf::Backlog, IndexEntry::key(start), entry.value());
                 let keep = self.backlog_size.load(Ordering::Relaxed).max(1);
-                let mut drop_to = None;
-                let mut i = 0;
-                while i + 1 < stream.index.len() && stream.index[i + 1].start + keep <= offset {
-                    i += 1;
-                    drop_to = Some(stream.index[i].start);
+                let trim = stream.trim(offset, keep);
+                if let Some(t) = &trim {
+                    batch.delete_range(Cf::Backlog, IndexEntry::key(t.from), IndexEntry::key(t.to));
                 }
-                if let Some(to) = drop_to {
-                    batch.delete_range(Cf::Backlog, IndexEntry::key(0), IndexEntry::key(to));
-                }
-                new_entry = Some((entry, i));
+                new_entry = Some((entry, trim));
             }
             batch.log_data(bytes.clone());
             record = Some((start, bytes, weight));
@@ -579,8 +610,11 @@ impl Keyspace {
         let moved = record.is_some();
         if let Some((start, bytes, weight)) = record {
             match new_entry {
-                Some((entry, dropped)) => {
-                    stream.index.drain(..dropped);
+                Some((entry, trim)) => {
+                    if let Some(t) = trim {
+                        stream.trimmed_to = t.to;
+                        stream.index.drain(..t.entries);
+                    }
                     stream.index.push_back(entry);
                     stream.since_index = 0;
                 }
@@ -1159,5 +1193,85 @@ mod tests {
             &tail[..(expected.len() as u64 + 1).saturating_sub(first) as usize],
             &expected[(first - 1) as usize..]
         );
+    }
+
+    /// Each trim deletes from where the previous one stopped: overlapping
+    /// range deletions (`[0, front)` every time) cost every memtable flush
+    /// O(N^2) in tombstone fragments (1 GiB of RSS after 700 MB of SETs).
+    #[test]
+    fn backlog_trims_delete_disjoint_ranges() {
+        let entry = |start| IndexEntry {
+            start,
+            len: 10,
+            seq: start,
+            db: None,
+        };
+        let mut s = StreamState {
+            position: ReplPosition {
+                replid: backlog::new_replid(),
+                offset: 0,
+            },
+            previous: None,
+            selected: None,
+            index: (0..5).map(|i| entry(1 + i * 100)).collect(),
+            since_index: 0,
+            trimmed_to: 0,
+            tail: Tail::default(),
+        };
+        assert_eq!(s.trim(450, 1000), None, "nothing is old enough");
+        let first = s.trim(450, 200).expect("trims");
+        assert_eq!(
+            first,
+            BacklogTrim {
+                from: 0,
+                to: 201,
+                entries: 2
+            }
+        );
+        s.trimmed_to = first.to;
+        s.index.drain(..first.entries);
+        s.index.push_back(entry(501));
+        let second = s.trim(650, 200).expect("trims again");
+        assert_eq!(
+            second,
+            BacklogTrim {
+                from: 201,
+                to: 401,
+                entries: 2
+            }
+        );
+        s.reset(ReplPosition {
+            replid: backlog::new_replid(),
+            offset: 0,
+        });
+        assert_eq!(s.trimmed_to, 0, "a new stream trims from the start");
+    }
+
+    /// After many trims the engine holds exactly the index entries the
+    /// stream still knows (a restart reads them all back).
+    #[test]
+    fn trimmed_backlog_index_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let value = Bytes::from(vec![b'v'; 4096]);
+        let before = {
+            let ks = open(dir.path());
+            ks.backlog_size.store(100_000, Ordering::Relaxed);
+            for i in 0..2000u32 {
+                let argv = vec![
+                    Bytes::from_static(b"SET"),
+                    Bytes::from(format!("k{i}")),
+                    value.clone(),
+                ];
+                ks.commit_unit(Batch::new(), UnitChanges::default(), &[(0, argv)])
+                    .expect("commit");
+            }
+            ks.flush_wal().expect("flush wal");
+            let s = ks.stream.lock();
+            assert!(s.trimmed_to > 0, "the stream trimmed");
+            s.index.iter().map(|e| e.start).collect::<Vec<_>>()
+        };
+        let ks = open(dir.path());
+        let after: Vec<u64> = ks.stream.lock().index.iter().map(|e| e.start).collect();
+        assert_eq!(after, before);
     }
 }
