@@ -68,22 +68,66 @@ pub fn free_port() -> u16 {
         }
     }
 }
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+/// Waits until `child` answers on `port`. False when another process
+/// answered there and `child` exited (it could not bind: the port was
+/// taken between `free_port` and the bind, e.g. by another test's cluster
+/// bus at port + 10000); the caller may retry on another port.
+#[must_use]
+fn wait_for_port(port: u16, child: &mut Child, what: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            // The listener must be this child's, not another process's.
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{what} exited with {status} although port {port} answers");
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            match answering_pid(stream) {
+                // Ours, or a server that does not say (INFO refused).
+                Some(pid) if pid == child.id() => return true,
+                None => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        panic!("{what} exited with {status} although port {port} answers");
+                    }
+                    return true;
+                }
+                Some(_) => {
+                    // Another process's listener: ours is still starting,
+                    // or it failed to bind and exits.
+                    if let Ok(Some(_)) = child.try_wait() {
+                        return false;
+                    }
+                }
             }
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
+        } else if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited early with {status}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("{what} did not listen on {port} within 30 s");
+}
+
+/// The `process_id` INFO reports on a fresh connection, if it says.
+fn answering_pid(mut stream: TcpStream) -> Option<u32> {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+        .ok()?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if reply.ends_with(b"\r\n") {
+            if reply.first() == Some(&b'-') {
+                return None;
+            }
+            if reply.windows(11).any(|w| w == b"process_id:") {
+                break;
+            }
+        }
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&reply);
+    let line = text.lines().find_map(|l| l.strip_prefix("process_id:"))?;
+    line.trim().parse().ok()
 }
 
 /// A running strata-server with its own data directory.
@@ -108,8 +152,13 @@ impl Strata {
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
-        s.spawn();
-        s
+        for _ in 0..4 {
+            if s.try_spawn() {
+                return s;
+            }
+            s.port = free_port();
+        }
+        panic!("strata-server found every port it tried taken");
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -117,6 +166,16 @@ impl Strata {
     }
 
     fn spawn(&mut self) {
+        assert!(
+            self.try_spawn(),
+            "port {} is held by another process",
+            self.port
+        );
+    }
+
+    /// Starts the server; false if it could not bind because another
+    /// process holds the port.
+    fn try_spawn(&mut self) -> bool {
         let mut cmd = Command::new(strata_bin());
         cmd.arg("--port")
             .arg(self.port.to_string())
@@ -133,8 +192,9 @@ impl Strata {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start strata-server");
-        wait_for_port(self.port, &mut child, "strata-server");
+        let ours = wait_for_port(self.port, &mut child, "strata-server");
         self.child = Some(child);
+        ours
     }
 
     /// `kill -9`, then start again on the same port and directory.
@@ -227,7 +287,10 @@ impl Redis {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server (apt install redis-server)");
-        wait_for_port(port, &mut child, "redis-server");
+        assert!(
+            wait_for_port(port, &mut child, "redis-server"),
+            "port {port} is held by another process"
+        );
         Redis {
             child,
             port,
@@ -652,4 +715,23 @@ impl Strata {
             self.spawn();
         }
     }
+}
+
+/// A port another server holds is detected as such (by INFO's
+/// process_id), not mistaken for the new server's: `Strata::start` then
+/// moves to another port instead of failing later with a refused connect.
+#[test]
+fn a_port_held_by_another_server_is_not_taken_for_ours() {
+    let redis = Redis::start();
+    let mut s = Strata {
+        child: None,
+        port: redis.port,
+        dir: tempfile::tempdir().expect("tempdir"),
+        extra: Vec::new(),
+    };
+    assert!(!s.try_spawn(), "Redis's listener was taken for Strata's");
+    let started = Strata::start();
+    assert_ne!(started.port, redis.port);
+    let pid = answering_pid(TcpStream::connect(("127.0.0.1", started.port)).unwrap());
+    assert_eq!(pid, started.child.as_ref().map(|c| c.id()));
 }
