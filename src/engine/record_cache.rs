@@ -86,6 +86,18 @@ struct Shard {
     in_flight: u32,
 }
 
+impl Shard {
+    /// A writer's step touches this shard: readers that missed before it
+    /// must not fill, and while it is in flight none may.
+    fn count_writer(&mut self, step: WriterStep) {
+        self.generation += 1;
+        match step {
+            WriterStep::Enter => self.in_flight += 1,
+            WriterStep::Applied | WriterStep::Failed => self.in_flight -= 1,
+        }
+    }
+}
+
 /// One column family's cache.
 struct FamilyCache {
     shards: Vec<Mutex<Shard>>,
@@ -197,17 +209,15 @@ impl CachedEngine {
     /// One writer step (see [`WriterStep`]) over every op of `batch`; each
     /// bumps the generation of the shard it touches.
     fn writer_step(&self, batch: &Batch, step: WriterStep) {
-        let after = step != WriterStep::Enter;
         for op in batch.ops() {
             match op {
                 BatchOp::Put { cf, key, value } => {
                     if let Some(f) = self.family(*cf) {
                         let mut s = f.shard(key).lock();
-                        s.generation += 1;
+                        s.count_writer(step);
                         let key = key.as_slice();
                         match step {
                             WriterStep::Enter => {
-                                s.in_flight += 1;
                                 if *cf == Cf::Meta {
                                     s.records.remove(key);
                                 } else if let Some(mut slot) = s.records.peek_mut(key) {
@@ -215,7 +225,6 @@ impl CachedEngine {
                                 }
                             }
                             WriterStep::Applied if value.len() <= MAX_CACHED_RECORD => {
-                                s.in_flight -= 1;
                                 let record = Slot::Record(value.as_slice().into());
                                 if *cf == Cf::Meta {
                                     s.records.insert(key.into(), record);
@@ -226,7 +235,6 @@ impl CachedEngine {
                                 }
                             }
                             WriterStep::Applied | WriterStep::Failed => {
-                                s.in_flight -= 1;
                                 s.records.remove(key);
                             }
                         }
@@ -235,12 +243,7 @@ impl CachedEngine {
                 BatchOp::Delete { cf, key } => {
                     if let Some(f) = self.family(*cf) {
                         let mut s = f.shard(key).lock();
-                        s.generation += 1;
-                        if after {
-                            s.in_flight -= 1;
-                        } else {
-                            s.in_flight += 1;
-                        }
+                        s.count_writer(step);
                         s.records.remove(key.as_slice());
                     }
                 }
@@ -248,12 +251,7 @@ impl CachedEngine {
                     if let Some(f) = self.family(*cf) {
                         for s in &f.shards {
                             let mut s = s.lock();
-                            s.generation += 1;
-                            if after {
-                                s.in_flight -= 1;
-                            } else {
-                                s.in_flight += 1;
-                            }
+                            s.count_writer(step);
                             s.records.clear();
                         }
                     }
