@@ -12,6 +12,7 @@ pub mod glob;
 pub mod metrics;
 pub mod notify;
 pub mod num;
+pub mod packed;
 pub mod rdb;
 pub mod repl;
 pub mod resp;

@@ -327,12 +327,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let stop = int(&argv[3])?;
     let r = list::range(ctx.ks(), ctx.db(), &argv[1], start, stop);
     count_lookup(ctx, &r);
-    Ok(Reply::Array(
-        r?.unwrap_or_default()
-            .into_iter()
-            .map(Reply::Bulk)
-            .collect(),
-    ))
+    Ok(Reply::Bulks(r?.unwrap_or_default()))
 }
 
 fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {

@@ -7,6 +7,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::packed::PackedValues;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RespVersion {
     #[default]
@@ -29,6 +31,8 @@ pub enum Reply {
     /// The null array (`*-1` in RESP2, `_` in RESP3).
     NilArray,
     Array(Vec<Reply>),
+    /// An array of bulk strings, written straight from one buffer.
+    Bulks(PackedValues),
     /// A map in RESP3; a flat array of key, value, ... in RESP2.
     Map(Vec<(Reply, Reply)>),
     /// A set in RESP3; an array in RESP2.
@@ -94,6 +98,14 @@ impl Reply {
                 int_line(out, b'*', items.len() as i64);
                 for i in items {
                     i.encode(v, out);
+                }
+            }
+            Reply::Bulks(values) => {
+                int_line(out, b'*', values.len() as i64);
+                // Each value adds at most a `$`, a length and two CRLFs.
+                out.reserve(values.total_bytes() + values.len() * 16);
+                for value in values.iter() {
+                    bulk(out, value);
                 }
             }
             Reply::Map(pairs) => {
@@ -204,6 +216,31 @@ mod tests {
         assert_eq!(
             enc(Reply::Verbatim("txt", Bytes::from_static(b"hi")), Resp3),
             b"=6\r\ntxt:hi\r\n"
+        );
+    }
+
+    #[test]
+    fn packed_bulks_encode_as_an_array_of_bulks() {
+        let values = [&b"a"[..], b"", b"0123456789abcdef"];
+        let mut packed = crate::packed::PackedBuilder::default();
+        values.iter().for_each(|v| packed.push(v));
+        let packed = packed.finish();
+        for v in [RespVersion::Resp2, RespVersion::Resp3] {
+            let array = Reply::Array(
+                values
+                    .iter()
+                    .map(|x| Reply::Bulk(Bytes::copy_from_slice(x)))
+                    .collect(),
+            );
+            assert_eq!(enc(Reply::Bulks(packed.clone()), v), enc(array, v));
+        }
+        assert_eq!(
+            enc(Reply::Bulks(packed), RespVersion::Resp2),
+            b"*3\r\n$1\r\na\r\n$0\r\n\r\n$16\r\n0123456789abcdef\r\n"
+        );
+        assert_eq!(
+            enc(Reply::Bulks(Default::default()), RespVersion::Resp3),
+            b"*0\r\n"
         );
     }
 

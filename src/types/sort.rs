@@ -129,7 +129,9 @@ fn load(w: &WriteContext<'_>, db: u8, key: &[u8]) -> TypeResult<(KeyType, Vec<By
         return Ok((KeyType::List, Vec::new()));
     };
     let elements = match meta.kind {
-        KeyType::List => list::range(w, db, key, 0, -1)?.unwrap_or_default(),
+        KeyType::List => list::range(w, db, key, 0, -1)?
+            .unwrap_or_default()
+            .into_vec(),
         KeyType::Set => set::smembers(w, db, key)?.unwrap_or_default(),
         KeyType::ZSet => zset::stream_version(w, db, key, &meta)
             .map(|r| r.map(|(member, _)| member))

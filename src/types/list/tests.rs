@@ -10,7 +10,10 @@ fn b(s: &str) -> Bytes {
 }
 
 fn all(w: &WriteContext<'_>, key: &[u8]) -> Vec<Bytes> {
-    range(w, 0, key, 0, -1).expect("range").unwrap_or_default()
+    range(w, 0, key, 0, -1)
+        .expect("range")
+        .unwrap_or_default()
+        .into_vec()
 }
 
 fn bounds(w: &WriteContext<'_>, key: &[u8]) -> (u64, u64) {
