@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod pmem;
 pub mod record_cache;
 pub mod rocks;
+mod wal_archive;
 
 use std::path::Path;
 use std::sync::Arc;
