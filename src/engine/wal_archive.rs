@@ -67,12 +67,13 @@ pub(super) fn start<T: Send + Sync + 'static>(dir: &Path, limit: u64, alive: Wea
         .name("strata-wal-archive".into())
         .spawn(move || loop {
             std::thread::sleep(INTERVAL);
-            // The engine holds the only strong handle: once it is gone, so is this thread.
-            let Some(db) = alive.upgrade() else {
+            // Once the engine is gone, so is this thread. It never holds the
+            // database itself: closing it stays with the engine's owner (a
+            // reopen right after a drop must find the directory unlocked).
+            if alive.strong_count() == 0 {
                 return;
-            };
+            }
             purge(&archive, limit);
-            drop(db);
         });
     if let Err(e) = spawned {
         tracing::warn!("cannot start the log archive's purge thread: {e}");
