@@ -61,28 +61,21 @@ impl PackedValues {
         self.buf.len()
     }
 
+    /// Where each value lies in the buffer, in order.
+    fn spans(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter().copied()).map(|(s, e)| s..e)
+    }
+
     /// The values in order, borrowed.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let value = &self.buf[start..end];
-            start = end;
-            value
-        })
+        self.spans().map(|span| &self.buf[span])
     }
 
     /// The values in order, each as its own `Bytes` (slices of the one
     /// buffer: no copy).
     pub fn into_vec(self) -> Vec<Bytes> {
-        let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                let value = self.buf.slice(start..end);
-                start = end;
-                value
-            })
-            .collect()
+        self.spans().map(|span| self.buf.slice(span)).collect()
     }
 }
 

@@ -1169,15 +1169,7 @@ mod tests {
         // A small backlog: the next indexed commit trims, reads before the
         // new first offset are refused, the rest still read back.
         ks.backlog_size.store(100_000, Ordering::Relaxed);
-        for i in 0..200u32 {
-            let argv = vec![
-                Bytes::from_static(b"SET"),
-                Bytes::from(format!("t{i}")),
-                value.clone(),
-            ];
-            ks.commit_unit(Batch::new(), UnitChanges::default(), &[(0, argv)])
-                .expect("commit");
-        }
+        propagate_sets(&ks, "t", 200, &value);
         let end = ks.offset();
         let first = ks.backlog_first_offset();
         assert!(
@@ -1193,6 +1185,19 @@ mod tests {
             &tail[..(expected.len() as u64 + 1).saturating_sub(first) as usize],
             &expected[(first - 1) as usize..]
         );
+    }
+
+    /// Commits `count` units that only propagate `SET {prefix}{i} value`
+    /// (stream without data), one after another.
+    fn propagate_sets(ks: &Keyspace, prefix: &str, count: u32, value: &Bytes) {
+        for i in 0..count {
+            let argv = vec![
+                Bytes::from_static(b"SET"),
+                Bytes::from(format!("{prefix}{i}")),
+                value.clone(),
+            ];
+            ks.propagate_only(&[(0, argv)]).expect("commit");
+        }
     }
 
     /// Each trim deletes from where the previous one stopped: overlapping
@@ -1256,15 +1261,7 @@ mod tests {
         let before = {
             let ks = open(dir.path());
             ks.backlog_size.store(100_000, Ordering::Relaxed);
-            for i in 0..2000u32 {
-                let argv = vec![
-                    Bytes::from_static(b"SET"),
-                    Bytes::from(format!("k{i}")),
-                    value.clone(),
-                ];
-                ks.commit_unit(Batch::new(), UnitChanges::default(), &[(0, argv)])
-                    .expect("commit");
-            }
+            propagate_sets(&ks, "k", 2000, &value);
             ks.flush_wal().expect("flush wal");
             let s = ks.stream.lock();
             assert!(s.trimmed_to > 0, "the stream trimmed");
