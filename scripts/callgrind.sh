@@ -9,7 +9,8 @@
 # BINARY may be `redis-server`. Prints "total_instructions N". Leaves
 # OUTDIR/callgrind.out for callgrind_annotate. KEYSPACE (default 100000) is
 # redis-benchmark's -r; PRELOAD=N first SETs N keys of it (so GET finds
-# values), inside the measured process.
+# values), inside the measured process; PRELOAD_TEST (default set) picks
+# redis-benchmark's test for it (lpush fills the list LPOP pops).
 set -euo pipefail
 bin=$1
 test=${2:-set}
@@ -32,7 +33,7 @@ for _ in $(seq 600); do
 done
 keyspace=${KEYSPACE:-100000}
 if [[ ${PRELOAD:-0} -gt 0 ]]; then
-    redis-benchmark -p "$port" -t set -n "$PRELOAD" -c 10 -r "$keyspace" -d 16 -P 16 -q >/dev/null 2>&1
+    redis-benchmark -p "$port" -t "${PRELOAD_TEST:-set}" -n "$PRELOAD" -c 10 -r "$keyspace" -d 16 -P 16 -q >/dev/null 2>&1
 fi
 redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r "$keyspace" -d 16 -P "$pipeline" -q \
     >/dev/null 2>&1

@@ -59,8 +59,6 @@ struct Partial {
     remaining: usize,
     /// Offset in the buffer where the next header or bulk starts.
     pos: usize,
-    /// `(start, end)` of each complete argument, relative to the buffer.
-    args: Vec<(usize, usize)>,
     /// Length of the bulk whose header was read but whose body has not fully arrived.
     pending_bulk: Option<usize>,
 }
@@ -69,6 +67,10 @@ struct Partial {
 #[derive(Debug, Default)]
 pub struct RequestParser {
     partial: Option<Partial>,
+    /// `(start, end)` of each complete argument of the partial request,
+    /// relative to the buffer; kept between requests so parsing one
+    /// allocates only its argument vector.
+    spans: Vec<(usize, usize)>,
 }
 
 /// The '\r' ending a header line, found the way Redis finds it (strchr,
@@ -133,10 +135,10 @@ impl RequestParser {
                 let frame = buf.split_to(nl + 2).freeze();
                 return Ok(Some((Vec::new(), frame)));
             }
+            self.spans.clear();
             self.partial = Some(Partial {
                 remaining: count as usize,
                 pos: nl + 2,
-                args: Vec::with_capacity((count as usize).min(1024)),
                 pending_bulk: None,
             });
         }
@@ -177,14 +179,19 @@ impl RequestParser {
                 buf.reserve(missing.min(1 << 20));
                 return Ok(None);
             }
-            p.args.push((p.pos, p.pos + len));
+            self.spans.push((p.pos, p.pos + len));
             p.pos += len + 2;
             p.pending_bulk = None;
             p.remaining -= 1;
         }
         let p = self.partial.take().expect("set above");
         let frame = buf.split_to(p.pos).freeze();
-        let argv = p.args.into_iter().map(|(s, e)| frame.slice(s..e)).collect();
+        let mut argv = Vec::with_capacity(self.spans.len());
+        argv.extend(self.spans.iter().map(|&(s, e)| frame.slice(s..e)));
+        if self.spans.capacity() > 1024 {
+            // A huge request does not pin its span list for the connection's life.
+            self.spans = Vec::new();
+        }
         Ok(Some((argv, frame)))
     }
 }

@@ -280,7 +280,10 @@ async fn flush(
         info.outbox.set_inflight(0);
         return false;
     }
+    // The write first: it usually completes at once, and the kill branch
+    // is then never armed.
     let ok = tokio::select! {
+        biased;
         r = wr.write_all(out) => r.is_ok(),
         _ = info.kill.notified() => false,
     };

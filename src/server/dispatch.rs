@@ -382,6 +382,12 @@ pub fn run_command(
         return Reply::error("ERR unknown command");
     };
     let start = Instant::now();
+    client.info.last_interaction_ms.store(
+        start
+            .saturating_duration_since(client.info.created)
+            .as_millis() as u64,
+        Ordering::Relaxed,
+    );
     let changes_before = w.own_changes();
     let mut ctx = Ctx {
         server,

@@ -10,9 +10,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::BytesMut;
+use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 pub use crate::config::{ObufLimit, ObufLimits};
 
@@ -38,7 +42,52 @@ pub struct Outbox {
     /// whatever is pushed after is dropped.
     overflowed: AtomicBool,
     /// Woken after each push.
-    pub ready: Notify,
+    pub ready: Signal,
+}
+
+/// A wake-up for the one task that owns a connection, with `Notify`'s
+/// permit semantics (a signal sent while nobody waits completes the next
+/// wait). Unlike `Notify` it keeps no waiter list: the connection loop waits
+/// on it beside every socket read, and registering and removing a `Notify`
+/// waiter cost ~300 instructions per request.
+#[derive(Default)]
+pub struct Signal {
+    signalled: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Signal {
+    pub fn notify_one(&self) {
+        self.signalled.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Completes once a signal is (or was) sent; consumes it. Only one task
+    /// may wait at a time (the connection's).
+    pub fn notified(&self) -> Notified<'_> {
+        Notified(self)
+    }
+}
+
+pub struct Notified<'a>(&'a Signal);
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let signal = self.0;
+        if signal.signalled.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        // Registered before the second look, so a signal sent in between
+        // either is seen now or wakes the task.
+        signal.waker.register(cx.waker());
+        if signal.signalled.swap(false, Ordering::AcqRel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
 }
 
 impl Outbox {

@@ -26,8 +26,6 @@
 //! lives across an `.await`: the connection runs this, then takes the
 //! ordinary async path for the request that ended the run.
 
-use std::sync::atomic::Ordering;
-
 use bytes::{Bytes, BytesMut};
 use parking_lot::RwLockReadGuard;
 
@@ -85,13 +83,14 @@ struct RunUnit<'s> {
 }
 
 impl<'s> RunUnit<'s> {
-    fn open(server: &'s Server) -> RunUnit<'s> {
+    /// A unit for up to `commands` more commands of the run.
+    fn open(server: &'s Server, commands: usize) -> RunUnit<'s> {
         let ks = &*server.ks;
         let gate = ks.shared_gate();
         RunUnit {
             w: WriteContext::new(ks, now_ms()),
             _gate: gate,
-            answers: Vec::new(),
+            answers: Vec::with_capacity(commands),
             prefetched: false,
         }
     }
@@ -164,19 +163,25 @@ fn execute(
     queue: Queue,
     out: &mut BytesMut,
 ) -> Result<(), (BusyKey, Queue)> {
-    // The key of every GET, by queue position, for the read-ahead.
-    let gets: Vec<(usize, Bytes)> = queue
-        .iter()
-        .enumerate()
-        .filter(|(_, (cmd, _))| cmd.spec.name == "get")
-        .map(|(i, (_, argv))| (i, argv[1].clone()))
-        .collect();
+    // The key of every GET, by queue position, for the read-ahead (which a
+    // lone request never needs).
+    let gets: Vec<(usize, Bytes)> = if queue.len() > 1 {
+        queue
+            .iter()
+            .enumerate()
+            .filter(|(_, (cmd, _))| cmd.spec.name == "get")
+            .map(|(i, (_, argv))| (i, argv[1].clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let commands = queue.len();
     let mut unit: Option<RunUnit<'_>> = None;
     let mut queue = queue.into_iter().enumerate();
     while let Some((i, (cmd, argv))) = queue.next() {
         let mut u = match unit.take() {
             Some(u) => u,
-            None => RunUnit::open(server),
+            None => RunUnit::open(server, commands - i),
         };
         let db = server.ks.physical(client.db);
         let write = cmd.spec.is_write();
@@ -229,10 +234,7 @@ fn run_one(
     argv: Vec<Bytes>,
     u: &mut RunUnit<'_>,
 ) {
-    client.info.last_interaction_ms.store(
-        client.info.created.elapsed().as_millis() as u64,
-        Ordering::Relaxed,
-    );
+    // `dispatch::run_command` records the client's last interaction.
     if !u.answers.is_empty() {
         // Redis reads the clock for each command.
         u.w.set_now_ms(now_ms());

@@ -24,11 +24,15 @@ pub struct Overlay {
     /// Per family (in `Cf::ALL` order): key -> where in `batch` its latest
     /// put is, `None` = deleted; covers `batch.ops()[..indexed]`. Positions,
     /// not copies: a lookup borrows the staged value and allocates nothing.
-    index: [BTreeMap<Vec<u8>, Option<usize>>; Cf::ALL.len()],
+    /// Allocated by the first catch-up: most units never index, and every
+    /// unit (each GET's) creates, moves and drops an overlay.
+    index: Option<Box<Index>>,
     /// Deleted ranges (family, start, end), in staging order.
     ranges: Vec<(u8, Vec<u8>, Vec<u8>)>,
     indexed: usize,
 }
+
+type Index = [BTreeMap<Vec<u8>, Option<usize>>; Cf::ALL.len()];
 
 /// Up to this many staged ops a point lookup scans them, newest first,
 /// instead of indexing them: a pipelined run of a few commands is staged,
@@ -63,14 +67,15 @@ impl Overlay {
     }
 
     fn catch_up(&mut self) {
+        let index = self.index.get_or_insert_with(Box::default);
         let ops = self.batch.ops();
         for (pos, op) in ops.iter().enumerate().skip(self.indexed) {
             match op {
                 BatchOp::Put { cf, key, .. } => {
-                    self.index[cf_id(*cf) as usize].insert(key.clone(), Some(pos));
+                    index[cf_id(*cf) as usize].insert(key.clone(), Some(pos));
                 }
                 BatchOp::Delete { cf, key } => {
-                    self.index[cf_id(*cf) as usize].insert(key.clone(), None);
+                    index[cf_id(*cf) as usize].insert(key.clone(), None);
                 }
                 BatchOp::LogData(_) => {}
                 // An empty or inverted range deletes nothing (the engine's
@@ -78,7 +83,7 @@ impl Overlay {
                 BatchOp::DeleteRange { start, end, .. } if start >= end => {}
                 BatchOp::DeleteRange { cf, start, end } => {
                     let id = cf_id(*cf);
-                    let family = &mut self.index[id as usize];
+                    let family = &mut index[id as usize];
                     let doomed: Vec<Vec<u8>> = family
                         .range::<[u8], _>((
                             Bound::Included(start.as_slice()),
@@ -114,7 +119,7 @@ impl Overlay {
         }
         self.catch_up();
         let id = cf_id(cf);
-        match self.index[id as usize].get(key) {
+        match self.index.as_ref().and_then(|i| i[id as usize].get(key)) {
             Some(Some(pos)) => Staged::Value(self.value_at(*pos)),
             Some(None) => Staged::Deleted,
             None if self.in_deleted_range(id, key) => Staged::Deleted,
@@ -161,7 +166,9 @@ impl Overlay {
     ) -> impl Iterator<Item = (&'o Vec<u8>, &'o Option<usize>)> + 'o {
         let lo = Bound::Included(lower.unwrap_or_default());
         let hi = upper.map_or(Bound::Unbounded, Bound::Excluded);
-        self.index[id as usize].range::<[u8], _>((lo, hi))
+        self.index
+            .iter()
+            .flat_map(move |i| i[id as usize].range::<[u8], _>((lo, hi)))
     }
 
     /// Whether anything staged may fall in `[lower, upper)` of `cf`.

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Instructions per request of one redis-benchmark test, split by owner (Strata,
+# RocksDB, tokio, allocators, libc, Rust's standard library, other crates):
+# which part of the gap to Redis is Strata's own code. Runs the server under
+# callgrind with N and 2N requests after the same preload and hands both
+# profiles to scripts/instr_owners.py.
+#
+#   scripts/instr-owners.sh BINARY TEST [N] [PIPELINE] [TOP]
+#
+# BINARY may be redis-server (its own code then shows as "other"). LPOP's
+# preload is an LPUSH of 2N + 10000 elements, so both runs pop a full list.
+# KEEP=DIR keeps the two profiles there (DIR/N.out, DIR/2N.out) so that
+# instr_owners.py can be run on them again.
+set -euo pipefail
+bin=$1
+test=$2
+n=${3:-10000}
+pipeline=${4:-16}
+top=${5:-12}
+here=$(dirname "$0")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+preload=10000
+preload_test=set
+if [[ $test == lpop ]]; then
+    preload=$((2 * n + 10000))
+    preload_test=lpush
+fi
+for runs in "$n" $((2 * n)); do
+    PORT=${PORT:-26396} KEYSPACE=10000 PRELOAD=$preload PRELOAD_TEST=$preload_test \
+        "$here/callgrind.sh" "$bin" "$test" "$runs" "$pipeline" "$work/$runs" >/dev/null
+    if [[ -n ${KEEP:-} ]]; then
+        mkdir -p "$KEEP"
+        cp "$work/$runs/callgrind.out" "$KEEP/$runs.out"
+    fi
+done
+python3 "$here/instr_owners.py" "$work/$n/callgrind.out" "$work/$((2 * n))/callgrind.out" "$n" "$top"
