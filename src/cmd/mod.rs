@@ -196,6 +196,19 @@ impl CommandSpec {
         Some(keys)
     }
 
+    /// The key of a command whose one key is its first argument (GET, SET,
+    /// LPUSH, HSET, ...), without building [`key_args`](Self::key_args)'s
+    /// vector; `None` for every other shape.
+    pub fn single_key<'b>(&self, argv: &'b [Bytes]) -> Option<&'b Bytes> {
+        let k = self.keys;
+        let plain = k.first == 1 && k.last == 1 && self.numkeys_at.is_none();
+        if plain && self.name != "sort" && self.name != "sort_ro" {
+            argv.get(1)
+        } else {
+            None
+        }
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let a = self.arity;
         (a >= 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
@@ -494,5 +507,33 @@ impl CommandTable {
 
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The allocation-free key of the pipeline's lock step is the one key
+    /// `key_args` finds, for every command and argument count.
+    #[test]
+    fn single_key_agrees_with_key_args() {
+        let table = CommandTable::default();
+        let args: Vec<Bytes> = ["cmd", "k1", "2", "k3", "STORE", "k5", "6"]
+            .iter()
+            .map(|s| Bytes::from_static(s.as_bytes()))
+            .collect();
+        let mut seen = 0;
+        for spec in table.all() {
+            for n in 1..=args.len() {
+                let argv = &args[..n];
+                if let Some(key) = spec.single_key(argv) {
+                    seen += 1;
+                    let keys = spec.key_args(argv).expect("no numkeys");
+                    assert_eq!(keys, vec![key], "{} with {n} arguments", spec.name);
+                }
+            }
+        }
+        assert!(seen > 100, "only {seen} single-key shapes");
     }
 }

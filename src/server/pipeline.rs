@@ -179,22 +179,25 @@ fn execute(
     let mut unit: Option<RunUnit<'_>> = None;
     let mut queue = queue.into_iter().enumerate();
     while let Some((i, (cmd, argv))) = queue.next() {
-        let mut u = match unit.take() {
-            Some(u) => u,
-            None => RunUnit::open(server, commands - i),
-        };
+        // In place: a unit is a few hundred bytes, moved only to commit.
+        let u = unit.get_or_insert_with(|| RunUnit::open(server, commands - i));
         let db = server.ks.physical(client.db);
         let write = cmd.spec.is_write();
         // A write locks its keys; so does a read in a unit that holds locks
         // (a list read would otherwise take its key inside the handler).
         if write || u.w.holds_locks() {
-            if let Some(keys) = cmd.spec.key_args(&argv) {
-                if let Err(busy) = u.w.try_lock(db, &keys) {
-                    finish(server, client, Some(u), out);
-                    let mut rest = vec![(cmd, argv)];
-                    rest.extend(queue.map(|(_, c)| c));
-                    return Err((busy, rest));
-                }
+            let locked = match cmd.spec.single_key(&argv) {
+                Some(key) => u.w.try_lock(db, std::slice::from_ref(key)),
+                None => cmd
+                    .spec
+                    .key_args(&argv)
+                    .map_or(Ok(()), |keys| u.w.try_lock(db, &keys)),
+            };
+            if let Err(busy) = locked {
+                finish(server, client, unit.take(), out);
+                let mut rest = vec![(cmd, argv)];
+                rest.extend(queue.map(|(_, c)| c));
+                return Err((busy, rest));
             }
         }
         if !write && !u.prefetched && cmd.spec.name == "get" {
@@ -211,15 +214,12 @@ fn execute(
             }
         }
         u.w.read_prefetched(!write);
-        run_one(server, client, cmd, argv, &mut u);
-        if client.ready_keys.is_empty() || server.blocking.blocked_clients() == 0 {
-            // Nobody waits for a key: the run goes on, and a client that
-            // blocks meanwhile is served when the unit commits.
-            unit = Some(u);
-        } else {
-            // Clients blocked on a key this command readied are served
-            // before the next command runs.
-            finish(server, client, Some(u), out);
+        run_one(server, client, cmd, argv, u);
+        // Nobody waits for a key: the run goes on, and a client that blocks
+        // meanwhile is served when the unit commits. Clients blocked on a
+        // key this command readied are served before the next command runs.
+        if !client.ready_keys.is_empty() && server.blocking.blocked_clients() > 0 {
+            finish(server, client, unit.take(), out);
         }
     }
     finish(server, client, unit, out);
