@@ -19,7 +19,9 @@ import subprocess
 import sys
 from collections import defaultdict
 
-OWNERS = ["strata", "rocksdb", "runtime", "allocator", "libc", "rust-std", "crates", "other"]
+# mimalloc serves Rust's allocations (Strata's and its crates'), glibc's
+# malloc RocksDB's C++ ones.
+OWNERS = ["strata", "rocksdb", "runtime", "mimalloc", "malloc", "libc", "rust-std", "crates", "other"]
 
 LINE = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.*?):(.*?)(?: \[(.*)\])?$")
 
@@ -34,13 +36,15 @@ def owner(function, obj):
     if obj and "libstdc++" in obj:
         return "rocksdb"  # only RocksDB is C++ here
     if first in ("mi", "_mi") or name.startswith(("mi_", "_mi_")):
-        return "allocator"
+        return "mimalloc"
+    if re.match(r"_?_?(int_)?(malloc|free|realloc|calloc|cfree|memalign|tcache)", name) and not (obj and "strata" in obj):
+        return "malloc"
     if obj and "libc.so" in obj:
-        return "allocator" if re.match(r"_?_?(int_)?(malloc|free|realloc|calloc|cfree)", name) else "libc"
+        return "libc"
     if re.match(r"(__)?(mem[a-z]*|str[a-z]*|pthread_\w*|clock_gettime|sched_getcpu|send|recv|epoll_\w*|syscall|ieee754\w*|lll\w*)(@|_|$)", name):
         return "libc"
-    if name in ("malloc", "free", "realloc", "calloc", "cfree") or name.startswith("operator new") or name.startswith("operator delete"):
-        return "allocator"
+    if name.startswith(("operator new", "operator delete")):
+        return "malloc"
     if first == "strata":
         return "strata"
     if first in ("rocksdb", "librocksdb_sys", "std", "__gnu_cxx") or name.startswith(("rocksdb_", "LZ4", "ZSTD", "snappy")):
