@@ -8,10 +8,9 @@
 //! reply list: a client that does not read gets disconnected instead of
 //! growing the server's memory.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
@@ -69,6 +68,7 @@ impl Signal {
     }
 }
 
+/// The future of [`Signal::notified`].
 pub struct Notified<'a>(&'a Signal);
 
 impl Future for Notified<'_> {
@@ -185,6 +185,37 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// `Notify`'s permit semantics: a signal sent while nobody waits
+    /// completes the next wait, once; a signal sent during a wait wakes it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signal_keeps_one_permit_and_wakes_a_waiter() {
+        let signal = Arc::new(Signal::default());
+        signal.notify_one();
+        signal.notify_one();
+        tokio::time::timeout(Duration::from_secs(5), signal.notified())
+            .await
+            .expect("a permit sent before the wait completes it");
+        // Two signals leave one permit, and it was consumed.
+        let idle = tokio::time::timeout(Duration::from_millis(50), signal.notified()).await;
+        assert!(idle.is_err(), "no permit is left");
+
+        let waiter = tokio::spawn({
+            let signal = signal.clone();
+            async move { signal.notified().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let sender = signal.clone();
+        std::thread::spawn(move || sender.notify_one())
+            .join()
+            .expect("sender thread");
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiting task is woken")
+            .expect("waiter task");
+    }
 
     #[test]
     fn hard_limit_overflows_and_frees() {
