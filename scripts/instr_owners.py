@@ -23,6 +23,11 @@ from collections import defaultdict
 # malloc RocksDB's C++ ones.
 OWNERS = ["strata", "rocksdb", "runtime", "mimalloc", "malloc", "libc", "rust-std", "crates", "other"]
 
+# C++'s standard library demangles as `std::` like Rust's; these are C++'s.
+CXX_STD = ("std::_", "std::vector", "std::basic_string", "std::unique_ptr", "std::shared_ptr", "std::string")
+CRATES = ("bytes", "quick_cache", "itoa", "ryu", "redis_protocol", "parking_lot", "parking_lot_core",
+          "crossbeam_utils", "crossbeam_epoch", "smallvec", "memchr", "lock_api")
+
 LINE = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.*?):(.*?)(?: \[(.*)\])?$")
 
 
@@ -37,7 +42,7 @@ def owner(function, obj):
         return "rocksdb"  # only RocksDB is C++ here
     if first in ("mi", "_mi") or name.startswith(("mi_", "_mi_")):
         return "mimalloc"
-    if re.match(r"_?_?(int_)?(malloc|free|realloc|calloc|cfree|memalign|tcache)", name) and not (obj and "strata" in obj):
+    if re.match(r"_?_?(int_)?(malloc|free|realloc|calloc|cfree|memalign|tcache)", name):
         return "malloc"
     if obj and "libc.so" in obj:
         return "libc"
@@ -47,28 +52,27 @@ def owner(function, obj):
         return "malloc"
     if first == "strata":
         return "strata"
-    if first in ("rocksdb", "librocksdb_sys", "std", "__gnu_cxx") or name.startswith(("rocksdb_", "LZ4", "ZSTD", "snappy")):
-        # `std::` here is C++'s (Rust's standard library demangles as `std::` too: told apart below)
-        if first == "std" and not name.startswith(("std::_", "std::vector", "std::basic_string", "std::unique_ptr", "std::shared_ptr", "std::string")):
-            return "strata" if "strata::" in name else "rust-std"
+    if first in ("rocksdb", "librocksdb_sys", "__gnu_cxx") or name.startswith(("rocksdb_", "LZ4", "ZSTD", "snappy") + CXX_STD):
         return "rocksdb"
     if re.match(r"(bool|void|int|unsigned|rocksdb::Status|auto) rocksdb::", name) or (first not in ("core", "alloc") and "rocksdb::" in name and "strata::" not in name):
         return "rocksdb"
     if first in ("tokio", "mio"):
         return "runtime"
-    if first in ("core", "alloc", "hashbrown"):
+    if first in ("core", "alloc", "std", "hashbrown"):
         return "strata" if "strata::" in name else "rust-std"
-    if first in ("bytes", "quick_cache", "itoa", "ryu", "redis_protocol", "parking_lot", "parking_lot_core", "crossbeam_utils", "crossbeam_epoch", "smallvec", "memchr", "lock_api", "hashbrown"):
+    if first in CRATES:
         return "crates"
     return "other"
 
 
 def profile(path):
-    """Self instructions per (function, object) of one callgrind output."""
+    """Self instructions per function of one callgrind output, and each
+    function's object file (named on one of its lines)."""
     out = subprocess.run(
         ["callgrind_annotate", "--inclusive=no", "--auto=no", "--threshold=100", path],
         check=True, capture_output=True, text=True).stdout
     costs = defaultdict(int)
+    objects = {}
     body = False
     for line in out.splitlines():
         if "file:function" in line:
@@ -84,22 +88,24 @@ def profile(path):
         if not m:
             continue
         ir, _file, function, obj = m.groups()
-        # One entry per function: inlined code from several source files
-        # shows as several lines; the object is named once per function.
-        key = next((k for k in costs if k[0] == function), None) if not obj else None
-        costs[key or (function, obj or "")] += int(ir.replace(",", ""))
-    return costs
+        # Inlined code from several source files shows as several lines of
+        # one function: they add up.
+        costs[function] += int(ir.replace(",", ""))
+        if obj:
+            objects.setdefault(function, obj)
+    return costs, objects
 
 
 def main():
-    a, b, n = profile(sys.argv[1]), profile(sys.argv[2]), int(sys.argv[3])
+    (a, objs_a), (b, objs_b) = profile(sys.argv[1]), profile(sys.argv[2])
+    n = int(sys.argv[3])
     top = int(sys.argv[4]) if len(sys.argv) > 4 else 12
-    per_fn = defaultdict(float)
-    for k in set(a) | set(b):
-        per_fn[k] += (b.get(k, 0) - a.get(k, 0)) / n
+    objects = {**objs_a, **objs_b}
+    per_fn = {f: (b.get(f, 0) - a.get(f, 0)) / n for f in set(a) | set(b)}
+    owners = {f: owner(f, objects.get(f)) for f in per_fn}
     per_owner = defaultdict(float)
-    for (function, obj), cost in per_fn.items():
-        per_owner[owner(function, obj)] += cost
+    for function, cost in per_fn.items():
+        per_owner[owners[function]] += cost
     total = sum(per_owner.values())
     print("| owner | instr/request | share |")
     print("|---|---:|---:|")
@@ -108,7 +114,7 @@ def main():
     print(f"| total | {total:,.0f} | |")
     if top:
         for o in OWNERS:
-            rows = sorted(((c, f) for (f, obj), c in per_fn.items() if owner(f, obj) == o), reverse=True)[:top]
+            rows = sorted(((c, f) for f, c in per_fn.items() if owners[f] == o), reverse=True)[:top]
             rows = [(c, f) for c, f in rows if c >= 20]
             if not rows:
                 continue
