@@ -336,8 +336,9 @@ impl<'a> Ctx<'a> {
 
 /// All commands, looked up case-insensitively.
 pub struct CommandTable {
-    /// Fx-hashed: looked up twice per request, on short names and addresses.
-    by_name: FxHashMap<&'static str, &'static CommandSpec>,
+    /// Lower-case name -> spec and id: one Fx-hashed lookup resolves a
+    /// command without subcommands (every request's path).
+    by_name: FxHashMap<&'static [u8], (&'static CommandSpec, usize)>,
     /// spec address -> id; ids index `fullnames` and per-command statistics.
     ids: FxHashMap<usize, usize>,
     fullnames: Vec<String>,
@@ -425,7 +426,8 @@ impl Default for CommandTable {
         };
         for fam in families() {
             for spec in fam {
-                t.by_name.insert(spec.name, spec);
+                t.by_name
+                    .insert(spec.name.as_bytes(), (spec, t.fullnames.len()));
                 t.ids.insert(spec as *const _ as usize, t.fullnames.len());
                 t.fullnames.push(spec.name.to_string());
                 for sub in spec.subcommands {
@@ -446,6 +448,11 @@ pub enum LookupError {
 
 impl CommandTable {
     pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        self.entry(name).map(|(spec, _)| spec)
+    }
+
+    /// The command named `name` (any case) and its id.
+    fn entry(&self, name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
         let mut buf = [0u8; 32];
         if name.len() > buf.len() {
             return None;
@@ -453,15 +460,18 @@ impl CommandTable {
         for (d, s) in buf.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        let lower = std::str::from_utf8(&buf[..name.len()]).ok()?;
-        self.by_name.get(lower).copied()
+        self.by_name.get(&buf[..name.len()]).copied()
     }
 
     /// Resolves argv to a command or subcommand, as Redis's `lookupCommand`.
     pub fn lookup(&self, argv: &[Bytes]) -> Result<Resolved, LookupError> {
-        let base = self.get(&argv[0]).ok_or(LookupError::Unknown)?;
+        let (base, id) = self.entry(&argv[0]).ok_or(LookupError::Unknown)?;
         if base.subcommands.is_empty() || argv.len() < 2 {
-            return Ok(self.resolved(base, None));
+            return Ok(Resolved {
+                spec: base,
+                parent: None,
+                id,
+            });
         }
         let sub = base
             .subcommands
@@ -513,6 +523,23 @@ impl CommandTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lookup by name, in any case, resolves to the spec's own id (the one
+    /// its statistics are kept under), as `resolved` does.
+    #[test]
+    fn lookup_by_name_carries_the_specs_id() {
+        let table = CommandTable::default();
+        for spec in table.all() {
+            let upper = Bytes::from(spec.name.to_ascii_uppercase());
+            let Ok(r) = table.lookup(&[upper]) else {
+                panic!("{} not found", spec.name);
+            };
+            assert!(std::ptr::eq(r.spec, spec), "{}", spec.name);
+            assert_eq!(r.id, table.id_of(spec), "{}", spec.name);
+            assert_eq!(table.fullname(r.id), spec.name);
+        }
+        assert!(table.lookup(&[Bytes::from_static(b"\xffget")]).is_err());
+    }
 
     /// The allocation-free key of the pipeline's lock step is the one key
     /// `key_args` finds, for every command and argument count.
