@@ -426,9 +426,11 @@ impl Default for CommandTable {
         };
         for fam in families() {
             for spec in fam {
-                t.by_name
-                    .insert(spec.name.as_bytes(), (spec, t.fullnames.len()));
-                t.ids.insert(spec as *const _ as usize, t.fullnames.len());
+                // The same id under both maps: by name for requests, by
+                // address for `resolved` (subcommands, callers with a spec).
+                let id = t.fullnames.len();
+                t.by_name.insert(spec.name.as_bytes(), (spec, id));
+                t.ids.insert(spec as *const _ as usize, id);
                 t.fullnames.push(spec.name.to_string());
                 for sub in spec.subcommands {
                     t.ids.insert(sub as *const _ as usize, t.fullnames.len());
