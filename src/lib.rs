@@ -5,6 +5,7 @@
 //! [`server`] (network) -> [`resp`] (protocol) -> [`cmd`] (commands) ->
 //! [`types`] (Redis semantics over encoded keys) -> [`engine`] (ordered KV).
 
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod engine;

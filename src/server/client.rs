@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -33,7 +32,8 @@ pub struct ClientInfo {
     pub addr: SocketAddr,
     pub laddr: SocketAddr,
     pub fd: i64,
-    pub created: Instant,
+    /// When the connection was accepted ([`crate::clock::monotonic_ns`]).
+    pub created_ns: u64,
     pub name: Mutex<Option<Bytes>>,
     pub db: AtomicUsize,
     /// Milliseconds since `created` at the last command.
@@ -72,7 +72,7 @@ impl ClientInfo {
             addr,
             laddr,
             fd,
-            created: Instant::now(),
+            created_ns: crate::clock::monotonic_ns(),
             name: Mutex::new(None),
             db: AtomicUsize::new(0),
             last_interaction_ms: AtomicU64::new(0),
@@ -126,9 +126,23 @@ impl ClientInfo {
         self.outbox.ready.notify_one();
     }
 
+    /// Milliseconds since the connection was accepted.
+    pub fn age_ms(&self) -> u64 {
+        crate::clock::monotonic_ns().saturating_sub(self.created_ns) / 1_000_000
+    }
+
+    /// Records a command: `now_ns` is [`crate::clock::monotonic_ns`].
+    pub fn touch(&self, now_ns: u64) {
+        self.last_interaction_ms.store(
+            now_ns.saturating_sub(self.created_ns) / 1_000_000,
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn idle_secs(&self) -> u64 {
-        let now = self.created.elapsed().as_millis() as u64;
-        now.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
+        self.age_ms()
+            .saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed))
+            / 1000
     }
 
     /// One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order.
@@ -176,7 +190,7 @@ impl ClientInfo {
             self.laddr,
             self.fd,
             String::from_utf8_lossy(&name),
-            self.created.elapsed().as_secs(),
+            self.age_ms() / 1000,
             self.idle_secs(),
             flags,
             self.db.load(Ordering::Relaxed),

@@ -3,7 +3,7 @@
 //! under the keyspace gate and record statistics.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
@@ -57,10 +57,7 @@ pub async fn execute(
     argv: Vec<Bytes>,
     out: &mut BytesMut,
 ) -> Option<BlockRequest> {
-    client.info.last_interaction_ms.store(
-        client.info.created.elapsed().as_millis() as u64,
-        Ordering::Relaxed,
-    );
+    client.info.touch(crate::clock::monotonic_ns());
     if argv[0].eq_ignore_ascii_case(b"host:") || argv[0].eq_ignore_ascii_case(b"post") {
         // An HTTP request sent to the Redis port (cross-protocol scripting):
         // Redis closes without replying.
@@ -225,10 +222,7 @@ const DATA_GROUPS: &[&str] = &["string", "list", "hash", "set", "sorted-set", "g
 /// master propagates the non-blocking form). The reply is returned for the
 /// caller to log; nothing is written to the master.
 pub fn execute_for_master(server: &Server, client: &mut ClientState, argv: Vec<Bytes>) -> Reply {
-    client.info.last_interaction_ms.store(
-        client.info.created.elapsed().as_millis() as u64,
-        Ordering::Relaxed,
-    );
+    client.info.touch(crate::clock::monotonic_ns());
     let cmd = match server.commands.lookup(&argv) {
         Ok(c) => c,
         Err(_) => {
@@ -381,13 +375,8 @@ pub fn run_command(
         // so a handler-less spec is never reached with valid arguments.
         return Reply::error("ERR unknown command");
     };
-    let start = Instant::now();
-    client.info.last_interaction_ms.store(
-        start
-            .saturating_duration_since(client.info.created)
-            .as_millis() as u64,
-        Ordering::Relaxed,
-    );
+    let start = crate::clock::monotonic_ns();
+    client.info.touch(start);
     let changes_before = w.own_changes();
     let mut ctx = Ctx {
         server,
@@ -400,7 +389,7 @@ pub fn run_command(
     if spec.is_write() && !ctx.rewritten && w.own_changes() > changes_before {
         w.propagate(ctx.client.db, argv.to_vec());
     }
-    let elapsed = start.elapsed();
+    let elapsed = Duration::from_nanos(crate::clock::monotonic_ns().saturating_sub(start));
     super::slowlog::observe(server, client, &cmd, argv, elapsed);
     let reply = result.unwrap_or_else(Reply::from);
     server

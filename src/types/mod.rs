@@ -25,8 +25,6 @@ pub mod zset;
 pub mod zset_algebra;
 pub mod zset_range;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 pub use context::{BusyKey, Effects, KeyspaceEvent, WriteContext};
 pub use encoding::{KeyType, Metadata};
 pub use keyspace::{Committed, Keyspace, StalePolicy, WriteSet};
@@ -47,17 +45,11 @@ pub enum TypeError {
 pub type TypeResult<T> = Result<T, TypeError>;
 
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    crate::clock::unix_ms()
 }
 
 pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    crate::clock::unix_us()
 }
 
 /// A keyspace of 16 databases on a fresh engine with small caches, in `dir`
