@@ -78,21 +78,24 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) -> bool {
     while Instant::now() < deadline {
         if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
             match answering_pid(stream) {
-                // Ours, or a server that does not say (INFO refused).
-                Some(pid) if pid == child.id() => return true,
-                None => {
+                Answer::Pid(pid) if pid == child.id() => return true,
+                // A server that does not say (INFO refused: NOAUTH, say).
+                Answer::Refused => {
                     if let Ok(Some(status)) = child.try_wait() {
                         panic!("{what} exited with {status} although port {port} answers");
                     }
                     return true;
                 }
-                Some(_) => {
+                Answer::Pid(_) => {
                     // Another process's listener: ours is still starting,
                     // or it failed to bind and exits.
                     if let Ok(Some(_)) = child.try_wait() {
                         return false;
                     }
                 }
+                // No answer (closed, timed out, or not a server's reply):
+                // not a sign that ours is ready; look again.
+                Answer::Nothing => {}
             }
         } else if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited early with {status}");
@@ -102,32 +105,46 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) -> bool {
     panic!("{what} did not listen on {port} within 30 s");
 }
 
-/// The `process_id` INFO reports on a fresh connection, if it says.
-fn answering_pid(mut stream: TcpStream) -> Option<u32> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream
-        .write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
-        .ok()?;
+/// What a fresh connection answered to `INFO server`.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    /// The `process_id` it reported.
+    Pid(u32),
+    /// An error reply: a server, which does not say who it is.
+    Refused,
+    /// No reply: the connection closed or timed out, or the bytes were not
+    /// an INFO reply.
+    Nothing,
+}
+
+fn answering_pid(mut stream: TcpStream) -> Answer {
+    let asked = stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .and_then(|()| stream.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"));
+    if asked.is_err() {
+        return Answer::Nothing;
+    }
     let mut reply = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         if reply.ends_with(b"\r\n") {
             if reply.first() == Some(&b'-') {
-                return None;
+                return Answer::Refused;
             }
             if reply.windows(11).any(|w| w == b"process_id:") {
                 break;
             }
         }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
+        match stream.read(&mut chunk) {
+            Ok(n) if n > 0 => reply.extend_from_slice(&chunk[..n]),
+            _ => return Answer::Nothing,
         }
-        reply.extend_from_slice(&chunk[..n]);
     }
     let text = String::from_utf8_lossy(&reply);
-    let line = text.lines().find_map(|l| l.strip_prefix("process_id:"))?;
-    line.trim().parse().ok()
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim().parse().ok())
+        .map_or(Answer::Nothing, Answer::Pid)
 }
 
 /// A running strata-server with its own data directory.
@@ -733,5 +750,6 @@ fn a_port_held_by_another_server_is_not_taken_for_ours() {
     let started = Strata::start();
     assert_ne!(started.port, redis.port);
     let pid = answering_pid(TcpStream::connect(("127.0.0.1", started.port)).unwrap());
-    assert_eq!(pid, started.child.as_ref().map(|c| c.id()));
+    let ours = started.child.as_ref().map(|c| c.id()).expect("running");
+    assert_eq!(pid, Answer::Pid(ours));
 }
