@@ -36,7 +36,7 @@ pub struct ClientInfo {
     pub created_ns: u64,
     pub name: Mutex<Option<Bytes>>,
     pub db: AtomicUsize,
-    /// Milliseconds since `created` at the last command.
+    /// Milliseconds since `created_ns` at the last command.
     pub last_interaction_ms: AtomicU64,
     /// Id of the last command run (see `CommandTable::fullname`); `usize::MAX` = none yet.
     /// An id rather than a name keeps the per-command path free of allocation.
