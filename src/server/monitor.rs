@@ -51,18 +51,16 @@ pub fn feed(server: &Server, client: &ClientState, cmd_flags: u32, argv: &[Bytes
     if cmd_flags & (flags::ADMIN | flags::SKIP_MONITOR) != 0 {
         return;
     }
-    let line = line(client.db, &client.info.addr.to_string(), argv, now_micros());
+    let line = line(
+        client.db,
+        &client.info.addr.to_string(),
+        argv,
+        u128::from(crate::clock::unix_us()),
+    );
     let limits = server.config.settings().obuf_limits;
     for m in server.pubsub.monitors.read().iter() {
         m.push(&line, &limits);
     }
-}
-
-fn now_micros() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
 }
 
 /// One monitor line, CRLF included.

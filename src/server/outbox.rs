@@ -20,10 +20,7 @@ use parking_lot::Mutex;
 pub use crate::config::{ObufLimit, ObufLimits};
 
 fn unix_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    crate::clock::unix_ms() / 1000
 }
 
 #[derive(Default)]

@@ -44,13 +44,8 @@ pub enum TypeError {
 
 pub type TypeResult<T> = Result<T, TypeError>;
 
-pub fn now_ms() -> u64 {
-    crate::clock::unix_ms()
-}
-
-pub fn now_us() -> u64 {
-    crate::clock::unix_us()
-}
+/// The wall clock under the names the data types use.
+pub use crate::clock::{unix_ms as now_ms, unix_us as now_us};
 
 /// A keyspace of 16 databases on a fresh engine with small caches, in `dir`
 /// (unit tests of the data types). The engine is the one named by
