@@ -683,6 +683,8 @@ fn rocksdb(srv: &Server, w: &mut Lines<'_>) {
         r.compaction_kept_for_snapshots,
     );
     w.field("rocksdb_compaction_removed", r.compaction_removed);
+    w.field("rocksdb_reads_offloaded", r.reads_offloaded);
+    w.field("rocksdb_read_avg_us", r.read_avg_us);
 }
 
 /// The pmem engine's own figures: capacity, how durability is reached,

@@ -894,6 +894,15 @@ pub static DIRECTIVES: &[Directive] = &[
         Immutable,
         Applied,
     ),
+    // Point reads that must wait for the device leave the network worker
+    // (`engine::offload`): auto (as measured), yes, no.
+    d(
+        "rocksdb.read-offload",
+        Enum(&["auto", "yes", "no"]),
+        "auto",
+        Mutable,
+        Applied,
+    ),
     // The pmem engine (docs/pmem.md): the directory of its file (empty:
     // the data directory's `db`), and its capacity, allocated when the file
     // is created. Persistence follows `appendfsync`.

@@ -7,6 +7,8 @@
 
 #[cfg(test)]
 pub mod conformance;
+mod offload;
+pub use offload::OffloadPolicy;
 pub mod pmem;
 pub mod record_cache;
 pub mod rocks;
@@ -451,6 +453,11 @@ pub struct RocksStats {
     pub compaction_kept_for_snapshots: u64,
     /// Records the compaction policy removed.
     pub compaction_removed: u64,
+    /// Point reads moved off a network worker (`rocksdb.read-offload`).
+    pub reads_offloaded: u64,
+    /// Moving average of a point read on a worker, µs (what `auto` decides
+    /// on; in offload mode, of the reads that missed the cache only).
+    pub read_avg_us: u64,
 }
 
 /// An ordered key-value store with column families, atomic batches and
@@ -509,6 +516,10 @@ pub trait Engine: Send + Sync + 'static {
     fn last_seq(&self) -> u64;
     /// A short name for INFO (`rocksdb`): the one [`open`] knows it by.
     fn name(&self) -> &'static str;
+    /// When point reads on a network worker that must wait for the device
+    /// move off it (`rocksdb.read-offload`, see `offload`). Engines whose
+    /// reads never wait for a device ignore it.
+    fn set_read_offload(&self, _policy: OffloadPolicy) {}
 }
 
 /// Opens one backend: the row of [`ENGINES`] it is registered under.

@@ -383,6 +383,10 @@ impl Engine for CachedEngine {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
+
+    fn set_read_offload(&self, policy: super::OffloadPolicy) {
+        self.inner.set_read_offload(policy)
+    }
 }
 
 #[cfg(test)]

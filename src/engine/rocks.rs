@@ -13,10 +13,11 @@ use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilt
 use rocksdb::statistics::{StatsLevel, Ticker};
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType,
-    DBRawIteratorWithThreadMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBatch,
-    WriteOptions, DB,
+    DBRawIteratorWithThreadMode, ErrorKind, Options, ReadOptions, ReadTier, SnapshotWithThreadMode,
+    WriteBatch, WriteOptions, DB,
 };
 
+use super::offload::{Mode, OffloadPolicy, ReadOffload};
 use super::{
     Batch, BatchOp, Cf, CompactionDecision, CompactionPolicy, Compression, Engine, EngineError,
     EngineIter, EngineOptions, EngineResult, EngineSnapshot, EngineStats, MetaLookup, RocksStats,
@@ -36,6 +37,12 @@ pub struct RocksEngine {
     cache_capacity: u64,
     opts: Options,
     write_opts: WriteOptions,
+    /// Point reads from every tier.
+    read_any: ReadOptions,
+    /// Point reads from the memtables and the block cache only: RocksDB
+    /// answers `Incomplete` where the file would be read (`offload`).
+    read_cached: ReadOptions,
+    offload: ReadOffload,
 }
 
 /// Gives compaction threads read access to the metadata family. The DB is
@@ -335,6 +342,8 @@ impl RocksEngine {
         super::wal_archive::start(path, retention, Arc::downgrade(&db));
         let mut write_opts = WriteOptions::default();
         write_opts.set_sync(false);
+        let mut read_cached = ReadOptions::default();
+        read_cached.set_read_tier(ReadTier::BlockCache);
         Ok(Self {
             db,
             snapshots,
@@ -343,6 +352,9 @@ impl RocksEngine {
             cache_capacity: options.cache_size as u64,
             opts: db_opts,
             write_opts,
+            read_any: ReadOptions::default(),
+            read_cached,
+            offload: ReadOffload::default(),
         })
     }
 
@@ -353,6 +365,37 @@ impl RocksEngine {
         policy: Arc<dyn CompactionPolicy>,
     ) -> EngineResult<Arc<dyn Engine>> {
         Ok(Arc::new(Self::open(path, options, policy)?))
+    }
+
+    /// A multi-get in [`Mode::Offload`]: the keys the cache cannot answer
+    /// are read again, together, off the worker; the others keep their
+    /// cached answer.
+    fn multi_get_offloaded(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
+        let mut values = Vec::with_capacity(keys.len());
+        let mut missed = Vec::new();
+        let cached =
+            self.db
+                .batched_multi_get_cf_opt(self.cf(cf), keys.iter(), false, &self.read_cached);
+        for (i, r) in cached.into_iter().enumerate() {
+            match r {
+                Ok(v) => values.push(v.map(|s| s.to_vec())),
+                Err(e) if e.kind() == ErrorKind::Incomplete => {
+                    missed.push(i);
+                    values.push(None);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !missed.is_empty() {
+            let rest: Vec<&[u8]> = missed.iter().map(|&i| keys[i]).collect();
+            let read = self.offload.off_worker(rest.len(), || {
+                multi_get(&self.db, cf, &rest, &self.read_any)
+            })?;
+            for (i, v) in missed.into_iter().zip(read) {
+                values[i] = v;
+            }
+        }
+        Ok(values)
     }
 
     fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
@@ -449,11 +492,26 @@ impl EngineSnapshot for RocksSnapshot {
 
 impl Engine for RocksEngine {
     fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(cf), key)?)
+        let read = |ro: &ReadOptions| self.db.get_cf_opt(self.cf(cf), key, ro);
+        Ok(match self.offload.mode() {
+            Mode::Block => read(&self.read_any)?,
+            Mode::Inline => self.offload.timed(1, || read(&self.read_any))?,
+            Mode::Offload => match read(&self.read_cached) {
+                Err(e) if e.kind() == ErrorKind::Incomplete => {
+                    self.offload.off_worker(1, || read(&self.read_any))?
+                }
+                r => r?,
+            },
+        })
     }
 
     fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
-        multi_get(&self.db, cf, keys, &ReadOptions::default())
+        let read = |keys: &[&[u8]]| multi_get(&self.db, cf, keys, &self.read_any);
+        match self.offload.mode() {
+            Mode::Block => read(keys),
+            Mode::Inline => self.offload.timed(keys.len(), || read(keys)),
+            Mode::Offload => self.multi_get_offloaded(cf, keys),
+        }
     }
 
     fn write(&self, batch: &Batch) -> EngineResult<()> {
@@ -608,6 +666,8 @@ impl Engine for RocksEngine {
                 num_live_versions: self.int_property("rocksdb.num-live-versions"),
                 compaction_kept_for_snapshots: self.snapshots.kept.load(Ordering::Relaxed),
                 compaction_removed: self.snapshots.removed.load(Ordering::Relaxed),
+                reads_offloaded: self.offload.offloaded(),
+                read_avg_us: self.offload.read_avg_us(),
             }),
             pmem: None,
         }
@@ -627,6 +687,10 @@ impl Engine for RocksEngine {
                 .sum()
         }
         walk(&self.path)
+    }
+
+    fn set_read_offload(&self, policy: OffloadPolicy) {
+        self.offload.set_policy(policy);
     }
 
     fn name(&self) -> &'static str {
@@ -651,6 +715,66 @@ mod tests {
             .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
             .filter_map(|e| e.metadata().ok().map(|m| m.len()))
             .sum()
+    }
+
+    /// On a worker, reads the block cache cannot answer move off it when
+    /// the policy says so, and every read still returns what was written:
+    /// cold keys from the files, fresh ones from the memtable, absent ones.
+    #[test]
+    fn offloaded_reads_return_what_was_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |i: u32| format!("key:{i:05}").into_bytes();
+        let value = |i: u32| vec![(i % 251) as u8; 4096];
+        {
+            let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
+            for i in 0..2000u32 {
+                let mut b = Batch::new();
+                b.put(Cf::Meta, key(i), value(i));
+                e.write(&b).expect("write");
+            }
+            e.flush().expect("flush");
+        }
+        for policy in [OffloadPolicy::Always, OffloadPolicy::Never] {
+            // Reopened: the block cache is empty, the data is in files.
+            let e =
+                Arc::new(RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open"));
+            e.set_read_offload(policy);
+            let mut b = Batch::new();
+            b.put(Cf::Meta, b"fresh".to_vec(), b"in the memtable".to_vec());
+            e.write(&b).expect("write");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .expect("runtime");
+            let on_worker = e.clone();
+            rt.block_on(async move {
+                tokio::spawn(async move {
+                    let e = on_worker;
+                    for i in (0..2000u32).step_by(97) {
+                        assert_eq!(e.get(Cf::Meta, &key(i)).expect("get"), Some(value(i)));
+                    }
+                    let keys = [key(5), b"fresh".to_vec(), b"absent".to_vec(), key(1999)];
+                    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+                    let got = e.multi_get(Cf::Meta, &refs).expect("multi_get");
+                    assert_eq!(
+                        got,
+                        vec![
+                            Some(value(5)),
+                            Some(b"in the memtable".to_vec()),
+                            None,
+                            Some(value(1999)),
+                        ]
+                    );
+                })
+                .await
+                .expect("reads on the worker");
+            });
+            let offloaded = e.stats().rocksdb.expect("rocksdb stats").reads_offloaded;
+            match policy {
+                OffloadPolicy::Never => assert_eq!(offloaded, 0),
+                _ => assert!(offloaded > 0, "no read left the worker"),
+            }
+        }
     }
 
     /// Writes that touch a rarely-written family (as every command touches

@@ -270,6 +270,7 @@ impl Server {
         self.ks
             .backlog_size
             .store(s.repl_backlog_size, Ordering::Relaxed);
+        self.ks.engine().set_read_offload(s.read_offload);
     }
 
     /// Binds the configured addresses (127.0.0.1 and ::1 style lists, `*`

@@ -47,6 +47,7 @@ const STRATA_ONLY: &[&str] = &[
     "rocksdb.max-write-buffer-number",
     "rocksdb.max-background-jobs",
     "rocksdb.compression",
+    "rocksdb.read-offload",
     "pmem-path",
     "pmem-size",
     "metrics-port",
@@ -454,4 +455,67 @@ fn worker_threads_and_io_threads_size_the_runtime() {
     assert!(workers(&s) >= 7, "{} workers", workers(&s));
     let s = Strata::start_with(&["--io-threads", "9"]);
     assert!(workers(&s) >= 9, "{} workers", workers(&s));
+}
+
+/// `rocksdb.read-offload` decides whether reads that miss the block cache
+/// leave the worker; INFO counts those that did, and CONFIG SET changes the
+/// policy of a running server.
+#[test]
+fn read_offload_moves_block_cache_misses_off_the_worker_as_configured() {
+    use crate::replica_sync::info_field;
+    // Values over 4 KiB stay out of the record cache; a 1 MB block cache
+    // and 1 MB memtables put most of 12 MB in files the cache cannot hold.
+    let s = Strata::start_with(&[
+        "--rocksdb.read-offload",
+        "yes",
+        "--rocksdb.block-cache-size",
+        "1mb",
+        "--rocksdb.write-buffer-size",
+        "1mb",
+        "--record-cache-size",
+        "0",
+    ]);
+    let mut c = s.conn();
+    let value = |i: usize| format!("{i:06}").repeat(700);
+    for i in 0..3000 {
+        assert_eq!(c.cmd(&["set", &format!("k{i}"), &value(i)]), b"+OK\r\n");
+    }
+    let offloaded = |c: &mut Conn| -> u64 {
+        info_field(c, "rocksdb", "rocksdb_reads_offloaded")
+            .expect("rocksdb_reads_offloaded in INFO")
+            .parse()
+            .expect("a number")
+    };
+    let read_all = |c: &mut Conn| {
+        for i in (0..3000).step_by(7) {
+            let v = value(i);
+            let want = format!("${}\r\n{v}\r\n", v.len());
+            assert_eq!(c.cmd(&["get", &format!("k{i}")]), want.as_bytes());
+        }
+    };
+    // Flushes run in the background: read until misses show (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while offloaded(&mut c) == 0 {
+        assert!(Instant::now() < deadline, "no read left the worker");
+        read_all(&mut c);
+    }
+    assert_eq!(
+        c.cmd(&["config", "set", "rocksdb.read-offload", "no"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["config", "get", "rocksdb.read-offload"]),
+        b"*2\r\n$20\r\nrocksdb.read-offload\r\n$2\r\nno\r\n"
+    );
+    let before = offloaded(&mut c);
+    read_all(&mut c);
+    assert_eq!(offloaded(&mut c), before);
+    let bad = c.cmd(&["config", "set", "rocksdb.read-offload", "sometimes"]);
+    assert!(
+        bad.starts_with(
+            b"-ERR CONFIG SET failed (possibly related to argument 'rocksdb.read-offload')"
+        ),
+        "{}",
+        String::from_utf8_lossy(&bad)
+    );
 }
