@@ -455,6 +455,11 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
         "RocksDB memtable flushes running now.",
         clamp_i64(r.num_running_flushes),
     )?;
+    s.counter(
+        "strata_engine_reads_offloaded_total",
+        "Point reads that missed the block cache and ran off a network worker (rocksdb.read-offload).",
+        r.reads_offloaded,
+    )?;
     // The pmem engine's figures; zero under another engine.
     let p = e.pmem.clone().unwrap_or_default();
     s.gauge(

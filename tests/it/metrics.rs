@@ -294,6 +294,7 @@ fn counts_commands_keys_and_latency() {
         "strata_engine_write_stall_seconds_total",
         "strata_engine_running_compactions",
         "strata_engine_running_flushes",
+        "strata_engine_reads_offloaded_total",
         "strata_disk_usage_bytes",
         "strata_expired_keys_total",
         "strata_commands_processed_total",
