@@ -272,9 +272,20 @@ fn info_default_sections_and_fields() {
     assert_eq!(field(&f, "engine"), "rocksdb");
     // Engine-neutral figures in `# Engine`, RocksDB's own in `# RocksDB`.
     assert_eq!(field(&f, "engine_open_snapshots"), "0");
-    field(&f, "rocksdb_sst_bytes")
-        .parse::<u64>()
-        .expect("rocksdb_sst_bytes is a number");
+    // strata-bench waits on the first three (its settle step); the last two
+    // show rocksdb.read-offload at work.
+    for name in [
+        "rocksdb_sst_bytes",
+        "rocksdb_pending_compaction_bytes",
+        "rocksdb_running_compactions",
+        "rocksdb_running_flushes",
+        "rocksdb_reads_offloaded",
+        "rocksdb_read_avg_us",
+    ] {
+        field(&f, name)
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("{name} is not a number"));
+    }
     // No data yet: the keyspace section is empty.
     assert!(body.contains("# Keyspace\r\n\r\n# Engine"), "{body}");
 

@@ -347,7 +347,7 @@ fn settle_strata(pair: &Pair) -> Option<f64> {
     let mut conn = resp::Conn::connect(pair.strata.port).ok()?;
     let mut quiet_in_a_row = 0;
     while started.elapsed() < SETTLE_LIMIT {
-        let info = match conn.call(&["INFO", "engine"]).ok()? {
+        let info = match conn.call(&["INFO", "rocksdb"]).ok()? {
             resp::Reply::Bulk(Some(text)) => String::from_utf8_lossy(&text).into_owned(),
             _ => return None,
         };
@@ -365,7 +365,8 @@ fn settle_strata(pair: &Pair) -> Option<f64> {
     None
 }
 
-/// Whether an INFO text shows no flush or compaction running or pending.
+/// Whether an `INFO rocksdb` text shows no flush or compaction running or
+/// pending.
 fn engine_is_quiet(info: &str) -> bool {
     let field = |name: &str| {
         info.lines().find_map(|l| {
@@ -376,13 +377,15 @@ fn engine_is_quiet(info: &str) -> bool {
                 .ok()
         })
     };
-    [
-        "engine_pending_compaction_bytes",
-        "engine_running_compactions",
-        "engine_running_flushes",
-    ]
-    .iter()
-    .all(|name| field(name) == Some(0))
+    // INFO's RocksDB section; another engine (pmem) has none and no
+    // background work to wait for.
+    let fields = [
+        "rocksdb_pending_compaction_bytes",
+        "rocksdb_running_compactions",
+        "rocksdb_running_flushes",
+    ];
+    fields.iter().all(|name| field(name) == Some(0))
+        || fields.iter().all(|name| field(name).is_none())
 }
 
 fn empty(system: &'static str) -> SystemResult {
@@ -441,10 +444,17 @@ fn targets(results: &[WorkloadResult], clients: u32) -> Vec<TargetCheck> {
             });
         }
     }
-    // The dataset larger than the block cache against the in-cache GET of
-    // the same generator: Strata's own p99s, not a ratio to Redis.
+    // The dataset larger than the block cache against the same GETs of the
+    // same 4 KiB values in cache: Strata's own p99s, not a ratio to Redis.
+    // Runs from before that baseline existed compare with the 128 B GET row.
     let large = find("Larger-than-cache uniform GET".to_string());
-    let small = find(format!("GET c{clients} (strata-bench)"));
+    let (small, baseline) = match find(workloads::IN_CACHE_4K.to_string()) {
+        Some(w) => (Some(w), "the same GETs of 4 KiB values in cache"),
+        None => (
+            find(format!("GET c{clients} (strata-bench)")),
+            "its in-cache GET of 128 B values",
+        ),
+    };
     if let (Some(large), Some(small)) = (large, small) {
         let p99 = |w: &WorkloadResult| w.strata.median.as_ref().map(|s| s.p99_ms);
         let flat = match (p99(large), p99(small)) {
@@ -452,9 +462,9 @@ fn targets(results: &[WorkloadResult], clients: u32) -> Vec<TargetCheck> {
             _ => None,
         };
         out.push(TargetCheck {
-            target:
-                "Dataset larger than the block cache: Strata's GET p99 <= 2x its in-cache GET p99"
-                    .to_string(),
+            target: format!(
+                "Dataset larger than the block cache: Strata's GET p99 <= 2x {baseline}"
+            ),
             measured: flat,
             met: flat.map(|r| r <= 2.0),
         });
@@ -650,16 +660,18 @@ mod tests {
 
     #[test]
     fn engine_is_quiet_only_when_all_three_figures_are_zero() {
+        // The field names of strata-server's `INFO rocksdb` (src/cmd/info.rs).
         let info = |pending: u64, compactions: u64, flushes: u64| {
             format!(
-                "# Engine\r\nengine:rocksdb\r\nengine_pending_compaction_bytes:{pending}\r\n\
-                 engine_running_compactions:{compactions}\r\nengine_running_flushes:{flushes}\r\n"
+                "# RocksDB\r\nrocksdb_sst_bytes:1\r\nrocksdb_pending_compaction_bytes:{pending}\r\n\
+                 rocksdb_running_compactions:{compactions}\r\nrocksdb_running_flushes:{flushes}\r\n"
             )
         };
         assert!(engine_is_quiet(&info(0, 0, 0)));
         assert!(!engine_is_quiet(&info(4096, 0, 0)));
         assert!(!engine_is_quiet(&info(0, 1, 0)));
         assert!(!engine_is_quiet(&info(0, 0, 1)));
-        assert!(!engine_is_quiet("# Server\r\nredis_version:7.0.15\r\n"));
+        // Another engine has no RocksDB section: nothing to wait for.
+        assert!(engine_is_quiet(""));
     }
 }

@@ -412,7 +412,10 @@ pub fn markdown(run: &Run) -> String {
          preloaded before the timed rounds; values are random (incompressible) bytes.\n\
          - Larger-than-cache: Strata runs with a small block cache for the whole run; the dataset \
          is loaded once (load time reported), then uniform random GETs. The OS page cache is not \
-         limited, so reads that miss the block cache may still hit memory rather than the disk.\n\
+         limited, so reads that miss the block cache may still hit memory rather than the disk \
+         (docs/bench/larger-than-ram.md measures reads from the device). Its target compares its \
+         p99 with the row before it, the same GETs of the same 4 KiB values on a twentieth of the \
+         data, which the caches hold.\n\
          - Collection rows (LPUSH, LPOP, SADD, HSET, ZADD, LRANGE_100, ZRANGE 100): redis-benchmark's \
          own tests on its keys (mylist, myset, myhash, myzset; LRANGE_100 pushes the list itself \
          first); ZRANGE 100 reads a 200-member zset the tool rebuilds before each run.\n\
