@@ -165,7 +165,7 @@ pub fn workloads(cli: &Cli, p: &Plan) -> Vec<Workload> {
     // The larger-than-cache row's baseline: the same GETs of the same
     // values, on a twentieth of its data, which the caches hold. Its p99 is
     // what "flat" is measured against: the 128 B GET row differs in value
-    // size too, which alone raises the p99 (Redis's by 1.3x).
+    // size too, which alone raises the p99 (Redis's by 1.3-1.4x).
     out.push(Workload {
         name: IN_CACHE_4K.into(),
         description: format!(
