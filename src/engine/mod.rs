@@ -453,7 +453,8 @@ pub struct RocksStats {
     pub compaction_kept_for_snapshots: u64,
     /// Records the compaction policy removed.
     pub compaction_removed: u64,
-    /// Point reads moved off a network worker (`rocksdb.read-offload`).
+    /// Point reads moved off a network worker (`rocksdb.read-offload`; a
+    /// multi-get counts once).
     pub reads_offloaded: u64,
     /// Moving average of a point read on a worker, µs (what `auto` decides
     /// on; in offload mode, of the reads that missed the cache only).

@@ -141,7 +141,7 @@ impl ReadOffload {
         tokio::task::block_in_place(|| self.timed(keys, read))
     }
 
-    /// Reads moved off a worker since start.
+    /// Reads moved off a worker since start (a multi-get counts once).
     pub fn offloaded(&self) -> u64 {
         self.offloaded.load(Relaxed)
     }
