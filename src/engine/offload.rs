@@ -23,6 +23,10 @@
 //!   off the worker. Only those reads are timed then, so the mode holds
 //!   for as long as misses are slow, however rare they become.
 //!
+//! Range reads use the same mode: in offload mode an iterator has a
+//! cache-only twin that says whether a seek would read a file
+//! (`rocks::SeekProbe`); such seeks run off the worker, steps do not.
+//!
 //! In inline mode the average covers hits too: a mostly cached dataset
 //! with rare slow misses stays inline, each such miss stalling its worker
 //! once. Anywhere but a multi-threaded runtime's thread (background

@@ -417,20 +417,55 @@ impl RocksEngine {
 
 struct RocksIter<'a> {
     it: DBRawIteratorWithThreadMode<'a, DB>,
+    /// In [`Mode::Offload`] only: see [`SeekProbe`].
+    probe: Option<SeekProbe<'a>>,
+}
+
+/// A cache-only twin of an iterator (`ReadTier::BlockCache`, same bounds)
+/// that tells whether a seek would read a file: the seek then runs off the
+/// worker (`offload`). It only decides where the real iterator's seek runs,
+/// never what it returns, so a twin that sees another version of the data
+/// costs at most a wrong guess. Steps (`next`, `prev`) run on the worker:
+/// after a seek their blocks are usually the one just read.
+struct SeekProbe<'a> {
+    twin: DBRawIteratorWithThreadMode<'a, DB>,
+    offload: &'a ReadOffload,
+}
+
+impl RocksIter<'_> {
+    /// Runs a seek on the real iterator, off the worker when its twin says
+    /// the seek reads a file.
+    fn seek_with(&mut self, seek: impl Fn(&mut DBRawIteratorWithThreadMode<'_, DB>)) {
+        let Some(probe) = &mut self.probe else {
+            return seek(&mut self.it);
+        };
+        seek(&mut probe.twin);
+        let misses = !probe.twin.valid()
+            && probe
+                .twin
+                .status()
+                .is_err_and(|e| e.kind() == ErrorKind::Incomplete);
+        if misses {
+            let it = &mut self.it;
+            probe.offload.off_worker(1, || seek(it));
+        } else {
+            seek(&mut self.it);
+        }
+    }
 }
 
 impl EngineIter for RocksIter<'_> {
     fn seek(&mut self, key: &[u8]) {
-        self.it.seek(key)
+        self.seek_with(|it| it.seek(key))
     }
     fn seek_for_prev(&mut self, key: &[u8]) {
-        self.it.seek_for_prev(key)
+        self.seek_with(|it| it.seek_for_prev(key))
     }
     fn seek_to_first(&mut self) {
-        self.it.seek_to_first()
+        self.seek_with(|it| it.seek_to_first())
     }
     fn seek_to_last(&mut self) {
-        self.it.seek_to_last()
+        self.seek_with(|it| it.seek_to_last())
     }
     fn valid(&self) -> bool {
         self.it.valid()
@@ -486,7 +521,7 @@ impl EngineSnapshot for RocksSnapshot {
     fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_> {
         let ro = self.read_options(lower, upper);
         let it = self.db.raw_iterator_cf_opt(cf_handle(&self.db, cf), ro);
-        Box::new(RocksIter { it })
+        Box::new(RocksIter { it, probe: None })
     }
 }
 
@@ -602,7 +637,15 @@ impl Engine for RocksEngine {
     fn iter(&self, cf: Cf, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Box<dyn EngineIter + '_> {
         let ro = bounded_read_options(lower, upper);
         let it = self.db.raw_iterator_cf_opt(self.cf(cf), ro);
-        Box::new(RocksIter { it })
+        let probe = (self.offload.mode() == Mode::Offload).then(|| {
+            let mut ro = bounded_read_options(lower, upper);
+            ro.set_read_tier(ReadTier::BlockCache);
+            SeekProbe {
+                twin: self.db.raw_iterator_cf_opt(self.cf(cf), ro),
+                offload: &self.offload,
+            }
+        });
+        Box::new(RocksIter { it, probe })
     }
 
     fn snapshot(&self) -> Box<dyn EngineSnapshot> {
@@ -699,193 +742,5 @@ impl Engine for RocksEngine {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use crate::engine::conformance::KeepAll;
-
-    fn small() -> EngineOptions {
-        EngineOptions::small()
-    }
-
-    fn wal_bytes(dir: &Path) -> u64 {
-        std::fs::read_dir(dir)
-            .expect("read dir")
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-            .filter_map(|e| e.metadata().ok().map(|m| m.len()))
-            .sum()
-    }
-
-    /// On a worker, reads the block cache cannot answer move off it when
-    /// the policy says so, and every read still returns what was written:
-    /// cold keys from the files, fresh ones from the memtable, absent ones.
-    #[test]
-    fn offloaded_reads_return_what_was_written() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let key = |i: u32| format!("key:{i:05}").into_bytes();
-        let value = |i: u32| vec![(i % 251) as u8; 4096];
-        {
-            let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
-            for i in 0..2000u32 {
-                let mut b = Batch::new();
-                b.put(Cf::Meta, key(i), value(i));
-                e.write(&b).expect("write");
-            }
-            e.flush().expect("flush");
-        }
-        for policy in [OffloadPolicy::Always, OffloadPolicy::Never] {
-            // Reopened: the block cache is empty, the data is in files.
-            let e =
-                Arc::new(RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open"));
-            e.set_read_offload(policy);
-            let mut b = Batch::new();
-            b.put(Cf::Meta, b"fresh".to_vec(), b"in the memtable".to_vec());
-            e.write(&b).expect("write");
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .build()
-                .expect("runtime");
-            let on_worker = e.clone();
-            rt.block_on(async move {
-                tokio::spawn(async move {
-                    let e = on_worker;
-                    for i in (0..2000u32).step_by(97) {
-                        assert_eq!(e.get(Cf::Meta, &key(i)).expect("get"), Some(value(i)));
-                    }
-                    let keys = [key(5), b"fresh".to_vec(), b"absent".to_vec(), key(1999)];
-                    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-                    let got = e.multi_get(Cf::Meta, &refs).expect("multi_get");
-                    assert_eq!(
-                        got,
-                        vec![
-                            Some(value(5)),
-                            Some(b"in the memtable".to_vec()),
-                            None,
-                            Some(value(1999)),
-                        ]
-                    );
-                })
-                .await
-                .expect("reads on the worker");
-            });
-            let offloaded = e.stats().rocksdb.expect("rocksdb stats").reads_offloaded;
-            match policy {
-                OffloadPolicy::Never => assert_eq!(offloaded, 0),
-                _ => assert!(offloaded > 0, "no read left the worker"),
-            }
-        }
-    }
-
-    /// Writes that touch a rarely-written family (as every command touches
-    /// `state`) must not pin old WAL files forever.
-    #[test]
-    fn wal_stays_bounded_when_a_family_is_written_rarely() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
-        let value = vec![7u8; 4096];
-        for i in 0..8000u32 {
-            let mut b = Batch::new();
-            b.put(Cf::Meta, i.to_be_bytes().to_vec(), value.clone());
-            b.put(Cf::State, b"counter".to_vec(), i.to_be_bytes().to_vec());
-            e.write(&b).expect("write");
-        }
-        // 32 MB written with a 1 MB write buffer: the WAL must stay near
-        // max_total_wal_size (4 MB), not grow with the data.
-        let wal = wal_bytes(dir.path());
-        assert!(wal < 12 << 20, "WAL files hold {wal} bytes");
-    }
-
-    /// The log archive is held to its limit within seconds, not RocksDB's
-    /// ten minutes, and what stays is still read back in order.
-    #[test]
-    fn archived_logs_are_trimmed_to_the_retention_limit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
-        // The floor of the limit (the small options ask for less).
-        let limit = 64u64 << 20;
-        let record = bytes::Bytes::from(vec![3u8; 1 << 20]);
-        for i in 0..96u32 {
-            let mut b = Batch::new();
-            b.put(Cf::Meta, i.to_be_bytes().to_vec(), b"v".to_vec());
-            b.log_data(record.clone());
-            e.write(&b).expect("write");
-            // Each flush retires the current log file into the archive.
-            e.flush().expect("flush");
-        }
-        let archive = dir.path().join("archive");
-        let mut size = wal_bytes(&archive);
-        for _ in 0..50 {
-            if size <= limit {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            size = wal_bytes(&archive);
-        }
-        assert!(size <= limit, "archive holds {size} bytes");
-        assert!(size >= limit / 2, "archive trimmed too far: {size} bytes");
-        // The oldest records are gone (RocksDB starts at the oldest file it
-        // still has); the newest are still read back.
-        let mut first = None;
-        e.read_log(0, &mut |seq, _| {
-            first = Some(seq);
-            false
-        })
-        .expect("read log");
-        assert!(
-            first.is_some_and(|s| s > 20),
-            "oldest record left: {first:?}"
-        );
-        let mut seen = 0;
-        let all = e
-            .read_log(e.last_seq() - 20, &mut |_, data| {
-                seen += usize::from(data.len() == 1 << 20);
-                true
-            })
-            .expect("read log");
-        assert!(all && seen >= 9, "read back {seen} records");
-        drop(e);
-        let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("reopen");
-        assert_eq!(
-            e.get(Cf::Meta, &95u32.to_be_bytes()).expect("get"),
-            Some(b"v".to_vec())
-        );
-    }
-
-    /// Point reads in a file too big for one cache shard's whole filter must
-    /// still find their filter in the cache: before partitioned filters,
-    /// every read of such a file missed the filter block (and re-read it).
-    #[test]
-    fn point_reads_of_a_big_file_hit_cached_filter_partitions() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let e = RocksEngine::open(dir.path(), &small(), Arc::new(KeepAll)).expect("open");
-        let key = |i: u32| format!("member:{i:010}").into_bytes();
-        const KEYS: u32 = 800_000;
-        // Scattered order, so flushed files overlap and compaction merges
-        // them into one file (sorted input would just be moved down).
-        let scatter = |n: u32| (n as u64 * 2_654_435_761 % KEYS as u64) as u32;
-        for chunk in 0..KEYS / 1000 {
-            let mut b = Batch::new();
-            for n in chunk * 1000..(chunk + 1) * 1000 {
-                b.put(Cf::Data, key(scatter(n)), Vec::new());
-            }
-            e.write(&b).expect("write");
-        }
-        e.flush().expect("flush");
-        // One bottom-level file holding every key: its whole filter (~1 MB
-        // at 10 bits per key) is bigger than a shard of the 8 MB cache.
-        e.compact_range(Cf::Data, None, None);
-        let misses = || e.opts.get_ticker_count(Ticker::BlockCacheFilterMiss);
-        let before = misses();
-        const READS: u32 = 2000;
-        for n in 0..READS {
-            let i = scatter(n.wrapping_mul(7919));
-            assert!(e.get(Cf::Data, &key(i)).expect("get").is_some());
-        }
-        let missed = misses() - before;
-        assert!(
-            missed < (READS / 2) as u64,
-            "{missed} filter-block cache misses in {READS} point reads"
-        );
-    }
-}
+#[path = "rocks_tests.rs"]
+mod tests;
