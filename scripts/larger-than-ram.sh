@@ -17,6 +17,9 @@
 # from /proc/diskstats) and the medians. Needs root (cgroup, drop_caches),
 # a cgroup-v1 memory controller or cgroup v2, redis-benchmark and redis-cli.
 # Redis has no counterpart: under the same limit it cannot hold the data.
+# READ=hgetall (environment) stores one hash per key instead (one field of
+# VALUE bytes) and reads it with HGETALL: a metadata read and a range read
+# of the hash's fields per request.
 set -euo pipefail
 bin=${1:-strata-server}
 rounds=${2:-3}
@@ -27,6 +30,12 @@ cache=${CACHE:-64mb}
 port=${PORT:-7431}
 requests=${REQUESTS:-200000}
 keys=$((data_mb * 1000000 / value))
+read=${READ:-get}
+case $read in
+    get) write=SET; bench=(-t get) ;;
+    hgetall) write=HSET; bench=(HGETALL key:__rand_int__) ;;
+    *) echo "READ must be get or hgetall" >&2; exit 2 ;;
+esac
 
 [ "$(id -u)" = 0 ] || { echo "needs root (cgroup, drop_caches)" >&2; exit 2; }
 work=$(mktemp -d)
@@ -71,9 +80,9 @@ disk_reads() { awk '$3 !~ /[0-9]$/ || $3 ~ /^nvme[0-9]+n[0-9]+$/ { r += $4 } END
 
 echo "loading $keys keys of $value B ($data_mb MB) ..."
 start no
-python3 - "$keys" "$value" <<'EOF' | redis-cli -p "$port" --pipe >/dev/null
+python3 - "$keys" "$value" "$write" <<'EOF' | redis-cli -p "$port" --pipe >/dev/null
 import os, sys
-keys, size = int(sys.argv[1]), int(sys.argv[2])
+keys, size, write = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
 out = sys.stdout.buffer
 # Incompressible values (slices of random bytes), as real data often is,
 # so the files hold DATA_MB and not what LZ4 makes of repeated bytes.
@@ -81,7 +90,10 @@ pool = os.urandom(size + 4099)
 for i in range(keys):
     k = b"key:%012d" % i
     off = (i * 7919) % 4099
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n" % (len(k), k, size))
+    if write == b"SET":
+        out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n" % (len(k), k, size))
+    else:
+        out.write(b"*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$5\r\nfield\r\n$%d\r\n" % (len(k), k, size))
     out.write(pool[off:off + size])
     out.write(b"\r\n")
 EOF
@@ -108,13 +120,13 @@ for round in $(seq "$rounds"); do
                 cat "$work"/db/*.sst >/dev/null
                 start "$policy"
             fi
-            redis-benchmark -p "$port" -t get -r "$keys" -n 20000 -c 50 --csv >/dev/null
+            redis-benchmark -p "$port" -r "$keys" -n 20000 -c 50 --csv "${bench[@]}" >/dev/null
             before=$(disk_reads)
             t0=$(date +%s.%N)
-            line=$(redis-benchmark -p "$port" -t get -r "$keys" -n "$requests" -c 50 --csv | tail -1)
+            line=$(redis-benchmark -p "$port" -r "$keys" -n "$requests" -c 50 --csv "${bench[@]}" | tail -1)
             t1=$(date +%s.%N)
             reads=$(( $(disk_reads) - before ))
-            # "GET","rps","avg","min","p50","p95","p99","max"
+            # "TEST","rps","avg","min","p50","p95","p99","max"
             IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$(tr -d '"' <<<"$line")"
             iops=$(awk -v r="$reads" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", r / (b - a) }')
             offloaded=$(redis-cli -p "$port" info rocksdb | tr -d '\r' | awk -F: '/^rocksdb_reads_offloaded:/ { print $2 }')
