@@ -32,7 +32,7 @@
 //! once. Anywhere but a multi-threaded runtime's thread (background
 //! threads, a current-thread runtime in tests) reads simply block.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
@@ -46,6 +46,17 @@ pub const OFFLOAD_ABOVE_NS: u64 = 40_000;
 /// The moving average weighs the latest read 1/16: a change of device
 /// behaviour shows within a few dozen reads, one slow read does not flip it.
 const AVERAGE_SHIFT: u32 = 4;
+
+/// At most this many reads of one engine wait off the workers at once;
+/// further misses read on their worker (as with `no`) until one returns.
+/// Each offloaded read holds a thread, and each thread allocates from its
+/// own mimalloc heap and, in RocksDB, a glibc arena: 50 clients reading
+/// from the device ran 75-105 threads without a bound, ~55 with it, and
+/// the server's memory over the `no` policy's (~105 MB) went from +80 MB
+/// to +50 MB (docs/bench/larger-than-ram.md; see also `bound_allocators`
+/// in main.rs).
+/// 16 kept the device's throughput (~20k HGETALLs/s, as with no bound).
+pub const MAX_OFFLOADED_READS: usize = 16;
 
 /// When reads leave the worker: `rocksdb.read-offload`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +97,8 @@ pub struct ReadOffload {
     policy: AtomicU8,
     read_ns: AtomicU64,
     offloaded: AtomicU64,
+    /// Reads off the workers now (at most [`MAX_OFFLOADED_READS`]).
+    in_flight: AtomicUsize,
 }
 
 impl Default for ReadOffload {
@@ -94,6 +107,7 @@ impl Default for ReadOffload {
             policy: AtomicU8::new(OffloadPolicy::Auto as u8),
             read_ns: AtomicU64::new(0),
             offloaded: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
         }
     }
 }
@@ -140,7 +154,15 @@ impl ReadOffload {
 
     /// Runs `read` of `keys` keys, which the block cache could not answer,
     /// off the worker ([`Mode::Offload`] only), timed.
+    /// At the bound on reads off the workers it runs on the worker instead.
     pub fn off_worker<T>(&self, keys: usize, read: impl FnOnce() -> T) -> T {
+        let slot = self.in_flight.fetch_update(Relaxed, Relaxed, |n| {
+            (n < MAX_OFFLOADED_READS).then_some(n + 1)
+        });
+        if slot.is_err() {
+            return self.timed(keys, read);
+        }
+        let _slot = InFlight(&self.in_flight);
         self.offloaded.fetch_add(1, Relaxed);
         tokio::task::block_in_place(|| self.timed(keys, read))
     }
@@ -153,6 +175,16 @@ impl ReadOffload {
     /// The moving average of a point read, in microseconds.
     pub fn read_avg_us(&self) -> u64 {
         self.read_ns.load(Relaxed) / 1_000
+    }
+}
+
+/// One read off the workers, counted in [`ReadOffload::in_flight`] until
+/// it returns (or unwinds).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
     }
 }
 
@@ -261,5 +293,26 @@ mod tests {
         });
         assert!(out.is_ok(), "the other task did not run during the read");
         assert_eq!(o.offloaded(), 1);
+        assert_eq!(o.in_flight.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn at_the_bound_a_read_stays_on_its_worker() {
+        let o: &'static ReadOffload = Box::leak(Box::default());
+        o.in_flight.store(MAX_OFFLOADED_READS, Relaxed);
+        let rt = multi_thread();
+        let worker = rt.block_on(async move {
+            tokio::spawn(async move {
+                let before = std::thread::current().id();
+                let during = o.off_worker(1, || std::thread::current().id());
+                // Still on the worker: the runtime can still be entered.
+                (before == during, Handle::try_current().is_ok())
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(worker, (true, true));
+        assert_eq!(o.offloaded(), 0);
+        assert_eq!(o.in_flight.load(Relaxed), MAX_OFFLOADED_READS);
     }
 }

@@ -399,7 +399,9 @@ fn empty(system: &'static str) -> SystemResult {
     }
 }
 
-fn targets(results: &[WorkloadResult], clients: u32) -> Vec<TargetCheck> {
+/// The issue's targets, judged on this run's rows and, for the replica
+/// rows, on `scripts/repl-bench.py`'s figures in `<out>/bench/replication.json`.
+fn targets(results: &[WorkloadResult], clients: u32, dir: &Path) -> Vec<TargetCheck> {
     let find = |name: String| results.iter().find(|w| w.name == name);
     let mut out = Vec::new();
     for op in ["GET", "SET"] {
@@ -469,7 +471,62 @@ fn targets(results: &[WorkloadResult], clients: u32) -> Vec<TargetCheck> {
             met: flat.map(|r| r <= 2.0),
         });
     }
+    out.extend(replica_targets(dir));
     out
+}
+
+/// "With one replica attached and the durable backlog on: SET within 10%":
+/// per replica kind and pipeline, a Strata master's SET throughput with its
+/// replica attached over detached, the median of per-round ratios (as the
+/// replication section's table shows it). Nothing when there is no
+/// throughput phase in the file.
+fn replica_targets(out: &Path) -> Vec<TargetCheck> {
+    let path = out.join("bench").join("replication.json");
+    let Some(rows) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["throughput"].as_array().cloned())
+    else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    for replica in ["Strata", "Redis"] {
+        for pipeline in [1, 16] {
+            let rps = |attached: bool, round: u64| {
+                rows.iter()
+                    .find(|r| {
+                        r["master"] == "Strata"
+                            && r["replica"] == replica
+                            && r["pipeline"] == pipeline
+                            && r["attached"] == attached
+                            && r["round"] == round
+                    })
+                    .and_then(|r| r["rps"].as_f64())
+            };
+            let mut ratios: Vec<f64> = (1..=16)
+                .filter_map(|round| Some(rps(true, round)? / rps(false, round)?))
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            ratios.sort_by(f64::total_cmp);
+            let median = ratios[ratios.len() / 2];
+            let how = if pipeline == 1 {
+                "no pipelining".to_string()
+            } else {
+                format!("pipeline {pipeline}")
+            };
+            checks.push(TargetCheck {
+                target: format!(
+                    "SET, 50 clients, {how}, one {replica} replica attached (durable backlog on): \
+                     >= 0.9x the same master detached (bench/replication.json)"
+                ),
+                measured: Some(median),
+                met: Some(median >= 0.9),
+            });
+        }
+    }
+    checks
 }
 
 fn write_outputs(out: &Path, run: &report::Run) -> Result<(), String> {
@@ -497,7 +554,7 @@ fn rerender(out: &Path) -> Result<(), String> {
     run.notes = std::fs::read_to_string(out.join("bench").join("notes.md")).ok();
     run.separate_runs = report::separate_runs(out);
     let clients = run.settings["clients"].as_u64().unwrap_or(50) as u32;
-    run.targets = targets(&run.workloads, clients);
+    run.targets = targets(&run.workloads, clients, out);
     write_outputs(out, &run)?;
     eprintln!("rewrote {}", out.join("benchmarks.md").display());
     Ok(())
@@ -634,7 +691,7 @@ fn real_main(cli: &Cli) -> Result<(), String> {
         versions,
         redis_command: pair.redis.command.clone(),
         strata_command: pair.strata.command.clone(),
-        targets: targets(&results, cli.clients),
+        targets: targets(&results, cli.clients, &cli.out),
         collection_scaling: report::collection_scaling(&results),
         workloads: results,
         notes: std::fs::read_to_string(cli.out.join("bench").join("notes.md")).ok(),
