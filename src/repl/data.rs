@@ -61,10 +61,10 @@ pub enum DataError {
 /// Call order for one link: `position` (to choose the PSYNC), then either
 /// `begin_full_sync` -> `load_rdb` -> `adopt_position` (full resync) or
 /// `adopt_position` alone (partial resync, when the master announced a new
-/// replication id), then `apply` for every command of the stream, in order.
-/// `load_rdb` runs on a thread of its own; the other methods are called from
-/// the link's task and must not block for long (an `apply` commits one
-/// command).
+/// replication id), then `apply_stretch` (or `apply`) for every command of
+/// the stream, in order. `load_rdb` runs on a thread of its own; the other
+/// methods are called from the link's task and must not block for long (an
+/// `apply_stretch` commits at most a few units).
 pub trait ReplicaData: Send + Sync {
     /// The position the data reflects, when it came from a master (a
     /// restarted replica must find it again); `None` makes the link ask for
@@ -100,6 +100,17 @@ pub trait ReplicaData: Send + Sync {
     /// logged; an `Err` means the data side could not keep up its promise
     /// (a failed commit) and the link must start over.
     fn apply(&self, argv: Vec<Bytes>, raw: &[u8]) -> Result<(), DataError>;
+
+    /// Applies consecutive commands of the stream (`(argv, raw)` each, as
+    /// [`apply`](Self::apply) takes them), in order; the data side may
+    /// commit several as one unit. Every one is applied when it returns
+    /// `Ok`.
+    fn apply_stretch(&self, commands: Vec<(Vec<Bytes>, Bytes)>) -> Result<(), DataError> {
+        for (argv, raw) in commands {
+            self.apply(argv, &raw)?;
+        }
+        Ok(())
+    }
 
     /// Replication stopped (REPLICAOF NO ONE): the server accepts writes of
     /// its own from now on, so the master's position no longer describes

@@ -210,7 +210,7 @@ pub(super) fn batchable(server: &Server, client: &ClientState, argv: &[Bytes]) -
 
 /// Writes that lock a key of another database than the one they declare,
 /// out of the dispatcher's lock order.
-const CROSS_DB: &[&str] = &["move", "copy"];
+pub(super) const CROSS_DB: &[&str] = &["move", "copy"];
 
 /// The command groups whose reads go through the write context.
 const DATA_GROUPS: &[&str] = &["string", "list", "hash", "set", "sorted-set", "generic"];

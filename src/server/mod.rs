@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod durability;
 pub mod latency;
 pub mod logging;
+pub mod master_run;
 pub mod monitor;
 pub mod outbox;
 pub mod pipeline;

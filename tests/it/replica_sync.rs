@@ -385,3 +385,66 @@ fn a_silent_replica_is_dropped_after_repl_timeout_and_resumes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Pipelined writes on the master reach a Strata replica as stretches of
+/// its stream, each committed as few units as the rules allow
+/// (`server::master_run`): the data equals the master's, SELECT and a
+/// transaction inside the stretch included, the offset is the master's,
+/// and the replica committed far fewer units than it applied commands.
+#[test]
+fn a_masters_pipelined_writes_apply_as_few_units_with_the_same_result() {
+    let port = crate::common::free_port();
+    let master = Master::start(port);
+    let mut mc = master.conn();
+    let s = Strata::start_with(&["--replicaof", "127.0.0.1", &port.to_string()]);
+    wait_caught_up(&s, &master);
+    let mut c = s.conn();
+    let units = |c: &mut Conn| -> u64 {
+        info_field(c, "engine", "engine_committed_seq")
+            .and_then(|v| v.parse().ok())
+            .expect("engine_committed_seq")
+    };
+    let before = units(&mut c);
+
+    let mut script: Vec<Vec<String>> = Vec::new();
+    let v = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    for i in 0..400 {
+        let (k, n) = (format!("k{}", i % 50), i.to_string());
+        script.push(v(&["SET", &k, &n]));
+        script.push(v(&["INCR", &format!("counter{}", i % 7)]));
+        script.push(v(&["RPUSH", "list", &n]));
+        script.push(v(&["HSET", "hash", &format!("f{}", i % 30), &n]));
+        script.push(v(&["ZADD", "zset", &n, &format!("m{}", i % 40)]));
+        if i % 50 == 0 {
+            script.push(v(&["SADD", "set", &n]));
+            script.push(v(&["EXPIRE", &k, "3600"]));
+            script.push(v(&["DEL", &format!("k{}", (i + 25) % 50)]));
+            script.push(v(&["SELECT", "2"]));
+            script.push(v(&["SET", &k, "in-db-2"]));
+            script.push(v(&["LPOP", "list2"]));
+            script.push(v(&["RPUSH", "list2", &n, "x"]));
+            script.push(v(&["SELECT", "0"]));
+            script.push(v(&["MULTI"]));
+            script.push(v(&["INCR", "tx"]));
+            script.push(v(&["LPOP", "list"]));
+            script.push(v(&["EXEC"]));
+        }
+    }
+    let mut bytes = Vec::new();
+    for cmd in &script {
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        bytes.extend_from_slice(&crate::common::encode(&args));
+    }
+    mc.send_raw(&bytes);
+    for _ in &script {
+        mc.read_reply();
+    }
+    wait_caught_up(&s, &master);
+    assert_same_data(&s, &master, &[0, 2]);
+    let applied = script.len() as u64;
+    let used = units(&mut c) - before;
+    assert!(
+        used * 4 < applied,
+        "{used} units for {applied} commands: the stretches were not shared"
+    );
+}

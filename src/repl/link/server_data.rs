@@ -23,6 +23,7 @@ use parking_lot::Mutex;
 use crate::repl::data::{DataError, LoadStats, MasterPosition, PreviousId, ReplicaData};
 use crate::repl::load::{self, LoadProgress};
 use crate::server::client::{ClientInfo, ClientState, ReplyMode};
+use crate::server::master_run::{self, MasterRun};
 use crate::server::{dispatch, Server};
 use crate::types::backlog::{new_replid, ReplPosition};
 
@@ -48,6 +49,24 @@ impl ServerReplicaData {
 
     fn server(&self) -> Result<Arc<Server>, DataError> {
         self.server.upgrade().ok_or(DataError::ServerGone)
+    }
+
+    /// The master client, created on first use.
+    fn master_client<'a>(
+        server: &Server,
+        master: &'a mut Option<ClientState>,
+    ) -> &'a mut ClientState {
+        master.get_or_insert_with(|| {
+            // After a restart the master continues its stream in the
+            // database it had selected: start there.
+            let mut c = Self::new_master_client(server);
+            c.db = server
+                .ks
+                .stream_db()
+                .filter(|&db| db < server.ks.databases())
+                .unwrap_or(0);
+            c
+        })
     }
 
     fn new_master_client(server: &Server) -> ClientState {
@@ -136,37 +155,29 @@ impl ReplicaData for ServerReplicaData {
     fn apply(&self, argv: Vec<Bytes>, raw: &[u8]) -> Result<(), DataError> {
         let server = self.server()?;
         let mut master = self.master.lock();
-        let client = master.get_or_insert_with(|| {
-            // After a restart the master continues its stream in the
-            // database it had selected: start there.
-            let mut c = Self::new_master_client(&server);
-            c.db = server
-                .ks
-                .stream_db()
-                .filter(|&db| db < server.ks.databases())
-                .unwrap_or(0);
-            c
-        });
-        client.master_raw.extend_from_slice(raw);
-        if !argv.is_empty() {
-            let name = String::from_utf8_lossy(&argv[0]).into_owned();
-            let reply = dispatch::execute_for_master(&server, client, argv);
-            if let crate::resp::Reply::Error(e) = reply {
-                tracing::warn!(
-                    "== CRITICAL == This replica is sending an error to its master: '{e}' after processing the command '{name}'"
-                );
+        let client = Self::master_client(&server, &mut master);
+        apply_alone(&server, client, argv, raw)
+    }
+
+    fn apply_stretch(&self, commands: Vec<(Vec<Bytes>, Bytes)>) -> Result<(), DataError> {
+        let server = self.server()?;
+        let mut master = self.master.lock();
+        let client = Self::master_client(&server, &mut master);
+        let mut run = MasterRun::new(&server);
+        let failed = |e: master_run::CommitFailed| DataError::Commit(e.0);
+        for (argv, raw) in commands {
+            let alone = match master_run::joins(&server, client, &argv) {
+                Some(cmd) => run.push(client, cmd, argv, &raw).map_err(failed)?,
+                None => {
+                    run.finish(client).map_err(failed)?;
+                    Some(argv)
+                }
+            };
+            if let Some(argv) = alone {
+                apply_alone(&server, client, argv, &raw)?;
             }
         }
-        // Bytes no unit took (an error before the command ran, a blank
-        // line) still advance the offset; inside MULTI they wait for EXEC.
-        if client.multi.is_none() && !client.master_raw.is_empty() {
-            let raw = client.master_raw.split().freeze();
-            server
-                .ks
-                .forward_only(raw, Some(client.db))
-                .map_err(|e| DataError::Commit(e.to_string()))?;
-        }
-        Ok(())
+        run.finish(client).map_err(failed)
     }
 
     fn loading(&self) -> Option<(u64, u64, u64)> {
@@ -194,6 +205,33 @@ impl ReplicaData for ServerReplicaData {
         }
         self.progress.loading.store(false, Ordering::Relaxed);
     }
+}
+
+/// Applies one command of the stream in a unit of its own (see
+/// [`ReplicaData::apply`]).
+fn apply_alone(
+    server: &Server,
+    client: &mut ClientState,
+    argv: Vec<Bytes>,
+    raw: &[u8],
+) -> Result<(), DataError> {
+    client.master_raw.extend_from_slice(raw);
+    if let Some(name) = argv.first().cloned() {
+        let reply = dispatch::execute_for_master(server, client, argv);
+        if let crate::resp::Reply::Error(e) = reply {
+            master_run::log_error(&e, &name);
+        }
+    }
+    // Bytes no unit took (an error before the command ran, a blank line)
+    // still advance the offset; inside MULTI they wait for EXEC.
+    if client.multi.is_none() && !client.master_raw.is_empty() {
+        let raw = client.master_raw.split().freeze();
+        server
+            .ks
+            .forward_only(raw, Some(client.db))
+            .map_err(|e| DataError::Commit(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Our id changed (a promotion, or the master's new id): our replicas,

@@ -58,15 +58,21 @@ impl Streaming {
         let mut got_stream = !self.conn.buf.is_empty();
         let mut ticks: u32 = 0;
         loop {
+            // What this read delivered, applied as one stretch; a GETACK
+            // is answered with every command before it applied.
+            let mut stretch = Vec::new();
             while let Some((argv, raw)) = parser
                 .next_frame(&mut self.conn.buf, &limits)
                 .map_err(LinkError::Protocol)?
             {
                 if is_getack(&argv) {
+                    data.apply_stretch(std::mem::take(&mut stretch))
+                        .map_err(LinkError::Apply)?;
                     self.send_ack(data).await?;
                 }
-                data.apply(argv, &raw).map_err(LinkError::Apply)?;
+                stretch.push((argv, raw));
             }
+            data.apply_stretch(stretch).map_err(LinkError::Apply)?;
             let applied = data.position().map_or(0, |p| p.offset);
             link.stream_progress(applied + self.conn.buf.len() as u64);
             let timeout = Duration::from_secs(link.settings().timeout_secs);
