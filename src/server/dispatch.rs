@@ -208,6 +208,25 @@ pub(super) fn batchable(server: &Server, client: &ClientState, argv: &[Bytes]) -
     Some(cmd)
 }
 
+/// Tries to lock the keys `cmd` declares in `argv` (database `db`) for the
+/// unit `w`, without waiting: a unit shared by several commands (a
+/// pipeline's run, a stretch of a master's stream) never waits while it
+/// holds keys.
+pub(super) fn try_lock_keys(
+    w: &WriteContext<'_>,
+    db: u8,
+    cmd: Resolved,
+    argv: &[Bytes],
+) -> Result<(), BusyKey> {
+    match cmd.spec.single_key(argv) {
+        Some(key) => w.try_lock(db, std::slice::from_ref(key)),
+        None => cmd
+            .spec
+            .key_args(argv)
+            .map_or(Ok(()), |keys| w.try_lock(db, &keys)),
+    }
+}
+
 /// Writes that lock a key of another database than the one they declare,
 /// out of the dispatcher's lock order.
 pub(super) const CROSS_DB: &[&str] = &["move", "copy"];

@@ -101,14 +101,7 @@ impl<'s> MasterRun<'s> {
                 fed: Vec::new(),
             }
         });
-        let locked = match cmd.spec.single_key(&argv) {
-            Some(key) => u.w.try_lock(db, std::slice::from_ref(key)),
-            None => cmd
-                .spec
-                .key_args(&argv)
-                .map_or(Ok(()), |keys| u.w.try_lock(db, &keys)),
-        };
-        if locked.is_err() {
+        if dispatch::try_lock_keys(&u.w, db, cmd, &argv).is_err() {
             self.finish(client)?;
             return Ok(Some(argv));
         }

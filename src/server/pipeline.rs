@@ -186,14 +186,7 @@ fn execute(
         // A write locks its keys; so does a read in a unit that holds locks
         // (a list read would otherwise take its key inside the handler).
         if write || u.w.holds_locks() {
-            let locked = match cmd.spec.single_key(&argv) {
-                Some(key) => u.w.try_lock(db, std::slice::from_ref(key)),
-                None => cmd
-                    .spec
-                    .key_args(&argv)
-                    .map_or(Ok(()), |keys| u.w.try_lock(db, &keys)),
-            };
-            if let Err(busy) = locked {
+            if let Err(busy) = dispatch::try_lock_keys(&u.w, db, cmd, &argv) {
                 finish(server, client, unit.take(), out);
                 let mut rest = vec![(cmd, argv)];
                 rest.extend(queue.map(|(_, c)| c));
