@@ -109,7 +109,6 @@ impl<'s> MasterRun<'s> {
             // Redis reads the clock for each command.
             u.w.set_now_ms(now_ms());
         }
-        client.info.touch(crate::clock::monotonic_ns());
         u.raw.extend_from_slice(raw);
         let reply = dispatch::run_command(server, client, cmd, &argv, &u.w);
         u.w.end_command();
