@@ -194,10 +194,7 @@ pub(super) fn batchable(server: &Server, client: &ClientState, argv: &[Bytes]) -
     let keyed_read =
         spec.has(flags::READONLY) && !spec.is_write() && DATA_GROUPS.contains(&spec.group);
     if !(keyed_read || spec.is_write())
-        || spec.has(flags::BLOCKING | flags::EXCLUSIVE | flags::MOVABLEKEYS | flags::NO_MULTI)
-        || spec.keys.first == 0
-        || CROSS_DB.contains(&spec.name)
-        || !spec.arity_ok(argv.len())
+        || !may_share_a_unit(cmd, argv)
         || server.pause.current().is_some()
     {
         return None;
@@ -227,9 +224,21 @@ pub(super) fn try_lock_keys(
     }
 }
 
+/// Whether `cmd` may run in a unit with other commands (a pipeline's run,
+/// a stretch of a master's stream): it declares its keys in fixed places
+/// and locks only those, in its own database, and it neither blocks nor
+/// needs the keyspace alone.
+pub(super) fn may_share_a_unit(cmd: Resolved, argv: &[Bytes]) -> bool {
+    let spec = cmd.spec;
+    !spec.has(flags::BLOCKING | flags::EXCLUSIVE | flags::MOVABLEKEYS | flags::NO_MULTI)
+        && spec.keys.first != 0
+        && !CROSS_DB.contains(&spec.name)
+        && spec.arity_ok(argv.len())
+}
+
 /// Writes that lock a key of another database than the one they declare,
 /// out of the dispatcher's lock order.
-pub(super) const CROSS_DB: &[&str] = &["move", "copy"];
+const CROSS_DB: &[&str] = &["move", "copy"];
 
 /// The command groups whose reads go through the write context.
 const DATA_GROUPS: &[&str] = &["string", "list", "hash", "set", "sorted-set", "generic"];

@@ -26,7 +26,7 @@ use parking_lot::RwLockReadGuard;
 
 use super::client::ClientState;
 use super::{dispatch, monitor, Server};
-use crate::cmd::{flags, Resolved};
+use crate::cmd::Resolved;
 use crate::resp::Reply;
 use crate::types::{now_ms, WriteContext};
 
@@ -43,13 +43,7 @@ pub fn joins(server: &Server, client: &ClientState, argv: &[Bytes]) -> Option<Re
         return None;
     }
     let cmd = server.commands.lookup(argv).ok()?;
-    let spec = cmd.spec;
-    let joins = spec.is_write()
-        && !spec.has(flags::BLOCKING | flags::EXCLUSIVE | flags::MOVABLEKEYS | flags::NO_MULTI)
-        && spec.keys.first != 0
-        && !dispatch::CROSS_DB.contains(&spec.name)
-        && spec.arity_ok(argv.len());
-    joins.then_some(cmd)
+    (cmd.spec.is_write() && dispatch::may_share_a_unit(cmd, argv)).then_some(cmd)
 }
 
 /// The open unit of a stretch.
@@ -130,6 +124,10 @@ impl<'s> MasterRun<'s> {
         let Some(Unit { w, _gate, raw, fed }) = self.unit.take() else {
             return Ok(());
         };
+        if fed.is_empty() {
+            // Opened for a command whose key was busy: nothing to commit.
+            return Ok(());
+        }
         w.forward_raw(raw.freeze());
         w.forwarded_db(client.db);
         let failed = dispatch::commit_and_serve(self.server, client, w);

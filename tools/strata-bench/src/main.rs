@@ -503,14 +503,12 @@ fn replica_targets(out: &Path) -> Vec<TargetCheck> {
                     })
                     .and_then(|r| r["rps"].as_f64())
             };
-            let mut ratios: Vec<f64> = (1..=16)
+            let per_round: Vec<f64> = (1..=16)
                 .filter_map(|round| Some(rps(true, round)? / rps(false, round)?))
                 .collect();
-            if ratios.is_empty() {
+            let Some(median) = figures::median(&per_round) else {
                 continue;
-            }
-            ratios.sort_by(f64::total_cmp);
-            let median = ratios[ratios.len() / 2];
+            };
             let how = if pipeline == 1 {
                 "no pipelining".to_string()
             } else {
