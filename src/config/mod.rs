@@ -113,6 +113,7 @@ pub struct Settings {
     pub record_cache_size: u64,
     pub write_buffer_size: usize,
     pub max_write_buffer_number: i32,
+    pub min_write_buffer_number_to_merge: i32,
     /// `rocksdb.read-offload`.
     pub read_offload: OffloadPolicy,
     pub max_background_jobs: i32,
@@ -465,6 +466,8 @@ impl Settings {
             record_cache_size: n("record-cache-size").max(0) as u64,
             write_buffer_size: n("rocksdb.write-buffer-size").max(1 << 20) as usize,
             max_write_buffer_number: n("rocksdb.max-write-buffer-number").max(2) as i32,
+            min_write_buffer_number_to_merge: n("rocksdb.min-write-buffer-number-to-merge").max(1)
+                as i32,
             max_background_jobs: n("rocksdb.max-background-jobs").max(2) as i32,
             worker_threads: match (n("worker-threads"), n("io-threads")) {
                 (w, _) if w > 0 => w as usize,

@@ -269,18 +269,23 @@ pub struct RocksOptions {
     /// Memtables per column family before writes stall; one memtable is
     /// `memtable_budget / max_write_buffer_number` bytes.
     pub max_write_buffer_number: i32,
+    /// Immutable memtables a flush waits for and merges into one file
+    /// (at most `max_write_buffer_number - 1`): the memtable being written
+    /// stays small, and L0 files stay as large as one big memtable's.
+    pub min_write_buffer_number_to_merge: i32,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             cache_size: 256 << 20,
-            memtable_budget: 256 << 20,
+            memtable_budget: 64 << 20,
             compression: Compression::Lz4,
             background_jobs: 4,
             log_retention: 0,
             rocksdb: RocksOptions {
-                max_write_buffer_number: 4,
+                max_write_buffer_number: 16,
+                min_write_buffer_number_to_merge: 4,
             },
             pmem: PmemOptions {
                 path: None,
@@ -298,6 +303,11 @@ impl EngineOptions {
         Self {
             cache_size: 8 << 20,
             memtable_budget: 4 << 20,
+            // Four 1 MiB memtables, each flushed alone.
+            rocksdb: RocksOptions {
+                max_write_buffer_number: 4,
+                min_write_buffer_number_to_merge: 1,
+            },
             // Small, so tests that write more than this evict.
             record_cache: 1 << 20,
             pmem: PmemOptions {

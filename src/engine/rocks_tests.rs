@@ -4,6 +4,7 @@
 use super::*;
 
 use crate::engine::conformance::KeepAll;
+use crate::engine::RocksOptions;
 
 fn small() -> EngineOptions {
     EngineOptions::small()
@@ -116,7 +117,7 @@ fn wal_stays_bounded_when_a_family_is_written_rarely() {
         e.write(&b).expect("write");
     }
     // 32 MB written with a 1 MB write buffer: the WAL must stay near
-    // max_total_wal_size (4 MB), not grow with the data.
+    // max_total_wal_size (the 4 MB memtable budget), not grow with the data.
     let wal = wal_bytes(dir.path());
     assert!(wal < 12 << 20, "WAL files hold {wal} bytes");
 }
@@ -211,5 +212,88 @@ fn point_reads_of_a_big_file_hit_cached_filter_partitions() {
     assert!(
         missed < (READS / 2) as u64,
         "{missed} filter-block cache misses in {READS} point reads"
+    );
+}
+
+/// With `min_write_buffer_number_to_merge` above one, full memtables stay
+/// in memory (readable) until that many wait, then one flush writes them
+/// as one file: the memtable being written stays small while level-0 files
+/// stay as large as the merged memtables.
+#[test]
+fn full_memtables_wait_and_flush_as_one_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut options = small();
+    options.rocksdb = RocksOptions {
+        max_write_buffer_number: 8,
+        min_write_buffer_number_to_merge: 3,
+    };
+    // Eight 512 KiB memtables; flushes merge three.
+    options.memtable_budget = 4 << 20;
+    let e = RocksEngine::open(dir.path(), &options, Arc::new(KeepAll)).expect("open");
+    // Values that do not compress, so file sizes count memtables.
+    let value = |i: u32| -> Vec<u8> {
+        let mut x = i as u64 | 1;
+        (0..1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    let key = |i: u32| format!("key:{:08}", (i as u64 * 2_654_435_761 % 100_000)).into_bytes();
+    let l0_files = || {
+        e.db.property_int_value_cf(e.cf(Cf::Meta), "rocksdb.num-files-at-level0")
+            .expect("property")
+            .unwrap_or(0)
+    };
+    let immutables = || {
+        e.db.property_int_value_cf(e.cf(Cf::Meta), "rocksdb.num-immutable-mem-table")
+            .expect("property")
+            .unwrap_or(0)
+    };
+    let mut written = 0u32;
+    // ~1.2 MB: at least two full memtables, fewer than three.
+    while immutables() < 2 && written < 2000 {
+        let mut b = Batch::new();
+        b.put(Cf::Meta, key(written), value(written));
+        e.write(&b).expect("write");
+        written += 1;
+    }
+    assert_eq!(immutables(), 2, "two full memtables after {written} writes");
+    assert_eq!(l0_files(), 0, "nothing flushed with two memtables waiting");
+    assert_eq!(e.get(Cf::Meta, &key(0)).expect("get"), Some(value(0)));
+    // The third full memtable starts the flush of all three.
+    while l0_files() == 0 && written < 6000 {
+        let mut b = Batch::new();
+        b.put(Cf::Meta, key(written), value(written));
+        e.write(&b).expect("write");
+        written += 1;
+        if immutables() >= 3 {
+            break;
+        }
+    }
+    for _ in 0..200 {
+        if l0_files() > 0 && immutables() == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        (l0_files(), immutables()),
+        (1, 0),
+        "one file from three memtables"
+    );
+    let sst: u64 = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|x| x == "sst"))
+        .filter_map(|f| f.metadata().ok().map(|m| m.len()))
+        .max()
+        .unwrap_or(0);
+    assert!(
+        sst > 1 << 20,
+        "the merged file holds {sst} bytes, more than two memtables' worth"
     );
 }

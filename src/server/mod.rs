@@ -181,6 +181,7 @@ fn engine_options(s: &Settings) -> Result<EngineOptions, StartError> {
         log_retention: s.repl_backlog_size.saturating_mul(2),
         rocksdb: RocksOptions {
             max_write_buffer_number: s.max_write_buffer_number,
+            min_write_buffer_number_to_merge: s.min_write_buffer_number_to_merge,
         },
         pmem: PmemOptions {
             path: s.pmem_path.clone(),

@@ -45,6 +45,7 @@ const STRATA_ONLY: &[&str] = &[
     "rocksdb.block-cache-size",
     "rocksdb.write-buffer-size",
     "rocksdb.max-write-buffer-number",
+    "rocksdb.min-write-buffer-number-to-merge",
     "rocksdb.max-background-jobs",
     "rocksdb.compression",
     "rocksdb.read-offload",
