@@ -335,7 +335,7 @@ impl RocksEngine {
             // indexes are only scanned.
             if matches!(cf, Cf::Meta | Cf::Data) {
                 o.set_memtable_whole_key_filtering(true);
-                o.set_memtable_prefix_bloom_ratio(0.1);
+                o.set_memtable_prefix_bloom_ratio(0.02);
             }
             if policy.applies_to(cf) {
                 o.set_compaction_filter_factory(PolicyFactory {
