@@ -575,7 +575,10 @@ def run_lag(args, work, mk, rk, load, rnd):
     t_start = time.monotonic()
     if load == "full":
         lp = subprocess.Popen(["redis-benchmark", "-p", str(m.port), "-t", "set", "-c", "50", "-n", "1000000000",
-                               "-r", "1000000", "-d", "16", "-q"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                               "-r", "1000000", "-d", "16", "-q"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              # A shell's background job ignores SIGINT, and the child would
+                              # inherit that: it would never stop.
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     else:
         lp = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--rate-writer", str(m.port),
                                str(args.rate), str(args.lag_seconds)], stdout=subprocess.PIPE)
