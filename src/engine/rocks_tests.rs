@@ -10,13 +10,17 @@ fn small() -> EngineOptions {
     EngineOptions::small()
 }
 
-fn wal_bytes(dir: &Path) -> u64 {
+/// The sizes of the files in `dir` whose names end in `.ext`.
+fn file_sizes<'a>(dir: &Path, ext: &'a str) -> impl Iterator<Item = u64> + 'a {
     std::fs::read_dir(dir)
         .expect("read dir")
         .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .filter(move |e| e.path().extension().is_some_and(|x| x == ext))
         .filter_map(|e| e.metadata().ok().map(|m| m.len()))
-        .sum()
+}
+
+fn wal_bytes(dir: &Path) -> u64 {
+    file_sizes(dir, "log").sum()
 }
 
 /// On a worker, reads the block cache cannot answer move off it when
@@ -243,16 +247,13 @@ fn full_memtables_wait_and_flush_as_one_file() {
             .collect()
     };
     let key = |i: u32| format!("key:{:08}", (i as u64 * 2_654_435_761 % 100_000)).into_bytes();
-    let l0_files = || {
-        e.db.property_int_value_cf(e.cf(Cf::Meta), "rocksdb.num-files-at-level0")
+    let property = |name: &str| {
+        e.db.property_int_value_cf(e.cf(Cf::Meta), name)
             .expect("property")
             .unwrap_or(0)
     };
-    let immutables = || {
-        e.db.property_int_value_cf(e.cf(Cf::Meta), "rocksdb.num-immutable-mem-table")
-            .expect("property")
-            .unwrap_or(0)
-    };
+    let l0_files = || property("rocksdb.num-files-at-level0");
+    let immutables = || property("rocksdb.num-immutable-mem-table");
     let mut written = 0u32;
     // ~1.2 MB: at least two full memtables, fewer than three.
     while immutables() < 2 && written < 2000 {
@@ -285,13 +286,7 @@ fn full_memtables_wait_and_flush_as_one_file() {
         (1, 0),
         "one file from three memtables"
     );
-    let sst: u64 = std::fs::read_dir(dir.path())
-        .expect("read dir")
-        .flatten()
-        .filter(|f| f.path().extension().is_some_and(|x| x == "sst"))
-        .filter_map(|f| f.metadata().ok().map(|m| m.len()))
-        .max()
-        .unwrap_or(0);
+    let sst = file_sizes(dir.path(), "sst").max().unwrap_or(0);
     assert!(
         sst > 1 << 20,
         "the merged file holds {sst} bytes, more than two memtables' worth"
