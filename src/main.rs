@@ -12,7 +12,60 @@ use strata::server::Server;
 /// SET makes about 19 of them, and glibc's free path alone cost ~1.7k
 /// instructions per SET (callgrind; figures in docs/benchmarks.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: Mimalloc = Mimalloc;
+
+/// mimalloc through its plain entry points where the alignment asked for
+/// is one every block has anyway (the rule Rust's own `System` allocator
+/// applies to malloc: at most 16 and at most the size). The `mimalloc`
+/// crate's allocator calls the aligned entry points for every layout, and
+/// mimalloc 3 sends those down a generic path for any block over 1 KiB or
+/// any page without a free block at hand: ~500 instructions per pipelined
+/// SET (callgrind, docs/bench/instructions.md, stop 34).
+struct Mimalloc;
+
+/// mimalloc's `MI_MAX_ALIGN_SIZE`: what `mi_malloc` guarantees, like malloc.
+const MI_MAX_ALIGN_SIZE: usize = 16;
+
+fn plain(layout: std::alloc::Layout) -> bool {
+    layout.align() <= MI_MAX_ALIGN_SIZE && layout.align() <= layout.size()
+}
+
+// SAFETY: every path hands the layout to a mimalloc allocation function
+// that honours its size and alignment (the plain ones by mimalloc's
+// guarantee above), and frees with `mi_free`, which takes any block.
+unsafe impl std::alloc::GlobalAlloc for Mimalloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if plain(layout) {
+            libmimalloc_sys::mi_malloc(layout.size()).cast()
+        } else {
+            libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()).cast()
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if plain(layout) {
+            libmimalloc_sys::mi_zalloc(layout.size()).cast()
+        } else {
+            libmimalloc_sys::mi_zalloc_aligned(layout.size(), layout.align()).cast()
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
+        libmimalloc_sys::mi_free(ptr.cast());
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= MI_MAX_ALIGN_SIZE && layout.align() <= new_size {
+            libmimalloc_sys::mi_realloc(ptr.cast(), new_size).cast()
+        } else {
+            libmimalloc_sys::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
+        }
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(
