@@ -9,8 +9,14 @@
 #
 #   scripts/cpu-split.sh BINARY TEST PIPELINE [REQUESTS]
 #
-# Prints one markdown row: test, pipeline, then each owner's share. With
-# DETAIL=1 it also lists the ten Strata functions and the ten RocksDB
+# Prints one markdown row: test, pipeline, then each owner's share, and
+# the server's CPU time per request (all threads, user + system, from
+# /proc during the same load) split by those shares. Where the server is
+# CPU-bound, that time is what its throughput is the inverse of: a row
+# cannot reach a throughput ratio R against Redis while the CPU its
+# non-Strata owners alone take per request exceeds Redis's own CPU per
+# request divided by R (run this script on redis-server for the latter).
+# With DETAIL=1 it also lists the ten Strata functions and the ten RocksDB
 # functions whose samples (their own and their allocator's) weigh most.
 # Needs perf, redis-benchmark and inferno (`cargo install inferno`).
 set -euo pipefail
@@ -28,6 +34,8 @@ PORT=${PORT:-26411} profile_under_load "$bin" "$test" "$pipeline" "$requests" se
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
     python3 -c '
 import sys
+ticks, hz = (int(x) for x in open(sys.argv[4]).read().split())
+requests = int(sys.argv[5])
 owners = ["kernel", "RocksDB", "Strata", "tokio", "other"]
 total = {o: 0 for o in owners}
 top = {"Strata": {}, "RocksDB": {}}
@@ -56,9 +64,12 @@ for line in sys.stdin:
 n = sum(total.values()) or 1
 cells = " | ".join(f"{100 * total[o] / n:.0f}%" for o in owners)
 print(f"| {sys.argv[1].upper()} | {sys.argv[2]} | {cells} |")
+us = ticks / hz * 1e6 / requests
+split = ", ".join(f"{o} {us * total[o] / n:.2f}" for o in owners)
+print(f"  CPU per request: {us:.2f} us ({split})")
 if sys.argv[3] == "1":
     for o, fns in top.items():
         print(f"  {o}:")
         for f, c in sorted(fns.items(), key=lambda kv: -kv[1])[:10]:
             print(f"    {100 * c / n:5.1f}%  {f[:110]}")
-' "$test" "$pipeline" "${DETAIL:-0}"
+' "$test" "$pipeline" "${DETAIL:-0}" "$work/cpu" "$requests"

@@ -3,7 +3,10 @@
 # redis-benchmark runs one test against it.
 
 # profile_under_load BINARY TEST PIPELINE REQUESTS PRELOAD_TESTS WORK
-# Leaves the samples in WORK/perf.data; the server is stopped on return.
+# PRELOAD_REQUESTS (default 100000) sets the preload's size per test.
+# Leaves the samples in WORK/perf.data and the server process's CPU time
+# during the load (all threads, user + system, in clock ticks) in WORK/cpu
+# as "TICKS TICKS_PER_SECOND"; the server is stopped on return.
 profile_under_load() {
     local bin=$1 test=$2 pipeline=$3 requests=$4 preload=$5 work=$6
     local port=${PORT:-26410} args pid perfpid
@@ -19,13 +22,17 @@ profile_under_load() {
         redis-cli -p "$port" ping >/dev/null 2>&1 && break
         sleep 0.1
     done
-    redis-benchmark -p "$port" -t "$preload" -n 100000 -c 50 -r 100000 -d 16 -P 16 -q >/dev/null 2>&1
+    redis-benchmark -p "$port" -t "$preload" -n "${PRELOAD_REQUESTS:-100000}" -c 50 -r 100000 -d 16 -P 16 -q >/dev/null 2>&1
     perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
         >/dev/null 2>&1 &
     perfpid=$!
     sleep 0.5
+    local before after
+    before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q \
         >/dev/null 2>&1
+    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    echo "$((after - before)) $(getconf CLK_TCK)" >"$work/cpu"
     kill -INT "$perfpid"
     wait "$perfpid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
