@@ -19,15 +19,17 @@ static ALLOCATOR: Mimalloc = Mimalloc;
 /// applies to malloc: at most 16 and at most the size). The `mimalloc`
 /// crate's allocator calls the aligned entry points for every layout, and
 /// mimalloc 3 sends those down a generic path for any block over 1 KiB or
-/// any page without a free block at hand: ~500 instructions per pipelined
+/// any page without a free block at hand: ~650 instructions per pipelined
 /// SET (callgrind, docs/bench/instructions.md, stop 34).
 struct Mimalloc;
 
-/// mimalloc's `MI_MAX_ALIGN_SIZE`: what `mi_malloc` guarantees, like malloc.
+/// mimalloc's `MI_MAX_ALIGN_SIZE`: what `mi_malloc` guarantees, like
+/// malloc (blocks of 16 bytes or more are 16-aligned, smaller ones 8).
 const MI_MAX_ALIGN_SIZE: usize = 16;
 
-fn plain(layout: std::alloc::Layout) -> bool {
-    layout.align() <= MI_MAX_ALIGN_SIZE && layout.align() <= layout.size()
+/// Whether a plain mimalloc block of `size` bytes is aligned to `align`.
+fn plain(align: usize, size: usize) -> bool {
+    align <= MI_MAX_ALIGN_SIZE && align <= size
 }
 
 // SAFETY: every path hands the layout to a mimalloc allocation function
@@ -36,7 +38,7 @@ fn plain(layout: std::alloc::Layout) -> bool {
 unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if plain(layout) {
+        if plain(layout.align(), layout.size()) {
             libmimalloc_sys::mi_malloc(layout.size()).cast()
         } else {
             libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()).cast()
@@ -45,7 +47,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if plain(layout) {
+        if plain(layout.align(), layout.size()) {
             libmimalloc_sys::mi_zalloc(layout.size()).cast()
         } else {
             libmimalloc_sys::mi_zalloc_aligned(layout.size(), layout.align()).cast()
@@ -59,7 +61,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        if layout.align() <= MI_MAX_ALIGN_SIZE && layout.align() <= new_size {
+        if plain(layout.align(), new_size) {
             libmimalloc_sys::mi_realloc(ptr.cast(), new_size).cast()
         } else {
             libmimalloc_sys::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
