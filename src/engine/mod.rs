@@ -11,6 +11,7 @@ mod offload;
 pub use offload::OffloadPolicy;
 pub mod pmem;
 pub mod record_cache;
+mod record_table;
 pub mod rocks;
 mod wal_archive;
 
@@ -476,6 +477,10 @@ pub struct RocksStats {
 pub trait Engine: Send + Sync + 'static {
     fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>>;
     fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>>;
+    /// A hint that `keys` of `cf` are about to be read, one after another
+    /// (a pipeline's commands): a backend may start loading them so their
+    /// memory latencies overlap. Reads nothing, changes nothing.
+    fn prefetch(&self, _cf: Cf, _keys: &[&[u8]]) {}
     /// Applies the batch atomically. It is visible to readers on return;
     /// its log record may still sit in an in-process buffer until
     /// [`Engine::flush_wal_buffer`] (so many writes share one `write(2)`),

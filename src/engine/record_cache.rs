@@ -17,7 +17,7 @@
 //! Writers and readers keep it so per shard:
 //! - a writer, before its batch, counts itself in flight and takes out the
 //!   records the batch touches (a cached record it puts stays as a
-//!   marker, [`Slot::Rewriting`]); after the batch, if it applied, it caches
+//!   marker, [`Kind::Rewriting`]); after the batch, if it applied, it caches
 //!   the metadata it put (a GET after a SET hits) and the members it
 //!   rewrote that were cached or known absent (HSET, SADD and ZADD look a
 //!   member up before they write it, so the next HSET of that field hits;
@@ -31,55 +31,25 @@
 //!
 //! Iterators and snapshots read the engine directly; a `DeleteRange` clears
 //! the cache of that column family. Memory is bounded by `record-cache-size`
-//! (entries weigh their key, value and a fixed overhead; CLOCK-Pro eviction
-//! from `quick_cache`), and records above 4 KiB are never cached.
+//! (entries weigh their key, value and a fixed overhead; CLOCK eviction in
+//! a set-associative table, `record_table`), and records above 4 KiB are
+//! never cached.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rustc_hash::FxBuildHasher;
 
+use super::record_table::{Kind, RecordTable, ENTRY_OVERHEAD};
 use super::{Batch, BatchOp, Cf, Engine, EngineIter, EngineResult, EngineSnapshot, EngineStats};
 
 /// Larger records are read from the engine every time: a few big values
 /// would otherwise evict many small hot ones.
 const MAX_CACHED_RECORD: usize = 4096;
-/// What an entry costs beyond its bytes (hash slot, boxes, CLOCK state).
-const ENTRY_OVERHEAD: u64 = 64;
 const SHARDS: usize = 16;
 
-#[derive(Clone)]
-struct RecordWeight;
-
-/// A cache entry.
-#[derive(Clone)]
-enum Slot {
-    /// The engine's record.
-    Record(Box<[u8]>),
-    /// The engine has no record: a member looked up before it is added
-    /// (SADD, HSET of a new field) then stays cached once written.
-    Absent,
-    /// A record (or absence) that was cached when a batch in flight began
-    /// to write it: readers miss, and the writer caches the new value when
-    /// it leaves.
-    Rewriting,
-}
-
-impl quick_cache::Weighter<Box<[u8]>, Slot> for RecordWeight {
-    fn weight(&self, key: &Box<[u8]>, value: &Slot) -> u64 {
-        let len = match value {
-            Slot::Record(v) => v.len(),
-            Slot::Absent | Slot::Rewriting => 0,
-        };
-        key.len() as u64 + len as u64 + ENTRY_OVERHEAD
-    }
-}
-
-type Records = quick_cache::unsync::Cache<Box<[u8]>, Slot, RecordWeight, FxBuildHasher>;
-
 struct Shard {
-    records: Records,
+    records: RecordTable,
     /// Bumped by every step of every writer.
     generation: u64,
     /// Writers between their two steps.
@@ -110,13 +80,7 @@ impl FamilyCache {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
-                        records: Records::with(
-                            (per_shard / 128) as usize,
-                            per_shard,
-                            RecordWeight,
-                            FxBuildHasher,
-                            Default::default(),
-                        ),
+                        records: RecordTable::new(per_shard),
                         generation: 0,
                         in_flight: 0,
                     })
@@ -125,23 +89,27 @@ impl FamilyCache {
         }
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
+    fn shard_of(key: &[u8]) -> usize {
         // FNV-1a over the key's tail, where keys of one collection differ.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for &b in key.iter().rev().take(16) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        &self.shards[(h >> 32) as usize % SHARDS]
+        (h >> 32) as usize % SHARDS
+    }
+
+    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
+        &self.shards[Self::shard_of(key)]
     }
 
     /// The cached record, or the shard's generation to hand to `fill`.
     fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, u64> {
-        let shard = self.shard(key).lock();
+        let mut shard = self.shard(key).lock();
         match shard.records.get(key) {
-            Some(Slot::Record(v)) => Ok(Some(v.to_vec())),
-            Some(Slot::Absent) => Ok(None),
-            Some(Slot::Rewriting) | None => Err(shard.generation),
+            Some((Kind::Record, v)) => Ok(Some(v.to_vec())),
+            Some((Kind::Absent, _)) => Ok(None),
+            Some((Kind::Rewriting, _)) | None => Err(shard.generation),
         }
     }
 
@@ -149,14 +117,28 @@ impl FamilyCache {
     /// absence), unless a writer of the shard came or is in flight since
     /// `generation`.
     fn fill(&self, key: &[u8], value: Option<&[u8]>, generation: u64) {
-        let slot = match value {
+        let (kind, bytes) = match value {
             Some(v) if v.len() > MAX_CACHED_RECORD => return,
-            Some(v) => Slot::Record(v.into()),
-            None => Slot::Absent,
+            Some(v) => (Kind::Record, v),
+            None => (Kind::Absent, &[][..]),
         };
         let mut shard = self.shard(key).lock();
         if shard.generation == generation && shard.in_flight == 0 {
-            shard.records.insert(key.into(), slot);
+            shard.records.insert(key, kind, bytes, false);
+        }
+    }
+
+    /// Loads the cache lines the lookups of `keys` will touch: first every
+    /// key's bucket, then (they have had time to arrive) its entries, so
+    /// the misses of many keys overlap instead of following one another.
+    fn prefetch(&self, keys: &[&[u8]]) {
+        let mut at = Vec::with_capacity(keys.len());
+        for k in keys {
+            let shard = Self::shard_of(k);
+            at.push((shard, self.shards[shard].lock().records.prefetch_bucket(k)));
+        }
+        for (shard, place) in at {
+            self.shards[shard].lock().records.prefetch_entry(place);
         }
     }
 
@@ -169,7 +151,7 @@ impl FamilyCache {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum WriterStep {
     /// Before the batch: take out what it touches (cached records it puts
-    /// become [`Slot::Rewriting`]), count the writer in flight.
+    /// become [`Kind::Rewriting`]), count the writer in flight.
     Enter,
     /// After it applied: cache the metadata it put and the members it
     /// rewrote, remove the rest again, leave.
@@ -218,23 +200,17 @@ impl CachedEngine {
                         let key = key.as_slice();
                         match step {
                             // Marked, not removed: the Applied step then
-                            // replaces the entry in place (a remove and a
+                            // rewrites the entry in place (a remove and a
                             // fresh insert cost ~100 instructions more per
                             // SET, and lost the entry's place in the clock).
-                            WriterStep::Enter => {
-                                if let Some(mut slot) = s.records.peek_mut(key) {
-                                    *slot = Slot::Rewriting;
-                                }
-                            }
+                            WriterStep::Enter => s.records.mark_rewriting(key),
                             WriterStep::Applied if value.len() <= MAX_CACHED_RECORD => {
-                                let record = Slot::Record(value.as_slice().into());
-                                if *cf == Cf::Meta {
-                                    s.records.insert(key.into(), record);
-                                } else if let Some(mut slot) = s.records.peek_mut(key) {
-                                    // Marked at Enter (or cached by an earlier
-                                    // put of this batch: the last one wins).
-                                    *slot = record;
-                                }
+                                // Metadata enters the cache; a member only
+                                // if marked at Enter (or cached by an
+                                // earlier put of this batch: the last one
+                                // wins).
+                                let only_if_present = *cf != Cf::Meta;
+                                s.records.insert(key, Kind::Record, value, only_if_present);
                             }
                             WriterStep::Applied | WriterStep::Failed => {
                                 s.records.remove(key);
@@ -303,6 +279,12 @@ impl Engine for CachedEngine {
             out[i] = v;
         }
         Ok(out)
+    }
+
+    fn prefetch(&self, cf: Cf, keys: &[&[u8]]) {
+        if let Some(f) = self.family(cf) {
+            f.prefetch(keys);
+        }
     }
 
     fn write(&self, batch: &Batch) -> EngineResult<()> {
@@ -459,9 +441,9 @@ mod tests {
         let f = e.family(cf).expect("cached family");
         let s = f.shard(key).lock();
         match s.records.peek(key) {
-            Some(Slot::Record(v)) => Some(Some(v.to_vec())),
-            Some(Slot::Absent) => Some(None),
-            Some(Slot::Rewriting) | None => None,
+            Some((Kind::Record, v)) => Some(Some(v.to_vec())),
+            Some((Kind::Absent, _)) => Some(None),
+            Some((Kind::Rewriting, _)) | None => None,
         }
     }
 

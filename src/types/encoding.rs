@@ -170,9 +170,14 @@ pub fn be_u32(raw: &[u8], at: usize) -> Option<u32> {
 /// `[db][user key]`
 pub fn meta_key(db: u8, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + key.len());
-    k.push(db);
-    k.extend_from_slice(key);
+    push_meta_key(&mut k, db, key);
     k
+}
+
+/// Appends [`meta_key`]'s bytes to `out` (many keys in one buffer).
+pub fn push_meta_key(out: &mut Vec<u8>, db: u8, key: &[u8]) {
+    out.push(db);
+    out.extend_from_slice(key);
 }
 
 /// `[db][key len][user key][version]`: the prefix every subkey of one
