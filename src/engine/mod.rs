@@ -481,6 +481,16 @@ pub trait Engine: Send + Sync + 'static {
     /// (a pipeline's commands): a backend may start loading them so their
     /// memory latencies overlap. Reads nothing, changes nothing.
     fn prefetch(&self, _cf: Cf, _keys: &[&[u8]]) {}
+    /// [`get`](Engine::get) of a record the caller is about to delete (a
+    /// popped list element): a cache in front need not keep it.
+    fn get_to_delete(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        self.get(cf, key)
+    }
+    /// [`multi_get`](Engine::multi_get) of records the caller is about to
+    /// delete, as [`get_to_delete`](Engine::get_to_delete).
+    fn multi_get_to_delete(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
+        self.multi_get(cf, keys)
+    }
     /// Applies the batch atomically. It is visible to readers on return;
     /// its log record may still sit in an in-process buffer until
     /// [`Engine::flush_wal_buffer`] (so many writes share one `write(2)`),

@@ -21,7 +21,8 @@
 //!   the metadata it put (a GET after a SET hits) and the members it
 //!   rewrote that were cached or known absent (HSET, SADD and ZADD look a
 //!   member up before they write it, so the next HSET of that field hits;
-//!   members only ever written, LPUSH's elements, never enter), and leaves;
+//!   members only ever written, LPUSH's elements, never enter, nor do
+//!   elements read to be popped), and leaves;
 //!   after a failed batch, which may or may not have applied, it caches
 //!   nothing;
 //! - a reader that missed notes the shard's generation (bumped by every
@@ -279,6 +280,19 @@ impl Engine for CachedEngine {
             out[i] = v;
         }
         Ok(out)
+    }
+
+    fn get_to_delete(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        // Read around the cache: the engine is what it mirrors, so this is
+        // always right, and the records read this way (popped elements,
+        // which a push never caches) would mostly miss it anyway, at the
+        // cost of their bucket's cache miss; nor are they cached, since
+        // the caller's delete would take them out again at once.
+        self.inner.get_to_delete(cf, key)
+    }
+
+    fn multi_get_to_delete(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
+        self.inner.multi_get_to_delete(cf, keys)
     }
 
     fn prefetch(&self, cf: Cf, keys: &[&[u8]]) {

@@ -176,9 +176,12 @@ fn execute(
     } else {
         Vec::new()
     };
-    if queue.len() > 1 {
+    let pops = if queue.len() > 1 {
         prefetch_metadata(server, client, &queue);
-    }
+        pops_ahead(&queue)
+    } else {
+        vec![1]
+    };
     let commands = queue.len();
     let mut unit: Option<RunUnit<'_>> = None;
     let mut queue = queue.into_iter().enumerate();
@@ -211,6 +214,7 @@ fn execute(
             }
         }
         u.w.read_prefetched(!write);
+        u.w.set_pops_ahead(pops[i]);
         run_one(server, client, cmd, argv, u);
         // Nobody waits for a key: the run goes on, and a client that blocks
         // meanwhile is served when the unit commits. Clients blocked on a
@@ -247,6 +251,33 @@ fn prefetch_metadata(server: &Server, client: &ClientState, queue: &Queue) {
         })
         .collect();
     server.ks.engine().prefetch(Cf::Meta, &keys);
+}
+
+/// For each queued command, how many pops of one list (LPOP or RPOP of
+/// one element, of the same key) start there one after another: counted at
+/// the first of them, which reads all their elements at once, and 1
+/// elsewhere.
+fn pops_ahead(queue: &Queue) -> Vec<usize> {
+    let is_pop = |i: usize| {
+        let (cmd, argv) = &queue[i];
+        matches!(cmd.spec.name, "lpop" | "rpop") && argv.len() == 2
+    };
+    let same = |i: usize, j: usize| {
+        queue[i].0.spec.name == queue[j].0.spec.name && queue[i].1[1] == queue[j].1[1]
+    };
+    let mut out = vec![1; queue.len()];
+    let mut i = 0;
+    while i < queue.len() {
+        let mut j = i + 1;
+        if is_pop(i) {
+            while j < queue.len() && is_pop(j) && same(i, j) {
+                j += 1;
+            }
+            out[i] = j - i;
+        }
+        i = j;
+    }
+    out
 }
 
 /// Runs one command inside the run's unit; its reply waits for the commit.

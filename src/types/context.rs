@@ -85,6 +85,13 @@ pub struct WriteContext<'a> {
     /// outcome must depend on the record as of its key lock).
     prefetched: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
     reading_prefetched: Cell<bool>,
+    /// Records read ahead for the pops that follow in the unit
+    /// (`read_ahead_to_delete`), by key; each is taken by the read that
+    /// uses it.
+    ahead: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Pops of the running command's key that start here in the unit, one
+    /// after another (`set_pops_ahead`).
+    pops_ahead: Cell<usize>,
     /// Tests only: commit each change as it is staged.
     #[cfg(test)]
     autocommit: bool,
@@ -108,6 +115,8 @@ impl<'a> WriteContext<'a> {
             own_changes: Cell::new(0),
             prefetched: RefCell::default(),
             reading_prefetched: Cell::new(false),
+            ahead: RefCell::default(),
+            pops_ahead: Cell::new(1),
             #[cfg(test)]
             autocommit: false,
         }
@@ -168,6 +177,14 @@ impl<'a> WriteContext<'a> {
 
     /// Locks `keys` of physical db `db` until the unit ends. Re-entrant.
     pub fn lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) {
+        // The common case, a command's one key that the dispatcher already
+        // locked, without building a list of stripes.
+        if let [key] = keys {
+            let i = stripe(db, key.as_ref());
+            if self.exclusive || self.locks.held.borrow().contains(&i) {
+                return;
+            }
+        }
         self.lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect());
     }
 
@@ -219,7 +236,26 @@ impl<'a> WriteContext<'a> {
 
     /// [`try_lock_multi`](Self::try_lock_multi) for keys of one database.
     pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> Result<(), BusyKey> {
+        if let [key] = keys {
+            return self.try_lock_stripe(stripe(db, key.as_ref()));
+        }
         self.try_lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect())
+    }
+
+    /// [`try_lock_stripes`](Self::try_lock_stripes) of one stripe.
+    fn try_lock_stripe(&self, i: usize) -> Result<(), BusyKey> {
+        if self.exclusive {
+            return Ok(());
+        }
+        let mut held = self.locks.held.borrow_mut();
+        if held.contains(&i) {
+            return Ok(());
+        }
+        if !self.ks.try_lock_stripe(i) {
+            return Err(BusyKey(i));
+        }
+        held.push(i);
+        Ok(())
     }
 
     fn try_lock_stripes(&self, mut idx: Vec<usize>) -> Result<(), BusyKey> {
@@ -300,17 +336,39 @@ impl<'a> WriteContext<'a> {
     // ---- reads (through the staged changes) --------------------------
 
     pub fn get(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        self.get_inner(cf, key, false)
+    }
+
+    /// [`get`](Self::get) of a member the command is about to delete (a
+    /// popped element): the engine's record cache need not keep it.
+    pub fn get_to_delete(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
+        self.get_inner(cf, key, true)
+    }
+
+    fn get_inner(&self, cf: Cf, key: &[u8], to_delete: bool) -> EngineResult<Option<Vec<u8>>> {
         match self.overlay.borrow_mut().lookup(cf, key) {
             Staged::Value(v) => return Ok(Some(v.to_vec())),
             Staged::Deleted => return Ok(None),
             Staged::Unknown => {}
+        }
+        if to_delete {
+            let mut ahead = self.ahead.borrow_mut();
+            if !ahead.is_empty() {
+                if let Some(found) = ahead.remove(key) {
+                    return Ok(found);
+                }
+            }
         }
         if cf == Cf::Meta && self.reading_prefetched.get() {
             if let Some(found) = self.prefetched.borrow().get(key) {
                 return Ok(found.clone());
             }
         }
-        self.ks.engine().get(cf, key)
+        if to_delete {
+            self.ks.engine().get_to_delete(cf, key)
+        } else {
+            self.ks.engine().get(cf, key)
+        }
     }
 
     /// Reads the metadata records of `keys` (physical db `db`) in one
@@ -328,6 +386,37 @@ impl<'a> WriteContext<'a> {
         let mut map = self.prefetched.borrow_mut();
         map.clear();
         map.extend(encoded.into_iter().zip(values));
+        Ok(())
+    }
+
+    /// How many pops of one key start with the next command, one after
+    /// another in the unit (a pipeline's run of LPOPs): the first may read
+    /// the elements of all of them at once ([`read_ahead_to_delete`]).
+    ///
+    /// [`read_ahead_to_delete`]: Self::read_ahead_to_delete
+    pub fn set_pops_ahead(&self, pops: usize) {
+        self.pops_ahead.set(pops);
+    }
+
+    pub fn pops_ahead(&self) -> usize {
+        self.pops_ahead.get()
+    }
+
+    /// Reads `keys` of `cf` in one multi-get, for the commands of this unit
+    /// that will read them with [`get_to_delete`](Self::get_to_delete),
+    /// each once. The caller holds the lock of the key they belong to
+    /// until the unit ends, so they cannot change but by this unit's own
+    /// writes, which the overlay answers first.
+    pub fn read_ahead_to_delete(&self, cf: Cf, keys: Vec<Vec<u8>>) -> EngineResult<()> {
+        let keys: Vec<Vec<u8>> = {
+            let mut overlay = self.overlay.borrow_mut();
+            keys.into_iter()
+                .filter(|k| matches!(overlay.lookup(cf, k), Staged::Unknown))
+                .collect()
+        };
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let values = self.ks.engine().multi_get_to_delete(cf, &refs)?;
+        self.ahead.borrow_mut().extend(keys.into_iter().zip(values));
         Ok(())
     }
 

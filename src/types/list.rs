@@ -506,9 +506,21 @@ fn pop_from(
             End::Left => (0..n).collect(),
             End::Right => (len - n..len).rev().collect(),
         };
+        let pops = w.pops_ahead() as u64;
+        if n == 1 && pops > 1 {
+            // The first of a pipeline's pops of this list reads the
+            // elements of all of them in one multi-get (sequential keys,
+            // mostly in one block), where each would have searched the
+            // engine alone.
+            let ahead = (0..pops.min(len)).map(|j| match end {
+                End::Left => list.item(list.head + j),
+                End::Right => list.item(list.tail - 1 - j),
+            });
+            w.read_ahead_to_delete(Cf::Data, ahead.collect())?;
+        }
         for p in positions {
             // A missing element is skipped, as the iterator would.
-            if let Some(v) = w.get(Cf::Data, &list.item(list.head + p))? {
+            if let Some(v) = w.get_to_delete(Cf::Data, &list.item(list.head + p))? {
                 out.push(Bytes::from(v));
             }
         }

@@ -223,6 +223,10 @@ pub(crate) fn collect_members(
 
 /// The arguments without repeats, first occurrence kept.
 fn distinct(members: &[Bytes]) -> Vec<&[u8]> {
+    // One member (SADD's usual call) needs no set of those seen.
+    if let [m] = members {
+        return vec![m.as_ref()];
+    }
     let mut seen = HashSet::with_capacity(members.len());
     members
         .iter()
@@ -239,6 +243,11 @@ fn existing(
     meta: &Metadata,
     members: &[&[u8]],
 ) -> TypeResult<Vec<bool>> {
+    if let [m] = members {
+        // One point read, without a multi-get's lists.
+        let found = w.get(Cf::Data, &subkey(db, key, meta.version, m))?;
+        return Ok(vec![found.is_some()]);
+    }
     let subkeys: Vec<Vec<u8>> = members
         .iter()
         .map(|m| subkey(db, key, meta.version, m))

@@ -125,6 +125,52 @@ fn pipelined_gets_read_ahead_like_redis() {
     }
 }
 
+/// A run of pops of one list reads its elements ahead in one multi-get at
+/// its first pop: runs that outlast the list, runs from both ends, pops
+/// between pushes and LSETs must pop exactly as in Redis.
+#[test]
+fn pipelined_pops_read_ahead_like_redis() {
+    let strata = Strata::start();
+    let redis = Redis::start();
+    let mut s = strata.conn();
+    let mut r = redis.conn();
+    let elements: Vec<String> = (0..40).map(|i| format!("e{i}")).collect();
+    for c in [&mut s, &mut r] {
+        let mut push = vec!["RPUSH", "l"];
+        push.extend(elements.iter().map(String::as_str));
+        assert_eq!(c.cmd(&push), b":40\r\n");
+    }
+    let mut script = cmds(&[&["LPOP", "l"], &["LPOP", "l"], &["LPOP", "l"]]);
+    script.extend(cmds(&[
+        &["RPOP", "l"],
+        &["RPOP", "l"],
+        &["LSET", "l", "0", "changed"],
+    ]));
+    script.extend(cmds(&[
+        &["LPOP", "l"],
+        &["LPOP", "l"],
+        &["LPUSH", "l", "new"],
+    ]));
+    script.extend(cmds(&[&["LPOP", "l"], &["LPOP", "l"], &["RPOP", "l", "2"]]));
+    script.extend(std::iter::repeat_n(vec!["LPOP", "l"], 40));
+    script.extend(cmds(&[
+        &["RPUSH", "l", "a", "b"],
+        &["RPOP", "l"],
+        &["RPOP", "l"],
+        &["RPOP", "l"],
+    ]));
+    script.extend(cmds(&[
+        &["EXISTS", "l"],
+        &["LPOP", "nosuch"],
+        &["LPOP", "nosuch"],
+    ]));
+    let ours = pipeline(&mut s, &script);
+    let theirs = pipeline(&mut r, &script);
+    for ((cmd, a), b) in script.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(a, b, "reply to {cmd:?}");
+    }
+}
+
 /// A pipeline of writes commits as one engine batch, not one per command.
 #[test]
 fn a_pipeline_of_writes_commits_as_few_units() {
