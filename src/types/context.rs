@@ -838,18 +838,20 @@ mod tests {
     #[test]
     fn locks_are_taken_once_and_reentrant() {
         let (_dir, ks) = test_keyspace();
-        let key = (0..1_000_000u32)
-            .map(|i| i.to_string())
-            .find(|k| stripe(0, k.as_bytes()) == stripe(1, k.as_bytes()))
-            .expect("a key whose stripes collide");
+        let (k0, k1) = (b"k0", "k1");
+        let k1 = (0..1_000_000u32)
+            .map(|i| format!("{k1}{i}"))
+            .find(|k| stripe(0, k0) == stripe(1, k.as_bytes()))
+            .expect("a key whose stripe collides");
         let w = WriteContext::new(&ks, 1);
-        w.lock_multi(&[(0, key.as_bytes()), (1, key.as_bytes())]);
-        w.lock(0, &[key.as_bytes()]);
+        w.lock_multi(&[(0, k0), (1, k1.as_bytes())]);
+        w.lock(0, &[k0]);
+        w.lock(1, &[k1.as_bytes()]);
         assert_eq!(w.locks.held.borrow().len(), 1);
         drop(w);
         // Released: another unit can take it.
         let w2 = WriteContext::new(&ks, 1);
-        w2.lock(1, &[key.as_bytes()]);
+        w2.lock(1, &[k1.as_bytes()]);
     }
 
     /// The replication position is stored with the data.
