@@ -8,8 +8,8 @@
 //! docs/bench/instructions.md). Here a key hashes to one bucket, one cache
 //! line of six ways (a 16-bit tag and a pointer each), and a way's entry
 //! holds its key and record in one allocation: a lookup touches two lines,
-//! and [`RecordTable::prefetch`] lets a pipeline load both for all its
-//! commands before the first runs.
+//! and [`RecordTable::prefetch_bucket`] and [`RecordTable::prefetch_entry`]
+//! let a pipeline load both for all its commands before the first runs.
 //!
 //! Eviction is CLOCK: caching or hitting an entry sets its way's referenced
 //! bit. A full bucket evicts the next unreferenced way after its own hand
@@ -280,6 +280,12 @@ impl RecordTable {
     /// Caches `key` as `kind` with `value` (empty unless a record),
     /// replacing what it had; `only_if_present` leaves uncached keys out.
     pub(super) fn insert(&mut self, key: &[u8], kind: Kind, value: &[u8], only_if_present: bool) {
+        if u32::try_from(key.len()).is_err() || u32::try_from(value.len()).is_err() {
+            // An entry's header holds 32-bit lengths; such a key is not
+            // cached (nor may an older record of it stay).
+            self.remove(key);
+            return;
+        }
         let (b, tag) = self.locate(key);
         let bucket = &mut self.buckets[b];
         if let Some(way) = bucket.find(tag, key) {
