@@ -225,15 +225,17 @@ pub(super) struct RecordTable {
 }
 
 impl RecordTable {
-    /// A table of at most `capacity` bytes.
+    /// A table of at most `capacity` bytes: its buckets (allocated here,
+    /// ~11% of it) and its entries.
     pub(super) fn new(capacity: u64) -> RecordTable {
         let buckets = (capacity / (EXPECTED_ENTRY * WAYS as u64)).clamp(1, 1 << 24);
         let buckets = (buckets as usize).next_power_of_two();
+        let table_bytes = (buckets * std::mem::size_of::<Bucket>()) as u64;
         RecordTable {
             buckets: (0..buckets).map(|_| Bucket::default()).collect(),
             mask: buckets - 1,
             weight: 0,
-            capacity,
+            capacity: capacity.saturating_sub(table_bytes),
             hand: 0,
         }
     }
@@ -357,8 +359,15 @@ impl RecordTable {
         self.weight = 0;
     }
 
+    /// What the entries weigh.
+    #[cfg(test)]
     pub(super) fn weight(&self) -> u64 {
         self.weight
+    }
+
+    /// The bytes the table holds: its buckets and its entries' weight.
+    pub(super) fn memory(&self) -> u64 {
+        (self.buckets.len() * std::mem::size_of::<Bucket>()) as u64 + self.weight
     }
 
     /// Starts loading `key`'s bucket; returns where to look for its entry
@@ -428,6 +437,11 @@ mod tests {
     fn the_table_keeps_its_budget_and_its_most_used_entries() {
         let capacity = 64 << 10;
         let mut t = RecordTable::new(capacity);
+        let capacity = t.capacity;
+        assert!(
+            t.memory() <= 64 << 10 && capacity > 48 << 10,
+            "buckets take ~11%"
+        );
         // A hot set read again and again among many keys read once.
         let hot: Vec<Vec<u8>> = (0..50).map(|i| key(1_000_000 + i)).collect();
         for i in 0..20_000u32 {
