@@ -65,7 +65,7 @@ impl Entry {
     fn layout(key_len: usize, value_len: usize) -> Layout {
         let size = std::mem::size_of::<Header>() + key_len + value_len;
         Layout::from_size_align(size, std::mem::align_of::<Header>())
-            .expect("an entry of at most a few KiB has a valid layout")
+            .expect("lengths under 2^32 each (`insert` checks) give a valid layout")
     }
 
     fn new(key: &[u8], kind: Kind, value: &[u8]) -> Entry {
