@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# CPU time a replica spends per write it applies, beside its master's per
+# write served: on a shared machine a replica's CPU is taken from its master
+# and the clients, which is what the "replica attached" rows of the
+# benchmark report measure. Starts a master and a replica on loopback,
+# attaches them, runs redis-benchmark SET against the master, waits until the
+# replica has the master's offset, and prints each process's CPU time (all
+# threads, user + system, from /proc) per SET.
+#
+#   scripts/replica-cpu.sh MASTER_BINARY REPLICA_BINARY [REQUESTS] [PIPELINE]
+#
+# A binary named redis-server runs as Redis (appendonly yes, everysec, like
+# the report's Redis); any other as Strata on its defaults.
+set -euo pipefail
+master_bin=$1
+replica_bin=$2
+requests=${3:-200000}
+pipeline=${4:-1}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() { # binary port
+    mkdir -p "$work/$2"
+    if [[ $(basename "$1") == redis-server ]]; then
+        "$1" --port "$2" --save '' --appendonly yes --appendfsync everysec --dir "$work/$2" \
+            --daemonize no >/dev/null 2>&1 &
+    else
+        "$1" --port "$2" --dir "$work/$2" >/dev/null 2>&1 &
+    fi
+    pids+=($!)
+    for _ in $(seq 100); do
+        redis-cli -p "$2" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "replica-cpu.sh: $1 did not start on $2" >&2
+    exit 1
+}
+
+cpu_ticks() { # pid: utime + stime of all its threads
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+offset() { # port role-field
+    redis-cli -p "$1" info replication | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
+}
+
+mport=26431
+rport=26432
+start "$master_bin" $mport
+mpid=${pids[0]}
+start "$replica_bin" $rport
+rpid=${pids[1]}
+redis-cli -p $rport replicaof 127.0.0.1 $mport >/dev/null
+for _ in $(seq 300); do
+    [[ $(offset $rport master_link_status) == up ]] && break
+    sleep 0.1
+done
+[[ $(offset $rport master_link_status) == up ]] || { echo "replica-cpu.sh: link not up" >&2; exit 1; }
+hz=$(getconf CLK_TCK)
+m0=$(cpu_ticks "$mpid")
+r0=$(cpu_ticks "$rpid")
+redis-benchmark -p $mport -t set -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q >/dev/null 2>&1
+caught=no
+for _ in $(seq 600); do
+    if [[ $(offset $mport master_repl_offset) == "$(offset $rport slave_repl_offset)" ]]; then
+        caught=yes
+        break
+    fi
+    sleep 0.1
+done
+[[ $caught == yes ]] || { echo "replica-cpu.sh: the replica did not catch up" >&2; exit 1; }
+m1=$(cpu_ticks "$mpid")
+r1=$(cpu_ticks "$rpid")
+awk -v m=$((m1 - m0)) -v r=$((r1 - r0)) -v hz="$hz" -v n="$requests" -v p="$pipeline" \
+    -v mb="$(basename "$master_bin")" -v rb="$(basename "$replica_bin")" 'BEGIN {
+    printf "| %s -> %s | %d | %.2f | %.2f |\n", mb, rb, p, m * 1e6 / hz / n, r * 1e6 / hz / n
+}'
