@@ -302,15 +302,12 @@ impl RecordTable {
             let way = match bucket.entries.iter().position(Option::is_none) {
                 Some(way) => way,
                 None => {
-                    // Full: the clock frees at least one way within two
-                    // passes (the first clears every bit it passes).
-                    let freed = bucket.sweep(|freed| freed > 0);
-                    let freed = freed
-                        + if freed == 0 {
-                            bucket.sweep(|f| f > 0)
-                        } else {
-                            0
-                        };
+                    // Full: the clock frees a way within two passes (the
+                    // first clears every bit it passes).
+                    let mut freed = 0;
+                    while freed == 0 {
+                        freed = bucket.sweep(|freed| freed > 0);
+                    }
                     self.weight -= freed;
                     bucket
                         .entries

@@ -184,6 +184,7 @@ impl<'a> WriteContext<'a> {
             if self.exclusive || self.locks.held.borrow().contains(&i) {
                 return;
             }
+            return self.lock_stripes(vec![i]);
         }
         self.lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect());
     }
