@@ -32,44 +32,4 @@ trap 'rm -rf "$work"' EXIT
 # LRANGE find a list.
 PORT=${PORT:-26411} profile_under_load "$bin" "$test" "$pipeline" "$requests" set,lpush "$work"
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
-    python3 -c '
-import sys
-ticks, hz = (int(x) for x in open(sys.argv[4]).read().split())
-requests = int(sys.argv[5])
-owners = ["kernel", "RocksDB", "Strata", "tokio", "other"]
-total = {o: 0 for o in owners}
-top = {"Strata": {}, "RocksDB": {}}
-def owner(frame):
-    if frame.endswith("_[k]"):
-        return "kernel"
-    if frame.startswith(("rocksdb::", "rocksdb_", "rocksdb-", "librocksdb")):
-        return "RocksDB"
-    if frame.startswith(("strata::", "<strata::", "strata_server::")):
-        return "Strata"
-    if frame.startswith(("tokio::", "<tokio::", "mio::", "<mio::")):
-        return "tokio"
-    return None
-for line in sys.stdin:
-    stack, _, count = line.rstrip().rpartition(" ")
-    frames = stack.split(";")
-    found = "other"
-    for f in reversed(frames):
-        o = owner(f)
-        if o:
-            found = o
-            if o in top:
-                top[o][f] = top[o].get(f, 0) + int(count)
-            break
-    total[found] += int(count)
-n = sum(total.values()) or 1
-cells = " | ".join(f"{100 * total[o] / n:.0f}%" for o in owners)
-print(f"| {sys.argv[1].upper()} | {sys.argv[2]} | {cells} |")
-us = ticks / hz * 1e6 / requests
-split = ", ".join(f"{o} {us * total[o] / n:.2f}" for o in owners)
-print(f"  CPU per request: {us:.2f} us ({split})")
-if sys.argv[3] == "1":
-    for o, fns in top.items():
-        print(f"  {o}:")
-        for f, c in sorted(fns.items(), key=lambda kv: -kv[1])[:10]:
-            print(f"    {100 * c / n:5.1f}%  {f[:110]}")
-' "$test" "$pipeline" "${DETAIL:-0}" "$work/cpu" "$requests"
+    python3 "$(dirname "$0")/cpu_owners.py" "$test" "$pipeline" "${DETAIL:-0}" "$work/cpu" "$requests"

@@ -10,7 +10,10 @@
 #   scripts/replica-cpu.sh MASTER_BINARY REPLICA_BINARY [REQUESTS] [PIPELINE]
 #
 # A binary named redis-server runs as Redis (appendonly yes, everysec, like
-# the report's Redis); any other as Strata on its defaults.
+# the report's Redis); any other as Strata on its defaults. PROFILE=1 also
+# samples the replica with perf and prints its CPU per applied SET split by
+# owner (kernel, RocksDB, Strata, tokio: cpu_owners.py), which says how much
+# of a replica's cost is Strata's own code.
 set -euo pipefail
 master_bin=$1
 replica_bin=$2
@@ -46,6 +49,11 @@ cpu_ticks() { # pid: utime + stime of all its threads
     awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
+reads() { # pid: read(2)-family system calls so far (not recv(2), which
+    # Strata's sockets use: the column means something for a Redis replica)
+    awk '$1 == "syscr:" {print $2}' "/proc/$1/io"
+}
+
 offset() { # port role-field
     redis-cli -p "$1" info replication | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
 }
@@ -65,6 +73,13 @@ done
 hz=$(getconf CLK_TCK)
 m0=$(cpu_ticks "$mpid")
 r0=$(cpu_ticks "$rpid")
+rr0=$(reads "$rpid")
+if [[ ${PROFILE:-0} == 1 ]]; then
+    perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$rpid" -o "$work/perf.data" \
+        >/dev/null 2>&1 &
+    perfpid=$!
+    sleep 0.5
+fi
 redis-benchmark -p $mport -t set -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q >/dev/null 2>&1
 caught=no
 for _ in $(seq 600); do
@@ -77,7 +92,19 @@ done
 [[ $caught == yes ]] || { echo "replica-cpu.sh: the replica did not catch up" >&2; exit 1; }
 m1=$(cpu_ticks "$mpid")
 r1=$(cpu_ticks "$rpid")
+rr1=$(reads "$rpid")
+if [[ ${PROFILE:-0} == 1 ]]; then
+    kill -INT "$perfpid"
+    wait "$perfpid" 2>/dev/null || true
+    echo "$((r1 - r0)) $hz" >"$work/cpu"
+    perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
+        python3 "$(dirname "$0")/cpu_owners.py" replica "$pipeline" "${DETAIL:-0}" "$work/cpu" "$requests"
+fi
+# Columns: master CPU µs per SET, replica CPU µs per SET, a Redis replica's
+# reads of the stream per SET (how many SETs one of the master's writes
+# carried to it).
 awk -v m=$((m1 - m0)) -v r=$((r1 - r0)) -v hz="$hz" -v n="$requests" -v p="$pipeline" \
+    -v rr=$((rr1 - rr0)) \
     -v mb="$(basename "$master_bin")" -v rb="$(basename "$replica_bin")" 'BEGIN {
-    printf "| %s -> %s | %d | %.2f | %.2f |\n", mb, rb, p, m * 1e6 / hz / n, r * 1e6 / hz / n
+    printf "| %s -> %s | %d | %.2f | %.2f | %.3f |\n", mb, rb, p, m * 1e6 / hz / n, r * 1e6 / hz / n, rr / n
 }'

@@ -415,6 +415,16 @@ pub fn render(server: &Server) -> prometheus::Result<String> {
         "Bytes held in the record cache in front of the engine (record-cache-size).",
         clamp_i64(e.record_cache_bytes),
     )?;
+    s.counter(
+        "strata_engine_record_cache_hits_total",
+        "Point reads the record cache answered (a record or its absence).",
+        e.record_cache_hits,
+    )?;
+    s.counter(
+        "strata_engine_record_cache_misses_total",
+        "Point reads the record cache sent on to the engine.",
+        e.record_cache_misses,
+    )?;
     s.gauge(
         "strata_engine_block_cache_usage_bytes",
         "Bytes held in the RocksDB block cache.",

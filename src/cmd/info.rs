@@ -660,6 +660,8 @@ fn engine(srv: &Server, w: &mut Lines<'_>) {
     w.field("engine_write_stalls", st.write_stalls);
     w.field("engine_open_snapshots", st.open_snapshots);
     w.field("engine_record_cache_bytes", st.record_cache_bytes);
+    w.field("engine_record_cache_hits", st.record_cache_hits);
+    w.field("engine_record_cache_misses", st.record_cache_misses);
     w.field("engine_committed_seq", srv.ks.committed());
 }
 

@@ -408,6 +408,10 @@ pub struct EngineStats {
     pub open_snapshots: u64,
     /// Bytes the record cache holds (`record_cache`), 0 without one.
     pub record_cache_bytes: u64,
+    /// Point reads the record cache answered (a record or its absence),
+    /// and those it sent to the engine.
+    pub record_cache_hits: u64,
+    pub record_cache_misses: u64,
     /// RocksDB's own figures (`# RocksDB` in INFO); `None` for other engines.
     pub rocksdb: Option<RocksStats>,
     /// The pmem engine's own figures (`# PMem` in INFO).

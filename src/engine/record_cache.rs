@@ -55,6 +55,9 @@ struct Shard {
     generation: u64,
     /// Writers between their two steps.
     in_flight: u32,
+    /// Lookups answered (a record or its absence) and not, for INFO.
+    hits: u64,
+    misses: u64,
 }
 
 impl Shard {
@@ -84,6 +87,8 @@ impl FamilyCache {
                         records: RecordTable::new(per_shard),
                         generation: 0,
                         in_flight: 0,
+                        hits: 0,
+                        misses: 0,
                     })
                 })
                 .collect(),
@@ -107,10 +112,20 @@ impl FamilyCache {
     /// The cached record, or the shard's generation to hand to `fill`.
     fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, u64> {
         let mut shard = self.shard(key).lock();
-        match shard.records.get(key) {
+        let found = match shard.records.get(key) {
             Some((Kind::Record, v)) => Ok(Some(v.to_vec())),
             Some((Kind::Absent, _)) => Ok(None),
-            Some((Kind::Rewriting, _)) | None => Err(shard.generation),
+            Some((Kind::Rewriting, _)) | None => Err(()),
+        };
+        match found {
+            Ok(v) => {
+                shard.hits += 1;
+                Ok(v)
+            }
+            Err(()) => {
+                shard.misses += 1;
+                Err(shard.generation)
+            }
         }
     }
 
@@ -143,9 +158,13 @@ impl FamilyCache {
         }
     }
 
-    /// Bytes held: the tables' buckets and entries.
-    fn memory(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().records.memory()).sum()
+    /// Bytes held (the tables' buckets and entries), lookups answered,
+    /// lookups missed.
+    fn usage(&self) -> (u64, u64, u64) {
+        self.shards.iter().fold((0, 0, 0), |(b, h, m), s| {
+            let s = s.lock();
+            (b + s.records.memory(), h + s.hits, m + s.misses)
+        })
     }
 }
 
@@ -357,7 +376,11 @@ impl Engine for CachedEngine {
 
     fn stats(&self) -> EngineStats {
         let mut s = self.inner.stats();
-        s.record_cache_bytes = self.meta.memory() + self.data.memory();
+        let (mb, mh, mm) = self.meta.usage();
+        let (db, dh, dm) = self.data.usage();
+        s.record_cache_bytes = mb + db;
+        s.record_cache_hits = mh + dh;
+        s.record_cache_misses = mm + dm;
         s
     }
 
@@ -450,6 +473,33 @@ mod tests {
         }
         assert!(e.stats().record_cache_bytes <= 256 << 10);
         assert!(e.stats().record_cache_bytes > 0);
+    }
+
+    #[test]
+    fn hits_and_misses_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 1 << 20);
+        let counts = |e: &CachedEngine| {
+            let s = e.stats();
+            (s.record_cache_hits, s.record_cache_misses)
+        };
+        // Unknown, then known absent; a family the cache does not hold
+        // counts nothing.
+        assert_eq!(e.get(Cf::Meta, b"k").unwrap(), None);
+        assert_eq!(e.get(Cf::Meta, b"k").unwrap(), None);
+        assert_eq!(e.get(Cf::State, b"k").unwrap(), None);
+        assert_eq!(counts(&e), (1, 1));
+        let mut b = Batch::default();
+        b.put(Cf::Meta, b"k".to_vec(), b"1".to_vec());
+        b.put(Cf::Data, b"m".to_vec(), b"2".to_vec());
+        e.write(&b).unwrap();
+        // The written metadata hits; the member, never looked up, misses.
+        assert_eq!(
+            e.multi_get(Cf::Meta, &[b"k", b"other"]).unwrap(),
+            vec![Some(b"1".to_vec()), None]
+        );
+        assert_eq!(e.get(Cf::Data, b"m").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(counts(&e), (2, 3));
     }
 
     fn cached(e: &CachedEngine, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {

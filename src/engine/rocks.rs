@@ -711,6 +711,8 @@ impl Engine for RocksEngine {
             write_stalls: self.opts.get_ticker_count(Ticker::StallMicros),
             open_snapshots: self.snapshots.open.load(Ordering::Relaxed),
             record_cache_bytes: 0,
+            record_cache_hits: 0,
+            record_cache_misses: 0,
             rocksdb: Some(RocksStats {
                 sst_bytes: self.int_property("rocksdb.total-sst-files-size"),
                 pending_compaction_bytes: self

@@ -145,6 +145,23 @@ impl<'s> MasterRun<'s> {
     }
 }
 
+/// Commands of a stretch whose metadata records are prefetched together:
+/// enough for their memory latencies to overlap, few enough that the
+/// first are still in the processor's cache when their command runs.
+pub const PREFETCH_WINDOW: usize = 32;
+
+/// Starts loading the metadata records the next commands of a stretch will
+/// look up (`pipeline::prefetch_metadata`), in the client's database: a
+/// SELECT among them only makes the hint miss.
+pub fn prefetch(server: &Server, client: &ClientState, commands: &[(Vec<Bytes>, Bytes)]) {
+    let db = server.ks.physical(client.db);
+    let resolved: Vec<(Resolved, &[Bytes])> = commands
+        .iter()
+        .filter_map(|(argv, _)| Some((server.commands.lookup(argv).ok()?, argv.as_slice())))
+        .collect();
+    super::pipeline::prefetch_metadata(server, db, resolved.into_iter());
+}
+
 /// A command of the master's stream failed here: Redis logs it the same way.
 pub fn log_error(error: &str, name: &[u8]) {
     let name = String::from_utf8_lossy(name);

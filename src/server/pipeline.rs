@@ -177,7 +177,8 @@ fn execute(
         Vec::new()
     };
     let pops = if queue.len() > 1 {
-        prefetch_metadata(server, client, &queue);
+        let db = server.ks.physical(client.db);
+        prefetch_metadata(server, db, queue.iter().map(|(c, a)| (*c, a.as_slice())));
         pops_ahead(&queue)
     } else {
         vec![1]
@@ -227,15 +228,19 @@ fn execute(
     Ok(())
 }
 
-/// Starts loading the metadata record of every queued command's key, so
-/// that the memory latencies of the run's lookups overlap instead of
-/// following one another (each command's lookup otherwise waits for its
-/// own cache misses: stop 35 in docs/bench/instructions.md).
-fn prefetch_metadata(server: &Server, client: &ClientState, queue: &Queue) {
-    let db = server.ks.physical(client.db);
-    let mut buf = Vec::with_capacity(queue.len() * 24);
-    let mut ends = Vec::with_capacity(queue.len());
-    for (cmd, argv) in queue {
+/// Starts loading the metadata record of every command's key (physical
+/// db `db`), so that the memory latencies of their lookups overlap instead
+/// of following one another (each command's lookup otherwise waits for its
+/// own cache misses: stop 35 in docs/bench/instructions.md). A pipeline's
+/// run and a replica's stretch of the master's stream use it.
+pub fn prefetch_metadata<'a>(
+    server: &Server,
+    db: u8,
+    commands: impl ExactSizeIterator<Item = (Resolved, &'a [Bytes])>,
+) {
+    let mut buf = Vec::with_capacity(commands.len() * 24);
+    let mut ends = Vec::with_capacity(commands.len());
+    for (cmd, argv) in commands {
         if let Some(key) = cmd.spec.single_key(argv) {
             encoding::push_meta_key(&mut buf, db, key);
             ends.push(buf.len());

@@ -159,13 +159,18 @@ impl ReplicaData for ServerReplicaData {
         apply_alone(&server, client, argv, raw)
     }
 
-    fn apply_stretch(&self, commands: Vec<(Vec<Bytes>, Bytes)>) -> Result<(), DataError> {
+    fn apply_stretch(&self, mut commands: Vec<(Vec<Bytes>, Bytes)>) -> Result<(), DataError> {
         let server = self.server()?;
         let mut master = self.master.lock();
         let client = Self::master_client(&server, &mut master);
         let mut run = MasterRun::new(&server);
         let failed = |e: master_run::CommitFailed| DataError::Commit(e.0);
-        for (argv, raw) in commands {
+        for i in 0..commands.len() {
+            if i % master_run::PREFETCH_WINDOW == 0 && commands.len() > 1 {
+                let end = (i + master_run::PREFETCH_WINDOW).min(commands.len());
+                master_run::prefetch(&server, client, &commands[i..end]);
+            }
+            let (argv, raw) = std::mem::take(&mut commands[i]);
             let alone = match master_run::joins(&server, client, &argv) {
                 Some(cmd) => run.push(client, cmd, argv, &raw).map_err(failed)?,
                 None => {
