@@ -89,6 +89,7 @@ cases!(
     iteration_respects_bounds,
     seek_for_prev_finds_the_last_key_at_or_before,
     multi_get_keeps_order_duplicates_and_misses,
+    get_run_reads_each_key_in_order,
     delete_range_removes_half_open_range,
     delete_range_then_put_in_one_batch_keeps_the_put,
     delete_range_of_the_last_db_byte,
@@ -327,6 +328,62 @@ fn multi_get_keeps_order_duplicates_and_misses(h: &Harness) {
     assert_eq!(got[498], Some(v(b"newer")));
     let other = e.multi_get(Cf::Data, &many[..3]).expect("other family");
     assert!(other.len() == 3 && other.iter().all(Option::is_none));
+}
+
+fn get_run_reads_each_key_in_order(h: &Harness) {
+    let e = h.open();
+    let run = |keys: &[&[u8]]| {
+        let mut got = Vec::new();
+        e.get_run(Cf::Data, keys, &mut |i, v| {
+            got.push((i, v.map(<[u8]>::to_vec)))
+        })
+        .expect("get_run");
+        got
+    };
+    // Flushed and in the memtable; between the asked keys, others.
+    put(
+        &*e,
+        Cf::Data,
+        &[(b"a1", b"x"), (b"a2", b"y"), (b"a3", b"z")],
+    );
+    e.flush().expect("flush");
+    put(&*e, Cf::Data, &[(b"a2", b"Y"), (b"a5", b"w"), (b"b", b"v")]);
+    assert_eq!(run(&[]), vec![]);
+    let asked: [&[u8]; 4] = [b"a1", b"a2", b"a4", b"a5"];
+    let expect = vec![
+        (0, Some(v(b"x"))),
+        (1, Some(v(b"Y"))),
+        (2, None),
+        (3, Some(v(b"w"))),
+    ];
+    assert_eq!(run(&asked), expect);
+    // Read again (from a cache in front, if any), and after changes.
+    assert_eq!(run(&asked), expect);
+    let mut b = Batch::new();
+    b.delete(Cf::Data, b"a1".to_vec());
+    b.put(Cf::Data, b"a4".to_vec(), b"new".to_vec());
+    e.write(&b).expect("write");
+    assert_eq!(
+        run(&asked),
+        vec![
+            (0, None),
+            (1, Some(v(b"Y"))),
+            (2, Some(v(b"new"))),
+            (3, Some(v(b"w")))
+        ]
+    );
+    // Past the last record, and a last key that is a prefix of others.
+    assert_eq!(
+        run(&[b"a5", b"a6", b"c"]),
+        vec![(0, Some(v(b"w"))), (1, None), (2, None)]
+    );
+    assert_eq!(run(&[b"a"]), vec![(0, None)]);
+    assert_eq!(run(&[b"b"]), vec![(0, Some(v(b"v")))]);
+    // Another family holds none of them.
+    let mut other = Vec::new();
+    e.get_run(Cf::Meta, &asked, &mut |i, v| other.push((i, v.is_some())))
+        .expect("get_run");
+    assert_eq!(other, vec![(0, false), (1, false), (2, false), (3, false)]);
 }
 
 fn delete_range_removes_half_open_range(h: &Harness) {

@@ -495,6 +495,47 @@ pub trait Engine: Send + Sync + 'static {
     fn multi_get_to_delete(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
         self.multi_get(cf, keys)
     }
+    /// Point reads of `keys`, which ascend and are (nearly) all the
+    /// records between the first and the last (a list range's elements):
+    /// `visit(i, record)` for each key in order. By default one iterator
+    /// walks from the first key to the last, which costs less than a seek
+    /// per key. `visit` must not call back into the engine.
+    fn get_run(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(());
+        };
+        // The smallest key after `last`.
+        let mut upper = Vec::with_capacity(last.len() + 1);
+        upper.extend_from_slice(last);
+        upper.push(0);
+        let mut it = self.iter(cf, Some(first), Some(&upper));
+        it.seek(first);
+        let mut i = 0;
+        while i < keys.len() && it.valid() {
+            match it.key().cmp(keys[i]) {
+                std::cmp::Ordering::Less => it.next(),
+                std::cmp::Ordering::Equal => {
+                    visit(i, Some(it.value()));
+                    i += 1;
+                    it.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    visit(i, None);
+                    i += 1;
+                }
+            }
+        }
+        it.status()?;
+        for j in i..keys.len() {
+            visit(j, None);
+        }
+        Ok(())
+    }
     /// Applies the batch atomically. It is visible to readers on return;
     /// its log record may still sit in an in-process buffer until
     /// [`Engine::flush_wal_buffer`] (so many writes share one `write(2)`),

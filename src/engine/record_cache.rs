@@ -41,13 +41,15 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::record_table::{Kind, RecordTable, ENTRY_OVERHEAD};
+use super::record_table::{KeyHash, Kind, RecordTable, ENTRY_OVERHEAD};
 use super::{Batch, BatchOp, Cf, Engine, EngineIter, EngineResult, EngineSnapshot, EngineStats};
 
 /// Larger records are read from the engine every time: a few big values
 /// would otherwise evict many small hot ones.
 const MAX_CACHED_RECORD: usize = 4096;
-const SHARDS: usize = 16;
+/// `2^SHARD_BITS` shards per family.
+const SHARD_BITS: u32 = 4;
+const SHARDS: usize = 1 << SHARD_BITS;
 
 struct Shard {
     records: RecordTable,
@@ -95,24 +97,18 @@ impl FamilyCache {
         }
     }
 
-    fn shard_of(key: &[u8]) -> usize {
-        // FNV-1a over the key's tail, where keys of one collection differ.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in key.iter().rev().take(16) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        (h >> 32) as usize % SHARDS
-    }
-
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
-        &self.shards[Self::shard_of(key)]
+    /// The shard of a key hashed `h` (one hash picks the shard and, in
+    /// its table, the bucket: members of one collection, which share a
+    /// prefix, spread over all shards).
+    fn shard(&self, h: KeyHash) -> &Mutex<Shard> {
+        &self.shards[h.shard(SHARD_BITS)]
     }
 
     /// The cached record, or the shard's generation to hand to `fill`.
     fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, u64> {
-        let mut shard = self.shard(key).lock();
-        let found = match shard.records.get(key) {
+        let h = KeyHash::of(key);
+        let mut shard = self.shard(h).lock();
+        let found = match shard.records.get(h, key) {
             Some((Kind::Record, v)) => Ok(Some(v.to_vec())),
             Some((Kind::Absent, _)) => Ok(None),
             Some((Kind::Rewriting, _)) | None => Err(()),
@@ -138,9 +134,10 @@ impl FamilyCache {
             Some(v) => (Kind::Record, v),
             None => (Kind::Absent, &[][..]),
         };
-        let mut shard = self.shard(key).lock();
+        let h = KeyHash::of(key);
+        let mut shard = self.shard(h).lock();
         if shard.generation == generation && shard.in_flight == 0 {
-            shard.records.insert(key, kind, bytes, false);
+            shard.records.insert(h, key, kind, bytes, false);
         }
     }
 
@@ -150,8 +147,9 @@ impl FamilyCache {
     fn prefetch(&self, keys: &[&[u8]]) {
         let mut at = Vec::with_capacity(keys.len());
         for k in keys {
-            let shard = Self::shard_of(k);
-            at.push((shard, self.shards[shard].lock().records.prefetch_bucket(k)));
+            let h = KeyHash::of(k);
+            let shard = h.shard(SHARD_BITS);
+            at.push((shard, self.shards[shard].lock().records.prefetch_bucket(h)));
         }
         for (shard, place) in at {
             self.shards[shard].lock().records.prefetch_entry(place);
@@ -216,7 +214,8 @@ impl CachedEngine {
             match op {
                 BatchOp::Put { cf, key, value } => {
                     if let Some(f) = self.family(*cf) {
-                        let mut s = f.shard(key).lock();
+                        let h = KeyHash::of(key);
+                        let mut s = f.shard(h).lock();
                         s.count_writer(step);
                         let key = key.as_slice();
                         match step {
@@ -224,26 +223,28 @@ impl CachedEngine {
                             // rewrites the entry in place (a remove and a
                             // fresh insert cost ~100 instructions more per
                             // SET, and lost the entry's place in the clock).
-                            WriterStep::Enter => s.records.mark_rewriting(key),
+                            WriterStep::Enter => s.records.mark_rewriting(h, key),
                             WriterStep::Applied if value.len() <= MAX_CACHED_RECORD => {
                                 // Metadata enters the cache; a member only
                                 // if marked at Enter (or cached by an
                                 // earlier put of this batch: the last one
                                 // wins).
                                 let only_if_present = *cf != Cf::Meta;
-                                s.records.insert(key, Kind::Record, value, only_if_present);
+                                s.records
+                                    .insert(h, key, Kind::Record, value, only_if_present);
                             }
                             WriterStep::Applied | WriterStep::Failed => {
-                                s.records.remove(key);
+                                s.records.remove(h, key);
                             }
                         }
                     }
                 }
                 BatchOp::Delete { cf, key } => {
                     if let Some(f) = self.family(*cf) {
-                        let mut s = f.shard(key).lock();
+                        let h = KeyHash::of(key);
+                        let mut s = f.shard(h).lock();
                         s.count_writer(step);
-                        s.records.remove(key.as_slice());
+                        s.records.remove(h, key);
                     }
                 }
                 BatchOp::DeleteRange { cf, .. } => {
@@ -300,6 +301,54 @@ impl Engine for CachedEngine {
             out[i] = v;
         }
         Ok(out)
+    }
+
+    fn get_run(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        let Some(f) = self.family(cf) else {
+            return self.inner.get_run(cf, keys, visit);
+        };
+        // Answered from the cache up to the first key it does not hold;
+        // from there the engine's one iterator reads the rest, and what it
+        // reads is cached (an LRANGE repeated over the same elements then
+        // costs a lookup per element instead of a merge of every memtable
+        // and file per element).
+        for (i, k) in keys.iter().enumerate() {
+            let h = KeyHash::of(k);
+            let mut guard = f.shard(h).lock();
+            let shard = &mut *guard;
+            match shard.records.get(h, k) {
+                Some((Kind::Record, v)) => {
+                    shard.hits += 1;
+                    visit(i, Some(v));
+                }
+                Some((Kind::Absent, _)) => {
+                    shard.hits += 1;
+                    visit(i, None);
+                }
+                Some((Kind::Rewriting, _)) | None => {
+                    drop(guard);
+                    let rest = &keys[i..];
+                    let generations: Vec<u64> = rest
+                        .iter()
+                        .map(|k| {
+                            let mut s = f.shard(KeyHash::of(k)).lock();
+                            s.misses += 1;
+                            s.generation
+                        })
+                        .collect();
+                    return self.inner.get_run(cf, rest, &mut |j, v| {
+                        f.fill(rest[j], v, generations[j]);
+                        visit(i + j, v);
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn get_to_delete(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
@@ -502,10 +551,58 @@ mod tests {
         assert_eq!(counts(&e), (2, 3));
     }
 
+    #[test]
+    fn a_run_read_once_is_answered_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 1 << 20);
+        let mut b = Batch::default();
+        for k in [&b"e1"[..], b"e2", b"e3"] {
+            b.put(Cf::Data, k.to_vec(), k.to_vec());
+        }
+        e.write(&b).unwrap();
+        let keys: [&[u8]; 3] = [b"e1", b"e2", b"e3"];
+        let read = |e: &CachedEngine| {
+            let mut got = Vec::new();
+            e.get_run(Cf::Data, &keys, &mut |_, v| got.push(v.map(<[u8]>::to_vec)))
+                .unwrap();
+            got
+        };
+        let all = vec![
+            Some(b"e1".to_vec()),
+            Some(b"e2".to_vec()),
+            Some(b"e3".to_vec()),
+        ];
+        // Pushed elements are not cached: the first read goes to the engine.
+        assert_eq!(read(&e), all);
+        assert_eq!(
+            (e.stats().record_cache_hits, e.stats().record_cache_misses),
+            (0, 3)
+        );
+        assert_eq!(read(&e), all);
+        assert_eq!(
+            (e.stats().record_cache_hits, e.stats().record_cache_misses),
+            (3, 3)
+        );
+        // A miss in the middle reads the rest from the engine.
+        let mut b = Batch::default();
+        b.put(Cf::Data, b"e2".to_vec(), b"changed".to_vec());
+        b.delete(Cf::Data, b"e3".to_vec());
+        e.write(&b).unwrap();
+        assert_eq!(
+            read(&e),
+            vec![Some(b"e1".to_vec()), Some(b"changed".to_vec()), None]
+        );
+        assert_eq!(
+            (e.stats().record_cache_hits, e.stats().record_cache_misses),
+            (5, 4)
+        );
+    }
+
     fn cached(e: &CachedEngine, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
         let f = e.family(cf).expect("cached family");
-        let s = f.shard(key).lock();
-        match s.records.peek(key) {
+        let h = KeyHash::of(key);
+        let s = f.shard(h).lock();
+        match s.records.peek(h, key) {
             Some((Kind::Record, v)) => Some(Some(v.to_vec())),
             Some((Kind::Absent, _)) => Some(None),
             Some((Kind::Rewriting, _)) | None => None,

@@ -214,6 +214,26 @@ impl Bucket {
 /// A byte-bounded map from keys to [`Kind`]s and records: see the module
 /// documentation. Not synchronized: the record cache keeps one per shard,
 /// behind the shard's mutex.
+/// A key's hash, computed once per lookup: its top bits pick the record
+/// cache's shard ([`KeyHash::shard`]), its middle bits the table's bucket
+/// and tag (the bucket index stays below bit 56, so the two never share
+/// bits).
+#[derive(Clone, Copy)]
+pub(super) struct KeyHash(u64);
+
+impl KeyHash {
+    pub(super) fn of(key: &[u8]) -> KeyHash {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(key);
+        KeyHash(h.finish().wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    /// One of `2^bits` shards.
+    pub(super) fn shard(self, bits: u32) -> usize {
+        (self.0 >> (64 - bits)) as usize
+    }
+}
+
 pub(super) struct RecordTable {
     buckets: Box<[Bucket]>,
     mask: usize,
@@ -240,18 +260,16 @@ impl RecordTable {
         }
     }
 
-    /// The key's bucket and tag, from one hash: the bucket from its high
-    /// half, the tag from bits the bucket does not use.
-    fn locate(&self, key: &[u8]) -> (usize, u16) {
-        let mut h = rustc_hash::FxHasher::default();
-        h.write(key);
-        let h = h.finish().wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        ((h >> 32) as usize & self.mask, (h >> 16) as u16)
+    /// The key's bucket and tag: the bucket from the hash's high half
+    /// (at most 24 bits of it, under the shard's), the tag from bits the
+    /// bucket does not use.
+    fn locate(&self, h: KeyHash) -> (usize, u16) {
+        ((h.0 >> 32) as usize & self.mask, (h.0 >> 16) as u16)
     }
 
     /// The key's kind and record, marking it used.
-    pub(super) fn get(&mut self, key: &[u8]) -> Option<(Kind, &[u8])> {
-        let (b, tag) = self.locate(key);
+    pub(super) fn get(&mut self, h: KeyHash, key: &[u8]) -> Option<(Kind, &[u8])> {
+        let (b, tag) = self.locate(h);
         let bucket = &mut self.buckets[b];
         let way = bucket.find(tag, key)?;
         bucket.referenced |= 1 << way;
@@ -261,16 +279,16 @@ impl RecordTable {
 
     /// The key's kind and record, without marking it used.
     #[cfg(test)]
-    pub(super) fn peek(&self, key: &[u8]) -> Option<(Kind, &[u8])> {
-        let (b, tag) = self.locate(key);
+    pub(super) fn peek(&self, h: KeyHash, key: &[u8]) -> Option<(Kind, &[u8])> {
+        let (b, tag) = self.locate(h);
         let bucket = &self.buckets[b];
         let e = bucket.entries[bucket.find(tag, key)?].as_ref()?;
         Some((e.kind(), e.value()))
     }
 
     /// Marks a cached key [`Kind::Rewriting`]; absent keys stay absent.
-    pub(super) fn mark_rewriting(&mut self, key: &[u8]) {
-        let (b, tag) = self.locate(key);
+    pub(super) fn mark_rewriting(&mut self, h: KeyHash, key: &[u8]) {
+        let (b, tag) = self.locate(h);
         let bucket = &mut self.buckets[b];
         if let Some(way) = bucket.find(tag, key) {
             if let Some(e) = bucket.entries[way].as_mut() {
@@ -281,14 +299,21 @@ impl RecordTable {
 
     /// Caches `key` as `kind` with `value` (empty unless a record),
     /// replacing what it had; `only_if_present` leaves uncached keys out.
-    pub(super) fn insert(&mut self, key: &[u8], kind: Kind, value: &[u8], only_if_present: bool) {
+    pub(super) fn insert(
+        &mut self,
+        h: KeyHash,
+        key: &[u8],
+        kind: Kind,
+        value: &[u8],
+        only_if_present: bool,
+    ) {
         if u32::try_from(key.len()).is_err() || u32::try_from(value.len()).is_err() {
             // An entry's header holds 32-bit lengths; such a key is not
             // cached (nor may an older record of it stay).
-            self.remove(key);
+            self.remove(h, key);
             return;
         }
-        let (b, tag) = self.locate(key);
+        let (b, tag) = self.locate(h);
         let bucket = &mut self.buckets[b];
         if let Some(way) = bucket.find(tag, key) {
             if let Some(e) = bucket.entries[way].as_mut() {
@@ -339,8 +364,8 @@ impl RecordTable {
         }
     }
 
-    pub(super) fn remove(&mut self, key: &[u8]) {
-        let (b, tag) = self.locate(key);
+    pub(super) fn remove(&mut self, h: KeyHash, key: &[u8]) {
+        let (b, tag) = self.locate(h);
         let bucket = &mut self.buckets[b];
         if let Some(way) = bucket.find(tag, key) {
             if let Some(e) = bucket.entries[way].take() {
@@ -367,10 +392,10 @@ impl RecordTable {
         (self.buckets.len() * std::mem::size_of::<Bucket>()) as u64 + self.weight
     }
 
-    /// Starts loading `key`'s bucket; returns where to look for its entry
+    /// Starts loading the bucket of the key hashed `h`; returns where to look for its entry
     /// once it has arrived ([`RecordTable::prefetch_entry`]).
-    pub(super) fn prefetch_bucket(&self, key: &[u8]) -> (usize, u16) {
-        let (b, tag) = self.locate(key);
+    pub(super) fn prefetch_bucket(&self, h: KeyHash) -> (usize, u16) {
+        let (b, tag) = self.locate(h);
         prefetch_line(&self.buckets[b] as *const Bucket as *const u8);
         (b, tag)
     }
@@ -404,30 +429,48 @@ mod tests {
     #[test]
     fn entries_are_found_replaced_marked_and_removed() {
         let mut t = RecordTable::new(1 << 20);
-        assert_eq!(t.get(b"a"), None);
-        t.insert(b"a", Kind::Record, b"one", false);
-        t.insert(b"b", Kind::Absent, b"", false);
-        assert_eq!(t.get(b"a"), Some((Kind::Record, &b"one"[..])));
-        assert_eq!(t.get(b"b"), Some((Kind::Absent, &b""[..])));
+        assert_eq!(t.get(KeyHash::of(b"a"), b"a"), None);
+        t.insert(KeyHash::of(b"a"), b"a", Kind::Record, b"one", false);
+        t.insert(KeyHash::of(b"b"), b"b", Kind::Absent, b"", false);
+        assert_eq!(
+            t.get(KeyHash::of(b"a"), b"a"),
+            Some((Kind::Record, &b"one"[..]))
+        );
+        assert_eq!(
+            t.get(KeyHash::of(b"b"), b"b"),
+            Some((Kind::Absent, &b""[..]))
+        );
         // Same size: in place; another size: a new entry.
-        t.insert(b"a", Kind::Record, b"two", false);
-        assert_eq!(t.peek(b"a"), Some((Kind::Record, &b"two"[..])));
-        t.insert(b"a", Kind::Record, b"three", false);
-        assert_eq!(t.peek(b"a"), Some((Kind::Record, &b"three"[..])));
+        t.insert(KeyHash::of(b"a"), b"a", Kind::Record, b"two", false);
+        assert_eq!(
+            t.peek(KeyHash::of(b"a"), b"a"),
+            Some((Kind::Record, &b"two"[..]))
+        );
+        t.insert(KeyHash::of(b"a"), b"a", Kind::Record, b"three", false);
+        assert_eq!(
+            t.peek(KeyHash::of(b"a"), b"a"),
+            Some((Kind::Record, &b"three"[..]))
+        );
         assert_eq!(t.weight(), 1 + 5 + 1 + 2 * ENTRY_OVERHEAD);
-        t.mark_rewriting(b"a");
-        t.mark_rewriting(b"c");
-        assert_eq!(t.peek(b"a"), Some((Kind::Rewriting, &b"three"[..])));
-        assert_eq!(t.peek(b"c"), None);
-        t.insert(b"c", Kind::Record, b"x", true);
-        assert_eq!(t.peek(b"c"), None);
-        t.insert(b"a", Kind::Record, b"four", true);
-        assert_eq!(t.peek(b"a"), Some((Kind::Record, &b"four"[..])));
-        t.remove(b"a");
-        assert_eq!(t.peek(b"a"), None);
+        t.mark_rewriting(KeyHash::of(b"a"), b"a");
+        t.mark_rewriting(KeyHash::of(b"c"), b"c");
+        assert_eq!(
+            t.peek(KeyHash::of(b"a"), b"a"),
+            Some((Kind::Rewriting, &b"three"[..]))
+        );
+        assert_eq!(t.peek(KeyHash::of(b"c"), b"c"), None);
+        t.insert(KeyHash::of(b"c"), b"c", Kind::Record, b"x", true);
+        assert_eq!(t.peek(KeyHash::of(b"c"), b"c"), None);
+        t.insert(KeyHash::of(b"a"), b"a", Kind::Record, b"four", true);
+        assert_eq!(
+            t.peek(KeyHash::of(b"a"), b"a"),
+            Some((Kind::Record, &b"four"[..]))
+        );
+        t.remove(KeyHash::of(b"a"), b"a");
+        assert_eq!(t.peek(KeyHash::of(b"a"), b"a"), None);
         assert_eq!(t.weight(), 1 + ENTRY_OVERHEAD);
         t.clear();
-        assert_eq!((t.peek(b"b"), t.weight()), (None, 0));
+        assert_eq!((t.peek(KeyHash::of(b"b"), b"b"), t.weight()), (None, 0));
     }
 
     #[test]
@@ -443,10 +486,10 @@ mod tests {
         let hot: Vec<Vec<u8>> = (0..50).map(|i| key(1_000_000 + i)).collect();
         for i in 0..20_000u32 {
             let h = &hot[i as usize % hot.len()];
-            if t.get(h).is_none() {
-                t.insert(h, Kind::Record, &[1; 16], false);
+            if t.get(KeyHash::of(h), h).is_none() {
+                t.insert(KeyHash::of(h), h, Kind::Record, &[1; 16], false);
             }
-            t.insert(&key(i), Kind::Record, &[2; 16], false);
+            t.insert(KeyHash::of(&key(i)), &key(i), Kind::Record, &[2; 16], false);
             assert!(t.weight() <= capacity);
         }
         let weight: u64 = t
@@ -456,7 +499,10 @@ mod tests {
             .map(Entry::weight)
             .sum();
         assert_eq!(weight, t.weight(), "the weight is the entries' sum");
-        let hot_kept = hot.iter().filter(|k| t.peek(k).is_some()).count();
+        let hot_kept = hot
+            .iter()
+            .filter(|k| t.peek(KeyHash::of(k), k).is_some())
+            .count();
         assert!(hot_kept >= 45, "only {hot_kept} of 50 hot keys kept");
         assert!(t.weight() > capacity / 2, "the budget is used");
     }
@@ -464,18 +510,24 @@ mod tests {
     #[test]
     fn a_record_larger_than_the_budget_leaves_it_empty() {
         let mut t = RecordTable::new(1000);
-        t.insert(b"small", Kind::Record, &[0; 10], false);
-        t.insert(b"big", Kind::Record, &[0; 4096], false);
+        t.insert(
+            KeyHash::of(b"small"),
+            b"small",
+            Kind::Record,
+            &[0; 10],
+            false,
+        );
+        t.insert(KeyHash::of(b"big"), b"big", Kind::Record, &[0; 4096], false);
         assert_eq!(t.weight(), 0);
-        assert_eq!(t.peek(b"big"), None);
+        assert_eq!(t.peek(KeyHash::of(b"big"), b"big"), None);
     }
 
     #[test]
     fn prefetching_finds_the_entry_it_loads() {
         let mut t = RecordTable::new(1 << 20);
-        t.insert(b"k", Kind::Record, b"v", false);
-        let at = t.prefetch_bucket(b"k");
+        t.insert(KeyHash::of(b"k"), b"k", Kind::Record, b"v", false);
+        let at = t.prefetch_bucket(KeyHash::of(b"k"));
         t.prefetch_entry(at);
-        assert_eq!(at, t.locate(b"k"));
+        assert_eq!(at, t.locate(KeyHash::of(b"k")));
     }
 }

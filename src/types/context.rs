@@ -340,6 +340,34 @@ impl<'a> WriteContext<'a> {
         self.get_inner(cf, key, false)
     }
 
+    /// [`Engine::get_run`] through the staged changes: `keys` ascend and
+    /// are (nearly) all the records between the first and the last;
+    /// `visit(i, record)` sees each in order.
+    pub fn get_run(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(());
+        };
+        let mut upper = Vec::with_capacity(last.len() + 1);
+        upper.extend_from_slice(last);
+        upper.push(0);
+        if self
+            .overlay
+            .borrow_mut()
+            .touches(cf, Some(first), Some(&upper))
+        {
+            for (i, k) in keys.iter().enumerate() {
+                visit(i, self.get(cf, k)?.as_deref());
+            }
+            return Ok(());
+        }
+        self.ks.engine().get_run(cf, keys, visit)
+    }
+
     /// [`get`](Self::get) of a member the command is about to delete (a
     /// popped element): the engine's record cache need not keep it.
     pub fn get_to_delete(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {

@@ -376,6 +376,54 @@ const GENERIC: &str = r#"
     LLEN l
 "#;
 
+/// A short range is read through the record cache (`list::read_range`):
+/// each read below repeats one that filled the cache, after a change of
+/// every kind, inside a transaction too (where the staged changes answer).
+const REREAD: &str = r#"
+    RPUSH l a b c d e f g h
+    LRANGE l 0 -1
+    LRANGE l 0 -1
+    LSET l 2 C
+    LRANGE l 0 -1
+    LPOP l
+    RPOP l
+    LRANGE l 0 -1
+    LPUSH l z
+    RPUSH l y
+    LRANGE l 0 -1
+    LINSERT l BEFORE d dd
+    LRANGE l 0 -1
+    LREM l 1 e
+    LRANGE l 0 -1
+    LTRIM l 1 4
+    LRANGE l 0 -1
+    LRANGE l 1 2
+    LRANGE l -2 -1
+    LMOVE l l LEFT RIGHT
+    LRANGE l 0 -1
+    MULTI
+    LPUSH l m1
+    LRANGE l 0 -1
+    LSET l 1 m2
+    LRANGE l 0 2
+    RPOP l
+    LRANGE l 0 -1
+    EXEC
+    LRANGE l 0 -1
+    DEL l
+    LRANGE l 0 -1
+    RPUSH l new1 new2
+    LRANGE l 0 -1
+    SET l str
+    LRANGE l 0 -1
+"#;
+
+#[test]
+fn ranges_read_again_after_every_change_match_redis() {
+    let mut d = Diff::new();
+    d.script(REREAD);
+}
+
 #[test]
 fn push_and_pop_match_redis() {
     let mut d = Diff::new();
@@ -423,9 +471,11 @@ fn generic_key_commands_on_lists_match_redis() {
 fn every_script_matches_redis_in_resp3() {
     let mut d = Diff::new();
     d.resp3();
-    for (i, script) in [PUSH_POP, RANGES, EDITS, LPOS, MOVES, WRONG_TYPE, ARITY]
-        .iter()
-        .enumerate()
+    for (i, script) in [
+        PUSH_POP, RANGES, EDITS, LPOS, MOVES, WRONG_TYPE, ARITY, REREAD,
+    ]
+    .iter()
+    .enumerate()
     {
         d.check(&["SELECT", &(i + 1).to_string()]);
         d.script(script);
