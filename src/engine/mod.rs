@@ -490,11 +490,6 @@ pub trait Engine: Send + Sync + 'static {
     fn get_to_delete(&self, cf: Cf, key: &[u8]) -> EngineResult<Option<Vec<u8>>> {
         self.get(cf, key)
     }
-    /// [`multi_get`](Engine::multi_get) of records the caller is about to
-    /// delete, as [`get_to_delete`](Engine::get_to_delete).
-    fn multi_get_to_delete(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
-        self.multi_get(cf, keys)
-    }
     /// Point reads of `keys`, which ascend and are (nearly) all the
     /// records between the first and the last (a list range's elements):
     /// `visit(i, record)` for each key in order. By default one iterator
@@ -535,6 +530,16 @@ pub trait Engine: Send + Sync + 'static {
             visit(j, None);
         }
         Ok(())
+    }
+    /// [`get_run`](Engine::get_run) of records the caller is about to
+    /// delete, as [`get_to_delete`](Engine::get_to_delete).
+    fn get_run_to_delete(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        self.get_run(cf, keys, visit)
     }
     /// Applies the batch atomically. It is visible to readers on return;
     /// its log record may still sit in an in-process buffer until

@@ -360,8 +360,13 @@ impl Engine for CachedEngine {
         self.inner.get_to_delete(cf, key)
     }
 
-    fn multi_get_to_delete(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
-        self.inner.multi_get_to_delete(cf, keys)
+    fn get_run_to_delete(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        self.inner.get_run_to_delete(cf, keys, visit)
     }
 
     fn prefetch(&self, cf: Cf, keys: &[&[u8]]) {

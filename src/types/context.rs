@@ -431,20 +431,27 @@ impl<'a> WriteContext<'a> {
         self.pops_ahead.get()
     }
 
-    /// Reads `keys` of `cf` in one multi-get, for the commands of this unit
-    /// that will read them with [`get_to_delete`](Self::get_to_delete),
-    /// each once. The caller holds the lock of the key they belong to
-    /// until the unit ends, so they cannot change but by this unit's own
-    /// writes, which the overlay answers first.
+    /// Reads `keys` of `cf`, adjacent records (a list's end), with one
+    /// iterator (`Engine::get_run_to_delete`: a multi-get searched every
+    /// memtable for each key), for the commands of this unit that will read
+    /// them with [`get_to_delete`](Self::get_to_delete), each once. The
+    /// caller holds the lock of the key they belong to until the unit
+    /// ends, so they cannot change but by this unit's own writes, which the
+    /// overlay answers first.
     pub fn read_ahead_to_delete(&self, cf: Cf, keys: Vec<Vec<u8>>) -> EngineResult<()> {
-        let keys: Vec<Vec<u8>> = {
+        let mut keys: Vec<Vec<u8>> = {
             let mut overlay = self.overlay.borrow_mut();
             keys.into_iter()
                 .filter(|k| matches!(overlay.lookup(cf, k), Staged::Unknown))
                 .collect()
         };
+        keys.sort_unstable();
+        keys.dedup();
         let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        let values = self.ks.engine().multi_get_to_delete(cf, &refs)?;
+        let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        self.ks
+            .engine()
+            .get_run_to_delete(cf, &refs, &mut |_, v| values.push(v.map(<[u8]>::to_vec)))?;
         self.ahead.borrow_mut().extend(keys.into_iter().zip(values));
         Ok(())
     }

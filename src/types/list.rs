@@ -533,7 +533,7 @@ fn pop_from(
         let pops = w.pops_ahead() as u64;
         if n == 1 && pops > 1 {
             // The first of a pipeline's pops of this list reads the
-            // elements of all of them in one multi-get (sequential keys,
+            // elements of all of them with one iterator (adjacent keys,
             // mostly in one block), where each would have searched the
             // engine alone.
             let ahead = (0..pops.min(len)).map(|j| match end {
