@@ -476,6 +476,15 @@ pub struct RocksStats {
     pub read_avg_us: u64,
 }
 
+/// The smallest key after `key`: the exclusive upper bound of a range
+/// that ends with `key`.
+pub fn key_after(key: &[u8]) -> Vec<u8> {
+    let mut after = Vec::with_capacity(key.len() + 1);
+    after.extend_from_slice(key);
+    after.push(0);
+    after
+}
+
 /// An ordered key-value store with column families, atomic batches and
 /// consistent iterators. Implementations are shared between threads.
 pub trait Engine: Send + Sync + 'static {
@@ -504,10 +513,7 @@ pub trait Engine: Send + Sync + 'static {
         let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
             return Ok(());
         };
-        // The smallest key after `last`.
-        let mut upper = Vec::with_capacity(last.len() + 1);
-        upper.extend_from_slice(last);
-        upper.push(0);
+        let upper = key_after(last);
         let mut it = self.iter(cf, Some(first), Some(&upper));
         it.seek(first);
         let mut i = 0;

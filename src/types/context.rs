@@ -352,9 +352,7 @@ impl<'a> WriteContext<'a> {
         let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
             return Ok(());
         };
-        let mut upper = Vec::with_capacity(last.len() + 1);
-        upper.extend_from_slice(last);
-        upper.push(0);
+        let upper = crate::engine::key_after(last);
         if self
             .overlay
             .borrow_mut()

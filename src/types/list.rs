@@ -103,10 +103,20 @@ impl ListMeta {
 
     /// The subkey of the element at index (not position) `index`.
     fn item(&self, index: u64) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.prefix.len() + 8);
-        k.extend_from_slice(&self.prefix);
-        k.extend_from_slice(&index.to_be_bytes());
+        let mut k = Vec::with_capacity(self.item_len());
+        self.push_item(&mut k, index);
         k
+    }
+
+    /// Appends the subkey of the element at index `index` to `buf`.
+    fn push_item(&self, buf: &mut Vec<u8>, index: u64) {
+        buf.extend_from_slice(&self.prefix);
+        buf.extend_from_slice(&index.to_be_bytes());
+    }
+
+    /// The length of every element's subkey.
+    fn item_len(&self) -> usize {
+        self.prefix.len() + 8
     }
 
     /// The metadata record with the current bounds.
@@ -254,11 +264,10 @@ fn read_range(
     let count = to.saturating_sub(from).min(1 << 16) as usize;
     let mut values = PackedBuilder::with_capacity(count);
     if from < to && to - from <= CACHED_RANGE {
-        let width = list.prefix.len() + 8;
+        let width = list.item_len();
         let mut buf = Vec::with_capacity(count * width);
         for pos in from..to {
-            buf.extend_from_slice(&list.prefix);
-            buf.extend_from_slice(&(list.head + pos).to_be_bytes());
+            list.push_item(&mut buf, list.head + pos);
         }
         let keys: Vec<&[u8]> = buf.chunks(width).collect();
         // A missing element (none should be) is skipped, as the scan does.
