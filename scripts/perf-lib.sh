@@ -1,6 +1,28 @@
-# Shared by scripts/flamegraph.sh and scripts/cpu-split.sh: run a server,
+# Shared by scripts/flamegraph.sh, scripts/cpu-split.sh and scripts/replica-cpu.sh: run a server,
 # preload it, and sample it with perf (cpu-clock, DWARF call stacks) while
 # redis-benchmark runs one test against it.
+
+# start_server BINARY PORT DIR LOG
+# Starts BINARY on PORT with its data in DIR, as Redis (appendonly yes,
+# everysec: the report's Redis) when it is named redis-server, else as
+# Strata on its defaults; waits until it answers PING (10 s at most, then
+# returns 1). Leaves its pid in SERVER_PID.
+start_server() {
+    local bin=$1 port=$2 dir=$3 log=$4
+    mkdir -p "$dir"
+    if [[ $(basename "$bin") == redis-server ]]; then
+        "$bin" --port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$dir" \
+            --daemonize no >"$log" 2>&1 &
+    else
+        "$bin" --port "$port" --dir "$dir" >"$log" 2>&1 &
+    fi
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 # profile_under_load BINARY TEST PIPELINE REQUESTS PRELOAD_TESTS WORK
 # PRELOAD_REQUESTS (default 100000) sets the preload's size per test.
@@ -9,19 +31,9 @@
 # as "TICKS TICKS_PER_SECOND"; the server is stopped on return.
 profile_under_load() {
     local bin=$1 test=$2 pipeline=$3 requests=$4 preload=$5 work=$6
-    local port=${PORT:-26410} args pid perfpid
-    mkdir -p "$work/data"
-    if [[ $(basename "$bin") == redis-server ]]; then
-        args=(--port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$work/data")
-    else
-        args=(--port "$port" --dir "$work/data")
-    fi
-    "$bin" "${args[@]}" >"$work/server.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
+    local port=${PORT:-26410} pid perfpid
+    start_server "$bin" "$port" "$work/data" "$work/server.log" || true
+    pid=$SERVER_PID
     redis-benchmark -p "$port" -t "$preload" -n "${PRELOAD_REQUESTS:-100000}" -c 50 -r 100000 -d 16 -P 16 -q >/dev/null 2>&1
     perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
         >/dev/null 2>&1 &

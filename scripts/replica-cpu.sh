@@ -29,21 +29,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=scripts/perf-lib.sh
+. "$(dirname "$0")/perf-lib.sh"
+
 start() { # binary port
-    mkdir -p "$work/$2"
-    if [[ $(basename "$1") == redis-server ]]; then
-        "$1" --port "$2" --save '' --appendonly yes --appendfsync everysec --dir "$work/$2" \
-            --daemonize no >/dev/null 2>&1 &
-    else
-        "$1" --port "$2" --dir "$work/$2" >/dev/null 2>&1 &
+    local up=yes
+    start_server "$1" "$2" "$work/$2" /dev/null || up=no
+    pids+=("$SERVER_PID")
+    if [[ $up == no ]]; then
+        echo "replica-cpu.sh: $1 did not start on $2" >&2
+        exit 1
     fi
-    pids+=($!)
-    for _ in $(seq 100); do
-        redis-cli -p "$2" ping >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "replica-cpu.sh: $1 did not start on $2" >&2
-    exit 1
 }
 
 cpu_ticks() { # pid: utime + stime of all its threads
