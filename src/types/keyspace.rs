@@ -187,6 +187,14 @@ impl WriteSet {
     /// read under the key lock, expired or not). Keeps the key counters and
     /// the expiry index exact.
     pub fn put_meta(&mut self, db: u8, key: &[u8], new: &Metadata, stored: Option<&Metadata>) {
+        // An HSET of an existing field, a ZADD that moves a member: the
+        // record is unchanged, and writing it again costs a memtable insert,
+        // log bytes and a cache update. Skipped only when the batch changes
+        // something else, so the command still counts as a change (it is
+        // propagated and touches WATCHed keys as in Redis).
+        if stored == Some(new) && !self.batch.is_empty() {
+            return;
+        }
         self.batch
             .put(Cf::Meta, encoding::meta_key(db, key), new.encode());
         let old_exp = stored.map_or(0, |m| m.expire_ms);

@@ -20,7 +20,18 @@ pub(crate) fn info_field(c: &mut Conn, section: &str, name: &str) -> Option<Stri
         .map(|v| v.trim().to_string())
 }
 
-pub(crate) fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, check: impl FnMut() -> bool) {
+    wait_for_or_explain(what, secs, check, String::new);
+}
+
+/// [`wait_for`], whose timeout message ends with what `explain` gathers
+/// (logs, the peers' INFO) when the wait fails, for a failure seen only in CI.
+pub(crate) fn wait_for_or_explain(
+    what: &str,
+    secs: u64,
+    mut check: impl FnMut() -> bool,
+    explain: impl FnOnce() -> String,
+) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
         if check() {
@@ -28,7 +39,7 @@ pub(crate) fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("timed out waiting for {what}");
+    panic!("timed out waiting for {what}\n{}", explain());
 }
 
 /// A redis-server master on a fixed port, so it can be restarted in place.

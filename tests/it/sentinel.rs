@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{free_port, Conn, Strata};
-use crate::replica_sync::{info_field, snapshot, stat, wait_for};
+use crate::replica_sync::{info_field, snapshot, stat, wait_for, wait_for_or_explain};
 
 /// A redis-sentinel process monitoring one or more masters.
 pub(crate) struct Sentinel {
@@ -39,7 +39,7 @@ impl Sentinel {
         let mut f = std::fs::File::create(&conf).expect("sentinel.conf");
         write!(
             f,
-            "port {port}\nbind 127.0.0.1\ndir {dir}\n",
+            "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n",
             dir = dir.path().display()
         )
         .expect("write sentinel.conf");
@@ -73,6 +73,13 @@ impl Sentinel {
 
     pub(crate) fn conn(&self) -> Conn {
         Conn::connect(self.port)
+    }
+
+    /// The last `lines` lines of this sentinel's log, for a failure's message.
+    pub(crate) fn log_tail(&self, lines: usize) -> String {
+        let log =
+            std::fs::read_to_string(self._dir.path().join("sentinel.log")).unwrap_or_default();
+        tail(&log, lines)
     }
 
     /// The port sentinel currently names as the master.
@@ -291,6 +298,12 @@ impl Node {
     }
 }
 
+/// The last `lines` lines of `text`.
+pub(crate) fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 fn role(n: &Node) -> String {
     n.repl("role").unwrap_or_default()
 }
@@ -479,21 +492,47 @@ pub(crate) fn fail_over(g: &mut Group) -> Outcome {
     let mut moved_to = None;
     // Bounded generously: on a loaded 2-core CI machine sentinel can enter
     // TILT mode (its timer ran late) and then acts on nothing for 30 s.
-    wait_for("the old master to rejoin as a replica", 240, || {
-        let Some(info) = g.master.conn().try_cmd_str(&["INFO", "replication"]) else {
-            return false;
-        };
-        if info.contains("role:master\r\n") {
-            let off = info
-                .lines()
-                .find_map(|l| l.strip_prefix("master_repl_offset:"))
-                .map(|v| v.trim().to_string());
-            if off != restarted_at {
-                moved_to = off;
-            }
+    let explain = || {
+        let mut out = String::new();
+        for (name, node) in std::iter::once(("old master", &g.master))
+            .chain(g.replicas.iter().map(|r| ("replica", r)))
+        {
+            let info = node
+                .conn()
+                .try_cmd_str(&["INFO", "replication"])
+                .unwrap_or_default();
+            out += &format!(
+                "--- {name} {:?} on {}:\n{info}\n{}\n",
+                node.kind(),
+                node.port(),
+                tail(&node.log(), 40)
+            );
         }
-        g.master.follows(new_port)
-    });
+        for (i, s) in g.sentinels.iter().enumerate() {
+            out += &format!("--- sentinel {i}:\n{}\n", s.log_tail(40));
+        }
+        out
+    };
+    wait_for_or_explain(
+        "the old master to rejoin as a replica",
+        240,
+        || {
+            let Some(info) = g.master.conn().try_cmd_str(&["INFO", "replication"]) else {
+                return false;
+            };
+            if info.contains("role:master\r\n") {
+                let off = info
+                    .lines()
+                    .find_map(|l| l.strip_prefix("master_repl_offset:"))
+                    .map(|v| v.trim().to_string());
+                if off != restarted_at {
+                    moved_to = off;
+                }
+            }
+            g.master.follows(new_port)
+        },
+        explain,
+    );
     if let Some(off) = &moved_to {
         eprintln!(
             "the restarted old master's offset moved from {restarted_at:?} to {off} before it became a replica"

@@ -140,6 +140,54 @@ fn watch_is_broken_by_any_change_to_the_key() {
     d.check(&["EXEC"]);
 }
 
+/// Writes that leave a key's size, type and expiry as they were (a field
+/// overwritten, a member's score moved, a string set to its own value)
+/// still break WATCH, as Redis's `signalModifiedKey` does: Strata skips
+/// rewriting such a key's unchanged metadata record, never the change.
+#[test]
+fn watch_is_broken_by_writes_that_leave_the_key_the_same_size() {
+    let mut d = Diff::new();
+    let mut s2 = d.strata.conn();
+    let mut r2 = d.redis.conn();
+    // (setup, change, a read of the result)
+    let cases: &[(&[&str], &[&str], &[&str])] = &[
+        (
+            &["HSET", "k", "f", "v"],
+            &["HSET", "k", "f", "w"],
+            &["HGETALL", "k"],
+        ),
+        (
+            &["HSET", "k", "f", "v"],
+            &["HSET", "k", "f", "v"],
+            &["HGETALL", "k"],
+        ),
+        (
+            &["ZADD", "k", "1", "m"],
+            &["ZADD", "k", "2", "m"],
+            &["ZRANGE", "k", "0", "-1", "WITHSCORES"],
+        ),
+        (&["SET", "k", "v"], &["SET", "k", "v"], &["GET", "k"]),
+        (
+            &["RPUSH", "k", "a"],
+            &["LSET", "k", "0", "b"],
+            &["LRANGE", "k", "0", "-1"],
+        ),
+    ];
+    for (setup, change, read) in cases {
+        for c in [&mut d.s, &mut d.r] {
+            c.cmd(&["FLUSHALL"]);
+            c.cmd(setup);
+        }
+        d.check(&["WATCH", "k"]);
+        assert_eq!(s2.cmd(change), r2.cmd(change), "{change:?}");
+        d.check(&["MULTI"]);
+        d.check(&["PING"]);
+        let reply = d.check(&["EXEC"]);
+        assert_eq!(reply, b"*-1\r\n", "EXEC after {change:?} must fail");
+        d.check(read);
+    }
+}
+
 /// A key that expires after WATCH breaks the transaction; one already
 /// expired when watched does not.
 #[test]
