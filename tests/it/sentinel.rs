@@ -21,7 +21,7 @@ use crate::replica_sync::{info_field, snapshot, stat, wait_for, wait_for_or_expl
 pub(crate) struct Sentinel {
     child: Child,
     pub(crate) port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Sentinel {
@@ -60,11 +60,7 @@ impl Sentinel {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-sentinel (apt install redis-sentinel)");
-        let s = Sentinel {
-            child,
-            port,
-            _dir: dir,
-        };
+        let s = Sentinel { child, port, dir };
         wait_for("redis-sentinel to listen", 30, || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
@@ -77,8 +73,7 @@ impl Sentinel {
 
     /// The last `lines` lines of this sentinel's log, for a failure's message.
     pub(crate) fn log_tail(&self, lines: usize) -> String {
-        let log =
-            std::fs::read_to_string(self._dir.path().join("sentinel.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.dir.path().join("sentinel.log")).unwrap_or_default();
         tail(&log, lines)
     }
 
@@ -497,10 +492,13 @@ pub(crate) fn fail_over(g: &mut Group) -> Outcome {
         for (name, node) in std::iter::once(("old master", &g.master))
             .chain(g.replicas.iter().map(|r| ("replica", r)))
         {
-            let info = node
-                .conn()
-                .try_cmd_str(&["INFO", "replication"])
-                .unwrap_or_default();
+            // A node that is down gets no connection (`conn` would panic
+            // and lose the rest of the explanation).
+            let up = std::net::TcpStream::connect(("127.0.0.1", node.port())).is_ok();
+            let info = up
+                .then(|| node.conn().try_cmd_str(&["INFO", "replication"]))
+                .flatten()
+                .unwrap_or_else(|| "(not answering)".into());
             out += &format!(
                 "--- {name} {:?} on {}:\n{info}\n{}\n",
                 node.kind(),
