@@ -31,7 +31,11 @@ impl Sentinel {
     }
 
     /// Monitors each (name, port) with quorum 2, `down-after-milliseconds`
-    /// 1000 and a short failover timeout.
+    /// 3000 and a short failover timeout. With 1000, a loaded CI machine
+    /// once had one sentinel miss a just-promoted master's PONG for a second
+    /// and start a second failover (the other sentinels' down flags from the
+    /// first one still standing, so quorum came at once): the old master
+    /// then followed the second new master, not the one the test expected.
     pub(crate) fn start_monitoring(masters: &[(&str, u16)]) -> Sentinel {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
@@ -47,7 +51,7 @@ impl Sentinel {
             write!(
                 f,
                 "sentinel monitor {name} 127.0.0.1 {master_port} 2\n\
-                 sentinel down-after-milliseconds {name} 1000\n\
+                 sentinel down-after-milliseconds {name} 3000\n\
                  sentinel failover-timeout {name} 10000\n\
                  sentinel parallel-syncs {name} 1\n"
             )
