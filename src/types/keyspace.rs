@@ -191,8 +191,10 @@ impl WriteSet {
         // record is unchanged, and writing it again costs a memtable insert,
         // log bytes and a cache update. Skipped only when the batch changes
         // something else, so the command still counts as a change (it is
-        // propagated and touches WATCHed keys as in Redis).
-        if stored == Some(new) && !self.batch.is_empty() {
+        // propagated and touches WATCHed keys as in Redis). The batch is
+        // tested first: a string's SET comes here with an empty batch, and
+        // comparing the records would compare its whole value.
+        if !self.batch.is_empty() && stored == Some(new) {
             return;
         }
         self.batch
