@@ -252,6 +252,9 @@ pub struct ClientState {
     pub master_raw: bytes::BytesMut,
     /// A pipeline's run stopped by a busy key, resumed once it is free.
     pub stalled_run: Option<super::pipeline::StalledRun>,
+    /// The last run's unit, waiting in the commit queue with its replies
+    /// (`pipeline::answer_deferred` writes them once it is committed).
+    pub deferred: Option<super::pipeline::DeferredRun>,
 }
 
 /// Commands queued between MULTI and EXEC.
@@ -285,6 +288,7 @@ impl ClientState {
             master_link: false,
             master_raw: bytes::BytesMut::new(),
             stalled_run: None,
+            deferred: None,
         }
     }
 

@@ -157,7 +157,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 // Replies to earlier requests go out before the wait.
                 info.outbox.drain_into(&mut out);
                 if !out.is_empty() {
-                    if !wal_flushed(&server).await {
+                    if !wal_flushed(&server, false).await {
                         break 'conn;
                     }
                     if !flush(&server, &info, &mut wr, &mut out, &settings).await {
@@ -184,7 +184,7 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 // WAIT: earlier replies go out, then the wait.
                 info.outbox.drain_into(&mut out);
                 if !out.is_empty() {
-                    if !wal_flushed(&server).await {
+                    if !wal_flushed(&server, false).await {
                         break 'conn;
                     }
                     if !flush(&server, &info, &mut wr, &mut out, &settings).await {
@@ -205,9 +205,16 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             let entry = crate::repl::master::attach(&server, &info, &h, &client.replconf);
             (h, entry)
         });
+        // A deferred run's unit: other connections' runs go first, then the
+        // first of them back commits every queued unit in one batch.
+        let deferred = client.deferred.is_some();
+        if deferred {
+            tokio::task::yield_now().await;
+            super::pipeline::answer_deferred(&server, &mut client, &mut out);
+        }
         info.outbox.drain_into(&mut out);
         if !out.is_empty() {
-            if !wal_flushed(&server).await {
+            if !wal_flushed(&server, deferred).await {
                 break;
             }
             if settings.appendfsync == FsyncPolicy::Always && client.last_commit > 0 {
@@ -247,6 +254,9 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         // A replica listed just before its reply failed to leave.
         server.replicas.detach(info.id);
     }
+    // A unit still queued holds key locks: commit it (its replies go
+    // nowhere).
+    super::pipeline::answer_deferred(&server, &mut client, &mut BytesMut::new());
     server.pubsub.remove_client(&info);
     let _ = wr.shutdown().await;
     crate::cmd::tx::reset_transaction(&server, &mut client);
@@ -309,11 +319,13 @@ async fn flush(
 /// connections run their commands and one flush covers them all (Redis gets
 /// the same effect from one AOF write per event-loop round). `false` if the
 /// flush failed: the connection closes without acknowledging.
-async fn wal_flushed(server: &Server) -> bool {
+async fn wal_flushed(server: &Server, yielded: bool) -> bool {
     if !server.ks.wal_pending() {
         return true;
     }
-    tokio::task::yield_now().await;
+    if !yielded {
+        tokio::task::yield_now().await;
+    }
     match server.ks.flush_wal() {
         Ok(()) => true,
         Err(e) => {

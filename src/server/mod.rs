@@ -197,6 +197,14 @@ fn random_hex(n: usize) -> String {
         .collect()
 }
 
+/// Shared commits (`types::commit_queue`) mark watchers dirty before they
+/// release their units' keys.
+impl crate::types::commit_queue::WatchSink for Server {
+    fn touch(&self, ks: &Keyspace, touched: &[(u8, bytes::Bytes)]) {
+        self.watches.touch(ks, touched);
+    }
+}
+
 impl Server {
     /// Opens the engine under `dir` and builds the server (not yet listening).
     pub fn open(config: ConfigStore) -> Result<Arc<Server>, StartError> {
@@ -247,6 +255,9 @@ impl Server {
             failover: Default::default(),
         });
         server.replica_link.attach(Arc::downgrade(&server));
+        let sink: std::sync::Weak<dyn crate::types::commit_queue::WatchSink> =
+            Arc::downgrade(&server) as std::sync::Weak<dyn crate::types::commit_queue::WatchSink>;
+        server.ks.set_watch_sink(sink);
         server.apply_keyspace_settings(&s);
         Ok(server)
     }

@@ -35,7 +35,7 @@ use crate::cmd::Resolved;
 use crate::config::Settings;
 use crate::engine::Cf;
 use crate::resp::{ParseLimits, Reply, RequestParser};
-use crate::types::{encoding, now_ms, BusyKey, WriteContext};
+use crate::types::{encoding, now_ms, BusyKey, DeferredUnit, WriteContext};
 
 /// At most this many commands share a unit: it bounds how long a unit
 /// holds its key locks and how much it stages.
@@ -145,7 +145,10 @@ fn finish_run(
     then: Option<Next>,
     out: &mut BytesMut,
 ) -> Next {
-    match execute(server, client, queue, out) {
+    // The run's last unit may wait for other connections' units to share
+    // its commit when the connection flushes next (`types::commit_queue`).
+    let may_defer = matches!(then, Some(Next::NeedInput));
+    match execute(server, client, queue, may_defer, out) {
         // A full run may leave more requests: the caller comes back for them.
         Ok(()) => then.unwrap_or(Next::More),
         Err((busy, queue)) => {
@@ -162,6 +165,7 @@ fn execute(
     server: &Server,
     client: &mut ClientState,
     queue: Queue,
+    may_defer: bool,
     out: &mut BytesMut,
 ) -> Result<(), (BusyKey, Queue)> {
     // The key of every GET, by queue position, for the read-ahead (which a
@@ -224,7 +228,10 @@ fn execute(
             finish(server, client, unit.take(), out);
         }
     }
-    finish(server, client, unit, out);
+    match unit {
+        Some(u) if may_defer && client.ready_keys.is_empty() => defer(server, client, u, out),
+        unit => finish(server, client, unit, out),
+    }
     Ok(())
 }
 
@@ -307,6 +314,45 @@ fn run_one(
     });
 }
 
+/// A run's unit in the commit queue, and its commands' replies.
+pub struct DeferredRun {
+    unit: DeferredUnit,
+    answers: Vec<Answer>,
+}
+
+/// Queues the run's last unit to share a commit with other connections'
+/// (or commits it now when it may not wait). Its replies are written by
+/// [`answer_deferred`], which the connection calls before it writes.
+fn defer(server: &Server, client: &mut ClientState, u: RunUnit<'_>, out: &mut BytesMut) {
+    if !u.w.deferrable() {
+        return finish(server, client, Some(u), out);
+    }
+    let RunUnit {
+        w, _gate, answers, ..
+    } = u;
+    let unit = w.defer();
+    client.deferred = Some(DeferredRun { unit, answers });
+}
+
+/// Writes the replies of the client's deferred run, committing the queue
+/// first if its unit is still in it. Before anything else runs for the
+/// client, so replies stay in order.
+pub fn answer_deferred(server: &Server, client: &mut ClientState, out: &mut BytesMut) {
+    let Some(DeferredRun { unit, answers }) = client.deferred.take() else {
+        return;
+    };
+    let failed = match unit.resolve(&server.ks) {
+        Ok((committed, effects)) => {
+            client.last_commit = client.last_commit.max(committed.seq);
+            client.last_write_offset = client.last_write_offset.max(committed.offset);
+            server.deliver(effects);
+            None
+        }
+        Err(e) => Some(Reply::from(crate::cmd::CmdError::from(e))),
+    };
+    emit_answers(server, client, answers, failed, out);
+}
+
 /// Commits the run's unit, delivers its effects, serves clients blocked on
 /// keys it made ready, then writes the replies in order.
 fn finish(
@@ -327,6 +373,18 @@ fn finish(
         client.block.is_none(),
         "blocking commands do not join a run"
     );
+    emit_answers(server, client, answers, failed, out);
+}
+
+/// The replies of a run's commands, in order (each the commit's error when
+/// it failed), and their MONITOR lines.
+fn emit_answers(
+    server: &Server,
+    client: &mut ClientState,
+    answers: Vec<Answer>,
+    failed: Option<Reply>,
+    out: &mut BytesMut,
+) {
     for a in answers {
         let reply = failed.clone().unwrap_or(a.reply);
         dispatch::emit(server, client, reply, out);

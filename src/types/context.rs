@@ -744,6 +744,39 @@ impl<'a> WriteContext<'a> {
     }
 }
 
+impl WriteContext<'_> {
+    /// Whether the unit may wait in the commit queue (`types::commit_queue`)
+    /// to share one engine batch with other connections' units. Not when it
+    /// has keyspace events, changes the database map or empties a database,
+    /// forwards a master's stream, runs alone, writes nothing, or the
+    /// keyspace is a replica's: those commit on their own.
+    pub fn deferrable(&self) -> bool {
+        !self.exclusive
+            && self.effects.borrow().events.is_empty()
+            && self.changes.borrow().deferrable()
+            && !self.overlay.borrow().batch.is_empty()
+            && !self.ks.replica.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Hands a [`deferrable`](Self::deferrable) unit to the commit queue
+    /// with its key locks.
+    pub fn defer(self) -> super::DeferredUnit {
+        debug_assert!(self.deferrable());
+        let overlay = self.overlay.into_inner();
+        let propagate = self.effects.into_inner().propagate;
+        let stripes = std::mem::take(&mut *self.locks.held.borrow_mut());
+        let outcome = super::commit_queue::new_outcome();
+        self.ks.commit_queue.push(super::commit_queue::PendingUnit {
+            batch: overlay.batch,
+            changes: self.changes.into_inner(),
+            propagate,
+            stripes,
+            outcome: outcome.clone(),
+        });
+        super::DeferredUnit::new(outcome)
+    }
+}
+
 /// The key locks a unit holds, released when it ends.
 struct HeldLocks<'a> {
     ks: &'a Keyspace,
@@ -761,7 +794,7 @@ impl Drop for HeldLocks<'_> {
 }
 
 /// The user keys whose records a batch changes.
-fn touched_keys(batch: &Batch) -> Vec<(u8, Bytes)> {
+pub(super) fn touched_keys(batch: &Batch) -> Vec<(u8, Bytes)> {
     use crate::engine::BatchOp;
     let mut out: Vec<(u8, Bytes)> = Vec::new();
     for op in batch.ops() {

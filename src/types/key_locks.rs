@@ -20,7 +20,7 @@
 
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
-use parking_lot::lock_api::RawMutex as _;
+use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::RawMutex;
 use tokio::sync::Notify;
 
@@ -55,9 +55,19 @@ impl Default for KeyLocks {
 }
 
 impl KeyLocks {
+    #[cfg(test)]
     pub(super) fn lock(&self, i: usize) {
         self.stripes[i].lock();
         self.sequence[i].fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// [`lock`](Self::lock) for at most `timeout`: whether it is held.
+    pub(super) fn lock_for(&self, i: usize, timeout: std::time::Duration) -> bool {
+        let locked = self.stripes[i].try_lock_for(timeout);
+        if locked {
+            self.sequence[i].fetch_add(1, Ordering::SeqCst);
+        }
+        locked
     }
 
     pub(super) fn try_lock(&self, i: usize) -> bool {

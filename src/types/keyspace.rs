@@ -66,6 +66,10 @@ pub(super) struct StreamState {
 }
 
 pub struct Keyspace {
+    /// Units deferred to share one engine batch (`commit_queue`).
+    pub(super) commit_queue: super::commit_queue::CommitQueue,
+    /// Told the keys a shared commit changed (the server's WATCH registry).
+    pub(super) watch_sink: std::sync::OnceLock<std::sync::Weak<dyn super::commit_queue::WatchSink>>,
     engine: Arc<dyn Engine>,
     databases: usize,
     /// Logical database index -> physical id in the encoding (SWAPDB swaps entries).
@@ -278,6 +282,26 @@ impl UnitChanges {
         }
     }
 
+    /// Adds a deferred unit's changes to a shared commit's: `base` is how
+    /// many commands the shared commit propagates before the unit's `len`.
+    /// Only units without SWAPDB, FLUSH or a master's stream are deferred.
+    pub(super) fn absorb(&mut self, unit: UnitChanges, base: usize, len: usize) {
+        debug_assert!(unit.dbmap.is_none() && unit.raw_stream.is_none() && unit.flushed.is_empty());
+        self.add_deltas(&unit.deltas);
+        // Each unit's commands stay their own groups; a unit without ends
+        // (one group) ends where its commands end.
+        self.command_ends
+            .extend(unit.command_ends.iter().map(|e| base + e));
+        if self.command_ends.last() != Some(&(base + len)) {
+            self.command_ends.push(base + len);
+        }
+    }
+
+    /// Whether a unit with these changes may wait in the commit queue.
+    pub(super) fn deferrable(&self) -> bool {
+        self.dbmap.is_none() && self.raw_stream.is_none() && self.flushed.is_empty()
+    }
+
     pub(super) fn flush(&mut self, db: u8) {
         self.deltas.retain(|d| d.0 != db);
         if !self.flushed.contains(&db) {
@@ -338,6 +362,8 @@ impl Keyspace {
         let (position, index) = (recovered.position, recovered.index);
         let offset = position.offset;
         Ok(Keyspace {
+            commit_queue: Default::default(),
+            watch_sink: Default::default(),
             engine,
             databases,
             dbmap: RwLock::new(dbmap),
@@ -397,15 +423,44 @@ impl Keyspace {
         self.gate.read()
     }
 
+    /// The keyspace to oneself: no unit runs meanwhile, and every deferred
+    /// unit (which ran before) is committed first.
     pub fn exclusive_gate(&self) -> RwLockWriteGuard<'_, ()> {
-        self.gate.write()
+        let gate = self.gate.write();
+        self.commit_queue_now();
+        gate
     }
 
+    /// Locks stripe `i`, blocking the worker. A deferred unit may hold it
+    /// while its connection is suspended (possibly on this very worker), so
+    /// a busy stripe first commits the queue, which releases such units'
+    /// locks; then the wait is for a unit that is running, on another
+    /// worker, or for one queued since.
     pub(super) fn lock_stripe(&self, i: usize) {
-        self.locks.lock(i);
+        if self.locks.try_lock(i) {
+            return;
+        }
+        loop {
+            self.commit_pending();
+            if self
+                .locks
+                .lock_for(i, std::time::Duration::from_micros(200))
+            {
+                return;
+            }
+        }
     }
 
+    /// Locks stripe `i` if that needs no wait. A busy stripe may be held
+    /// by a deferred unit: the queue is committed and the lock tried once
+    /// more, so a hot key's writers do not wait for each other's
+    /// connections to come back (each then commits about alone, as it
+    /// would without the queue).
     pub(super) fn try_lock_stripe(&self, i: usize) -> bool {
+        if self.locks.try_lock(i) {
+            return true;
+        }
+        self.commit_pending();
         self.locks.try_lock(i)
     }
 
@@ -522,6 +577,21 @@ impl Keyspace {
                 turn,
             ));
         }
+        // Outside the commit lock: a pipelined run rewrites a collection's
+        // metadata once per command, and only the last one counts.
+        batch.drop_overwritten();
+        self.commit_unit_dropped(batch, changes, propagate, ordered)
+    }
+
+    /// The commit itself, for a batch whose overwritten records are
+    /// already dropped (by its unit, or by each unit of a shared commit).
+    pub(super) fn commit_unit_dropped(
+        &self,
+        mut batch: Batch,
+        changes: UnitChanges,
+        propagate: &[(usize, Vec<Bytes>)],
+        ordered: bool,
+    ) -> TypeResult<(Committed, Option<DeliveryTurn>)> {
         // A replica's stream is its master's: its own units (writes on a
         // writable replica) change local data only, as in Redis, so the
         // offsets stay the master's.
@@ -530,9 +600,6 @@ impl Keyspace {
         } else {
             propagate
         };
-        // Outside the commit lock: a pipelined run rewrites a collection's
-        // metadata once per command, and only the last one counts.
-        batch.drop_overwritten();
         // The engine's work around the write (the record cache's) runs
         // outside the commit lock; the ops the lock adds below (counts,
         // backlog index) are in families it does not cache.

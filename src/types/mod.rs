@@ -4,6 +4,7 @@
 
 pub mod backlog;
 pub mod bulk;
+pub mod commit_queue;
 pub mod context;
 pub mod dump;
 pub mod encoding;
@@ -25,6 +26,7 @@ pub mod zset;
 pub mod zset_algebra;
 pub mod zset_range;
 
+pub use commit_queue::DeferredUnit;
 pub use context::{BusyKey, Effects, KeyspaceEvent, WriteContext};
 pub use encoding::{KeyType, Metadata};
 pub use keyspace::{Committed, Keyspace, StalePolicy, WriteSet};

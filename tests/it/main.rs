@@ -40,6 +40,7 @@ mod sentinel;
 mod sentinel_mixed;
 mod server;
 mod sets;
+mod shared_commit;
 mod sort;
 mod strings;
 mod sync_sharing;

@@ -12,14 +12,14 @@ use crate::common::{free_port, Strata};
 use crate::replica_sync::wait_for;
 
 /// A real redis-server replica of `master_port`, with its own dir and log.
-struct RealReplica {
+pub(crate) struct RealReplica {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
 }
 
 impl RealReplica {
-    fn start(master_port: u16) -> RealReplica {
+    pub(crate) fn start(master_port: u16) -> RealReplica {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let child = Command::new("/usr/bin/redis-server")
@@ -49,7 +49,7 @@ impl RealReplica {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    fn client(&self) -> redis::Connection {
+    pub(crate) fn client(&self) -> redis::Connection {
         connect(self.port)
     }
 
@@ -66,7 +66,7 @@ impl Drop for RealReplica {
     }
 }
 
-fn connect(port: u16) -> redis::Connection {
+pub(crate) fn connect(port: u16) -> redis::Connection {
     redis::Client::open(format!("redis://127.0.0.1:{port}/"))
         .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(20)))
         .expect("connection")
@@ -163,7 +163,10 @@ fn value_of(c: &mut redis::Connection, key: &[u8], kind: &str) -> Vec<Vec<u8>> {
 
 /// Compares every database key by key: type, value bytes, TTL (within 2 s)
 /// and, for collections, OBJECT ENCODING.
-fn assert_same_data(master: &mut redis::Connection, replica: &mut redis::Connection) -> usize {
+pub(crate) fn assert_same_data(
+    master: &mut redis::Connection,
+    replica: &mut redis::Connection,
+) -> usize {
     let mut compared = 0;
     for db in 0..16 {
         let _: () = q(master, &[b"SELECT", db.to_string().as_bytes()]);
@@ -200,7 +203,7 @@ fn assert_same_data(master: &mut redis::Connection, replica: &mut redis::Connect
 }
 
 /// Waits until the replica is online and has applied all of Strata's stream.
-fn wait_caught_up(m: &mut redis::Connection, r: &mut redis::Connection) {
+pub(crate) fn wait_caught_up(m: &mut redis::Connection, r: &mut redis::Connection) {
     wait_for("the replica to catch up", 60, || {
         let up = info_field(r, "replication", "master_link_status").as_deref() == Some("up");
         let moff = info_field(m, "replication", "master_repl_offset");
