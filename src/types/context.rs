@@ -739,6 +739,9 @@ impl<'a> WriteContext<'a> {
             self.ks
                 .commit_unit_ordered(batch, changes, &effects.propagate, ordered)?;
         effects.delivery_turn = turn;
+        for &i in self.locks.held.borrow().iter() {
+            self.ks.stripe_committed_alone(i);
+        }
         drop(self.locks);
         Ok((committed, effects))
     }
@@ -748,14 +751,21 @@ impl WriteContext<'_> {
     /// Whether the unit may wait in the commit queue (`types::commit_queue`)
     /// to share one engine batch with other connections' units. Not when it
     /// has keyspace events, changes the database map or empties a database,
-    /// forwards a master's stream, runs alone, writes nothing, or the
-    /// keyspace is a replica's: those commit on their own.
+    /// forwards a master's stream, runs alone, writes nothing, holds a hot
+    /// key (whose next writer would commit it at once), or the keyspace is
+    /// a replica's: those commit on their own.
     pub fn deferrable(&self) -> bool {
         !self.exclusive
             && self.effects.borrow().events.is_empty()
             && self.changes.borrow().deferrable()
             && !self.overlay.borrow().batch.is_empty()
             && !self.ks.replica.load(std::sync::atomic::Ordering::Relaxed)
+            && !self
+                .locks
+                .held
+                .borrow()
+                .iter()
+                .any(|&i| self.ks.stripe_contended(i))
     }
 
     /// Hands a [`deferrable`](Self::deferrable) unit to the commit queue

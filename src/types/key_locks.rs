@@ -18,7 +18,7 @@
 //! commit (units that run alone hold the exclusive gate instead, which
 //! readers exclude by holding it shared).
 
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::RawMutex;
@@ -34,7 +34,16 @@ pub struct KeyLocks {
     freed: Vec<Notify>,
     /// Odd while the stripe is held: incremented on lock and on unlock.
     sequence: Vec<AtomicU64>,
+    /// Set when a unit found the stripe held, and counted down by each unit
+    /// that then commits it alone: while non-zero the stripe is a hot
+    /// key's, whose units gain nothing from waiting in the commit queue
+    /// (`types::commit_queue`: the next writer would commit it at once).
+    contended: Vec<AtomicU8>,
 }
+
+/// How many units of a contended stripe commit alone before one may be
+/// deferred again.
+const CONTENDED_UNITS: u8 = 4;
 
 /// A lock-free read's start: the stripe's sequence, even (free) when taken.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +59,7 @@ impl Default for KeyLocks {
             waiters: (0..LOCK_STRIPES).map(|_| AtomicU32::new(0)).collect(),
             freed: (0..LOCK_STRIPES).map(|_| Notify::new()).collect(),
             sequence: (0..LOCK_STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            contended: (0..LOCK_STRIPES).map(|_| AtomicU8::new(0)).collect(),
         }
     }
 }
@@ -76,6 +86,24 @@ impl KeyLocks {
             self.sequence[i].fetch_add(1, Ordering::SeqCst);
         }
         locked
+    }
+
+    /// A unit found stripe `i` held.
+    pub(super) fn mark_contended(&self, i: usize) {
+        self.contended[i].store(CONTENDED_UNITS, Ordering::Relaxed);
+    }
+
+    /// Whether stripe `i` was found held lately (see `contended`).
+    pub(super) fn is_contended(&self, i: usize) -> bool {
+        self.contended[i].load(Ordering::Relaxed) > 0
+    }
+
+    /// A unit holding stripe `i` commits alone: one less to go.
+    pub(super) fn committed_alone(&self, i: usize) {
+        let n = self.contended[i].load(Ordering::Relaxed);
+        if n > 0 {
+            self.contended[i].store(n - 1, Ordering::Relaxed);
+        }
     }
 
     /// Starts a lock-free read of stripe `i`'s keys; `None` while a writer

@@ -460,8 +460,19 @@ impl Keyspace {
         if self.locks.try_lock(i) {
             return true;
         }
+        self.locks.mark_contended(i);
         self.commit_pending();
         self.locks.try_lock(i)
+    }
+
+    /// Whether stripe `i` was found held lately: a hot key's.
+    pub(super) fn stripe_contended(&self, i: usize) -> bool {
+        self.locks.is_contended(i)
+    }
+
+    /// A unit holding stripe `i` committed alone.
+    pub(super) fn stripe_committed_alone(&self, i: usize) {
+        self.locks.committed_alone(i);
     }
 
     /// # Safety
