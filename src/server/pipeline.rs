@@ -22,9 +22,14 @@
 //!   run. A run therefore never waits while it holds a key: no deadlock, and
 //!   no worker thread parked on a hot key.
 //!
-//! Everything here is synchronous, so a unit (its locks, its gate) never
-//! lives across an `.await`: the connection runs this, then takes the
-//! ordinary async path for the request that ended the run.
+//! Everything here is synchronous, so a running unit (its gate) never lives
+//! across an `.await`: the connection runs this, then takes the ordinary
+//! async path for the request that ended the run. The one exception is
+//! made to share commits: a run that ends with the input may leave its
+//! unit in the commit queue (`types::commit_queue`), which keeps the unit's
+//! key locks (not the gate) across the connection's one yield before it
+//! flushes; whoever needs one of those keys commits the queue first, so
+//! nobody waits for the suspended connection.
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::RwLockReadGuard;

@@ -102,8 +102,9 @@ impl DeferredUnit {
         DeferredUnit { outcome }
     }
 
-    /// Waits for nothing: commits the queue if this unit is still in it,
-    /// then returns what its own commit would have returned.
+    /// Commits the queue if this unit is still in it, or waits for the
+    /// shared commit that took it, then returns what its own commit would
+    /// have returned.
     pub fn resolve(self, ks: &Keyspace) -> TypeResult<(Committed, Effects)> {
         if self.outcome.get().is_none() {
             // Queued, or taken by a commit still writing: wait for it.
