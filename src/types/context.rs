@@ -755,10 +755,11 @@ impl WriteContext<'_> {
     /// key (whose next writer would commit it at once), or the keyspace is
     /// a replica's: those commit on their own.
     pub fn deferrable(&self) -> bool {
-        !self.exclusive
+        // The read-only runs (GETs) leave at the first test.
+        !self.overlay.borrow().batch.is_empty()
+            && !self.exclusive
             && self.effects.borrow().events.is_empty()
             && self.changes.borrow().deferrable()
-            && !self.overlay.borrow().batch.is_empty()
             && !self.ks.replica.load(std::sync::atomic::Ordering::Relaxed)
             && !self
                 .locks
