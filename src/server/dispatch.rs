@@ -366,7 +366,24 @@ pub(super) fn commit_and_serve(
     client: &mut ClientState,
     w: WriteContext<'_>,
 ) -> Option<Reply> {
-    let failed = match w.commit() {
+    let failed = committed(server, client, w.commit());
+    if !client.ready_keys.is_empty() {
+        server
+            .blocking
+            .serve(server, std::mem::take(&mut client.ready_keys));
+    }
+    failed
+}
+
+/// What a unit's commit means for its client: its position recorded (for
+/// `appendfsync always` and WAIT) and its effects delivered, or the error
+/// every command of the unit answers with.
+pub(super) fn committed(
+    server: &Server,
+    client: &mut ClientState,
+    result: crate::types::TypeResult<(crate::types::Committed, crate::types::Effects)>,
+) -> Option<Reply> {
+    match result {
         Ok((committed, effects)) => {
             if committed.wrote {
                 client.last_commit = client.last_commit.max(committed.seq);
@@ -376,13 +393,7 @@ pub(super) fn commit_and_serve(
             None
         }
         Err(e) => Some(Reply::from(crate::cmd::CmdError::from(e))),
-    };
-    if !client.ready_keys.is_empty() {
-        server
-            .blocking
-            .serve(server, std::mem::take(&mut client.ready_keys));
     }
-    failed
 }
 
 /// Runs one command inside the unit `w` (alone, or as one command of an

@@ -346,15 +346,7 @@ pub fn answer_deferred(server: &Server, client: &mut ClientState, out: &mut Byte
     let Some(DeferredRun { unit, answers }) = client.deferred.take() else {
         return;
     };
-    let failed = match unit.resolve(&server.ks) {
-        Ok((committed, effects)) => {
-            client.last_commit = client.last_commit.max(committed.seq);
-            client.last_write_offset = client.last_write_offset.max(committed.offset);
-            server.deliver(effects);
-            None
-        }
-        Err(e) => Some(Reply::from(crate::cmd::CmdError::from(e))),
-    };
+    let failed = dispatch::committed(server, client, unit.resolve(&server.ks));
     emit_answers(server, client, answers, failed, out);
 }
 
