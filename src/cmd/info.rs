@@ -663,10 +663,11 @@ fn engine(srv: &Server, w: &mut Lines<'_>) {
     w.field("engine_record_cache_hits", st.record_cache_hits);
     w.field("engine_record_cache_misses", st.record_cache_misses);
     w.field("engine_committed_seq", srv.ks.committed());
-    let (deferred, shared, shared_units) = srv.ks.commit_queue_stats();
+    let (deferred, shared, shared_units, taken_over) = srv.ks.commit_queue_stats();
     w.field("engine_deferred_units", deferred);
     w.field("engine_shared_commits", shared);
     w.field("engine_shared_commit_units", shared_units);
+    w.field("engine_taken_over_units", taken_over);
 }
 
 /// RocksDB's own figures (`engine_*` above are the engine-neutral ones).

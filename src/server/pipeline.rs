@@ -94,7 +94,7 @@ impl<'s> RunUnit<'s> {
         let ks = &*server.ks;
         let gate = ks.shared_gate();
         RunUnit {
-            w: WriteContext::new(ks, now_ms()),
+            w: WriteContext::for_run(ks, now_ms()),
             _gate: gate,
             answers: Vec::with_capacity(commands),
             prefetched: false,
@@ -233,8 +233,13 @@ fn execute(
             finish(server, client, unit.take(), out);
         }
     }
+    // A unit that readied keys nobody is blocked on may wait for the shared
+    // commit like any other (LPUSH and ZADD ready their key): its ready keys
+    // are served after that commit (`answer_deferred`), in case a client
+    // blocked meanwhile.
+    let may_wait = client.ready_keys.is_empty() || server.blocking.blocked_clients() == 0;
     match unit {
-        Some(u) if may_defer && client.ready_keys.is_empty() => defer(server, client, u, out),
+        Some(u) if may_defer && may_wait => defer(server, client, u, out),
         unit => finish(server, client, unit, out),
     }
     Ok(())
@@ -347,6 +352,10 @@ pub fn answer_deferred(server: &Server, client: &mut ClientState, out: &mut Byte
         return;
     };
     let failed = dispatch::committed(server, client, unit.resolve(&server.ks));
+    if !client.ready_keys.is_empty() {
+        let ready = std::mem::take(&mut client.ready_keys);
+        server.blocking.serve(server, ready);
+    }
     emit_answers(server, client, answers, failed, out);
 }
 

@@ -31,25 +31,87 @@
 //!
 //! The shared batch carries each unit's propagated commands in queue order,
 //! each command still its own atomic group in the stream.
+//!
+//! A hot key would defeat this: its next writer finds it locked by the
+//! deferred unit. So a pipeline's run that has staged nothing yet *takes
+//! over* the queued unit holding the key its first write needs
+//! (`WriteContext::take_over_holder`): it continues that unit as if its
+//! commands were the next ones of the same run, reading what the unit
+//! staged, and queues or commits the merged unit; the unit's owner learns
+//! the outcome from that commit. Each command stays atomic and isolated
+//! (they run one after another under the same key locks), nothing is
+//! visible or acknowledged before the merged batch is written, and a failed
+//! commit fails every command in it, none of them acknowledged. So fifty
+//! clients popping one list commit once per round, as a pipeline does.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::keyspace::UnitChanges;
-use super::{Committed, Effects, Keyspace, TypeError, TypeResult};
+use super::overlay::Overlay;
+use super::{Committed, Effects, Keyspace, TypeError, TypeResult, WriteContext};
 use crate::engine::Batch;
+
+/// A queued unit is taken over by another run only while it has staged
+/// fewer records than this: it bounds how long a hot key stays locked, and
+/// keeps the merged unit's reads of its own staged records a short scan
+/// (the overlay scans up to 64 before it builds an index). A longer unit
+/// is committed by the run that needs its key, which then commits alone.
+const MAX_TAKEN_OVER_RECORDS: usize = 32;
 
 /// A unit waiting in the queue.
 pub(super) struct PendingUnit {
-    pub(super) batch: Batch,
+    /// Its staged changes (the batch, and what reads through it need when
+    /// another run takes the unit over).
+    pub(super) overlay: Overlay,
     pub(super) changes: UnitChanges,
     pub(super) propagate: Vec<(usize, Vec<Bytes>)>,
     /// Key lock stripes the unit holds, released after the shared commit.
     pub(super) stripes: Vec<usize>,
     pub(super) outcome: Arc<OnceLock<Outcome>>,
+    /// Outcomes of the units it took over.
+    pub(super) joined: Vec<Arc<OnceLock<Outcome>>>,
+}
+
+/// Outcome slots of the deferred units a running unit took over: each is
+/// set when that unit commits (or fails, if it is dropped uncommitted, so
+/// no owner waits forever).
+#[derive(Default)]
+pub(super) struct Joined(RefCell<Vec<Arc<OnceLock<Outcome>>>>);
+
+impl Joined {
+    fn add(&self, outcome: Arc<OnceLock<Outcome>>, theirs: Vec<Arc<OnceLock<Outcome>>>) {
+        let mut joined = self.0.borrow_mut();
+        joined.push(outcome);
+        joined.extend(theirs);
+    }
+
+    fn take(&self) -> Vec<Arc<OnceLock<Outcome>>> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+
+    /// Tells every unit taken over how the commit went.
+    pub(super) fn settle(&self, result: Result<Committed, String>) {
+        for outcome in self.take() {
+            let _ = outcome.set(match &result {
+                Ok(committed) => Outcome::Committed(*committed),
+                Err(e) => Outcome::Failed(e.clone()),
+            });
+        }
+    }
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        self.settle(Err(
+            "ERR the command's unit was dropped before its commit".into()
+        ));
+    }
 }
 
 /// Told which keys a shared commit changed, while someone watches (the
@@ -84,6 +146,7 @@ pub(super) struct CommitQueue {
     deferred: AtomicU64,
     shared_commits: AtomicU64,
     shared_units: AtomicU64,
+    taken_over: AtomicU64,
 }
 
 impl CommitQueue {
@@ -94,6 +157,18 @@ impl CommitQueue {
 
     pub(super) fn is_empty(&self) -> bool {
         self.pending.lock().is_empty()
+    }
+
+    /// Takes the queued unit holding key stripe `i` out of the queue, if
+    /// there is one with room for more records.
+    fn take_holding(&self, i: usize) -> Option<PendingUnit> {
+        let mut pending = self.pending.lock();
+        let p = pending.iter().position(|u| u.stripes.contains(&i))?;
+        if pending[p].overlay.batch.len() >= MAX_TAKEN_OVER_RECORDS {
+            return None;
+        }
+        self.taken_over.fetch_add(1, Ordering::Relaxed);
+        Some(pending.remove(p))
     }
 }
 
@@ -106,15 +181,22 @@ impl DeferredUnit {
     /// shared commit that took it, then returns what its own commit would
     /// have returned.
     pub fn resolve(self, ks: &Keyspace) -> TypeResult<(Committed, Effects)> {
-        if self.outcome.get().is_none() {
-            // Queued, or taken by a commit still writing: wait for it.
+        // Queued, or taken by a commit still writing: commit or wait for
+        // it. A unit another run took over is out of the queue while that
+        // run executes (synchronously, on another worker) until it commits
+        // or queues the merged unit: then try again.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.outcome.get().is_none() && Instant::now() < deadline {
             ks.commit_queue_now();
+            if self.outcome.get().is_none() {
+                std::thread::yield_now();
+            }
         }
         match self.outcome.get() {
             Some(Outcome::Committed(committed)) => Ok((*committed, Effects::default())),
             Some(Outcome::Failed(e)) => Err(TypeError::Reply(e.clone())),
-            // A committer fills every unit it takes before it lets go of
-            // the commit lock, and a unit is taken by exactly one.
+            // Every unit taken off the queue is settled by its committer
+            // (or by the run that took it over) before its locks go.
             None => Err(TypeError::Reply("ERR deferred commit lost".into())),
         }
     }
@@ -157,14 +239,18 @@ impl Keyspace {
         let mut touched = Vec::new();
         let mut rest = Vec::with_capacity(units.len());
         for mut u in units {
-            u.batch.drop_overwritten();
+            let mut unit_batch = u.overlay.batch;
+            unit_batch.drop_overwritten();
             if watched {
-                touched.extend(super::context::touched_keys(&u.batch));
+                touched.extend(super::context::touched_keys(&unit_batch));
             }
             changes.absorb(u.changes, propagate.len(), u.propagate.len());
             propagate.append(&mut u.propagate);
-            batch.extend(u.batch);
+            batch.extend(unit_batch);
             rest.push((u.stripes, u.outcome));
+            for outcome in u.joined {
+                rest.push((Vec::new(), outcome));
+            }
         }
         if rest.len() > 1 {
             queue.shared_commits.fetch_add(1, Ordering::Relaxed);
@@ -195,14 +281,85 @@ impl Keyspace {
     }
 
     /// Since start: units deferred, batches shared by more than one unit,
-    /// and the units in those.
-    pub fn commit_queue_stats(&self) -> (u64, u64, u64) {
+    /// the units in those, and queued units another run took over.
+    pub fn commit_queue_stats(&self) -> (u64, u64, u64, u64) {
         let q = &self.commit_queue;
         (
             q.deferred.load(Ordering::Relaxed),
             q.shared_commits.load(Ordering::Relaxed),
             q.shared_units.load(Ordering::Relaxed),
+            q.taken_over.load(Ordering::Relaxed),
         )
+    }
+}
+
+impl WriteContext<'_> {
+    /// Whether the unit may wait in the commit queue (`types::commit_queue`)
+    /// to share one engine batch with other connections' units. Not when it
+    /// has keyspace events, changes the database map or empties a database,
+    /// forwards a master's stream, runs alone, writes nothing, holds a hot
+    /// key (whose next writer would commit it at once), or the keyspace is
+    /// a replica's: those commit on their own.
+    pub fn deferrable(&self) -> bool {
+        // The read-only runs (GETs) leave at the first test.
+        !self.overlay.borrow().batch.is_empty()
+            && !self.exclusive
+            && self.effects.borrow().events.is_empty()
+            && self.changes.borrow().deferrable()
+            && !self.ks.replica.load(Ordering::Relaxed)
+            && !self
+                .locks
+                .held
+                .borrow()
+                .iter()
+                .any(|&i| self.ks.stripe_contended(i))
+    }
+
+    /// Hands a [`deferrable`](Self::deferrable) unit to the commit queue
+    /// with its key locks.
+    pub fn defer(self) -> DeferredUnit {
+        debug_assert!(self.deferrable());
+        let overlay = self.overlay.into_inner();
+        let propagate = self.effects.into_inner().propagate;
+        let stripes = std::mem::take(&mut *self.locks.held.borrow_mut());
+        let outcome = new_outcome();
+        self.ks.commit_queue.push(PendingUnit {
+            overlay,
+            changes: self.changes.into_inner(),
+            propagate,
+            stripes,
+            outcome: outcome.clone(),
+            joined: self.joined.take(),
+        });
+        DeferredUnit::new(outcome)
+    }
+
+    /// Called with key stripe `i` found busy: whether the unit now holds
+    /// it, having taken over the queued unit that held it (a run that has
+    /// staged nothing may: see the module's doc).
+    pub(super) fn take_over_holder(&self, i: usize) -> bool {
+        if !self.joins
+            || self.exclusive
+            || self.ks.replica.load(Ordering::Relaxed)
+            || !self.locks.held.borrow().is_empty()
+            || !self.overlay.borrow().batch.is_empty()
+            || !self.changes.borrow().stages_nothing()
+            || !self.effects.borrow().propagate.is_empty()
+            || !self.effects.borrow().events.is_empty()
+        {
+            return false;
+        }
+        let Some(unit) = self.ks.commit_queue.take_holding(i) else {
+            return false;
+        };
+        // This run's commands so far only read: they come before the
+        // unit's in the serial order, as the reads they are.
+        *self.overlay.borrow_mut() = unit.overlay;
+        *self.changes.borrow_mut() = unit.changes;
+        self.effects.borrow_mut().propagate = unit.propagate;
+        *self.locks.held.borrow_mut() = unit.stripes;
+        self.joined.add(unit.outcome, unit.joined);
+        true
     }
 }
 
@@ -248,7 +405,7 @@ mod tests {
         let (cb, _) = b2.resolve(&ks).expect("b committed");
         assert_eq!(ca, cb, "one shared commit");
         assert_eq!(ks.committed(), before + 1);
-        assert_eq!(ks.commit_queue_stats(), (2, 1, 2));
+        assert_eq!(ks.commit_queue_stats(), (2, 1, 2, 0));
         assert_eq!(stored(&ks, "a"), Some(b("1")));
         assert_eq!(stored(&ks, "b"), Some(b("2")));
         assert_eq!(ks.dbsize(0), 2, "both units' key counts");
@@ -332,6 +489,66 @@ mod tests {
         assert!(!w.deferrable(), "a hot key");
         w.commit().expect("commit");
         assert_eq!(ks.commit_queue_stats().0, 1);
+    }
+
+    /// A run whose first write needs a deferred unit's key takes the unit
+    /// over: it reads what the unit staged (still invisible to others), and
+    /// the merged unit's one commit settles both, each command its own
+    /// group in the stream.
+    #[test]
+    fn a_run_takes_over_the_deferred_unit_holding_its_key() {
+        let (_dir, ks) = test_keyspace();
+        let before = ks.committed();
+        let a = set_unit(&ks, "k", "1").defer();
+        let w = WriteContext::for_run(&ks, crate::types::now_ms());
+        assert!(w.try_lock(0, &[b"k"]).is_ok(), "took the unit over");
+        assert_eq!(string::get(&w, 0, b"k").expect("get"), Some(b("1")));
+        assert_eq!(stored(&ks, "k"), None, "nothing visible yet");
+        string::set(&w, 0, b"k", b("2")).expect("set");
+        w.propagate(0, vec![b("SET"), b("k"), b("2")]);
+        w.end_command();
+        assert!(w.deferrable());
+        let merged = w.defer();
+        assert_eq!(ks.commit_queue_stats(), (2, 0, 0, 1));
+        let (cm, _) = merged.resolve(&ks).expect("merged unit committed");
+        let (ca, _) = a.resolve(&ks).expect("the unit taken over is settled");
+        assert_eq!(ca, cm, "one commit");
+        assert_eq!(ks.committed(), before + 1);
+        assert_eq!(stored(&ks, "k"), Some(b("2")));
+        assert_eq!(ks.dbsize(0), 1);
+        let stream = ks.read_backlog(1, 1 << 20).expect("backlog");
+        assert_eq!(
+            stream,
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n\
+              *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n\
+              *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n2\r\n"
+                .to_vec()
+        );
+    }
+
+    /// Only a run that has staged nothing takes a unit over (a unit cannot
+    /// be merged behind changes of its own); and a unit dropped uncommitted
+    /// fails the units it took over instead of leaving them waiting.
+    #[test]
+    fn take_over_only_by_an_empty_run_and_never_lost() {
+        let (_dir, ks) = test_keyspace();
+        let a = set_unit(&ks, "k", "1").defer();
+        let w = WriteContext::for_run(&ks, crate::types::now_ms());
+        string::set(&w, 0, b"other", b("x")).expect("set");
+        assert!(w.try_lock(0, &[b"k"]).is_ok(), "the queue was committed");
+        assert_eq!(ks.commit_queue_stats().3, 0, "nothing taken over");
+        assert_eq!(stored(&ks, "k"), Some(b("1")));
+        a.resolve(&ks).expect("committed alone");
+        w.commit().expect("commit");
+        let a = set_unit(&ks, "k", "2").defer();
+        let w = WriteContext::for_run(&ks, crate::types::now_ms());
+        assert!(w.try_lock(0, &[b"k"]).is_ok());
+        drop(w);
+        assert!(
+            a.resolve(&ks).is_err(),
+            "dropped with the unit that took it over"
+        );
+        assert_eq!(stored(&ks, "k"), Some(b("1")), "nothing of it written");
     }
 
     struct Recorder(parking_lot::Mutex<Vec<(u8, Bytes)>>);

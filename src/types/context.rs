@@ -66,17 +66,23 @@ impl std::fmt::Debug for Effects {
 }
 
 pub struct WriteContext<'a> {
-    ks: &'a Keyspace,
+    pub(super) ks: &'a Keyspace,
     now: Cell<u64>,
     /// Whether a key found expired is deleted (masters not write-paused).
     deletes_expired: bool,
     /// The unit runs alone (it holds the keyspace gate exclusively): no
     /// other command can touch a key, so key locks are not taken.
-    exclusive: bool,
-    locks: HeldLocks<'a>,
-    overlay: RefCell<Overlay>,
-    changes: RefCell<UnitChanges>,
-    effects: RefCell<Effects>,
+    pub(super) exclusive: bool,
+    pub(super) locks: HeldLocks<'a>,
+    pub(super) overlay: RefCell<Overlay>,
+    pub(super) changes: RefCell<UnitChanges>,
+    pub(super) effects: RefCell<Effects>,
+    /// A pipeline's run: while it has staged nothing, it may take over the
+    /// deferred unit that holds a key it needs (`commit_queue`).
+    pub(super) joins: bool,
+    /// The deferred units it took over, told how their commit went when
+    /// this unit commits.
+    pub(super) joined: super::commit_queue::Joined,
     /// Changes staged by commands themselves (not by lazy expiry).
     own_changes: Cell<u64>,
     /// Metadata records read ahead in one multi-get for a pipeline's reads
@@ -117,8 +123,19 @@ impl<'a> WriteContext<'a> {
             reading_prefetched: Cell::new(false),
             ahead: RefCell::default(),
             pops_ahead: Cell::new(1),
+            joins: false,
+            joined: Default::default(),
             #[cfg(test)]
             autocommit: false,
+        }
+    }
+
+    /// A unit for a pipeline's run: like [`new`](Self::new), and it may take
+    /// over a deferred unit whose key its first write needs.
+    pub fn for_run(ks: &'a Keyspace, now_ms: u64) -> WriteContext<'a> {
+        WriteContext {
+            joins: true,
+            ..WriteContext::new(ks, now_ms)
         }
     }
 
@@ -248,14 +265,16 @@ impl<'a> WriteContext<'a> {
         if self.exclusive {
             return Ok(());
         }
-        let mut held = self.locks.held.borrow_mut();
-        if held.contains(&i) {
+        if self.locks.held.borrow().contains(&i) {
             return Ok(());
         }
-        if !self.ks.try_lock_stripe(i) {
+        if !self.ks.try_lock_free(i) && !self.take_over_holder(i) && !self.ks.try_lock_stripe(i) {
             return Err(BusyKey(i));
         }
-        held.push(i);
+        let mut held = self.locks.held.borrow_mut();
+        if !held.contains(&i) {
+            held.push(i);
+        }
         Ok(())
     }
 
@@ -735,9 +754,12 @@ impl<'a> WriteContext<'a> {
             effects.touched = touched_keys(&batch);
         }
         let ordered = !effects.events.is_empty();
-        let (committed, turn) =
-            self.ks
-                .commit_unit_ordered(batch, changes, &effects.propagate, ordered)?;
+        let result = self
+            .ks
+            .commit_unit_ordered(batch, changes, &effects.propagate, ordered);
+        self.joined
+            .settle(result.as_ref().map(|(c, _)| *c).map_err(|e| e.to_string()));
+        let (committed, turn) = result?;
         effects.delivery_turn = turn;
         for &i in self.locks.held.borrow().iter() {
             self.ks.stripe_committed_alone(i);
@@ -747,51 +769,10 @@ impl<'a> WriteContext<'a> {
     }
 }
 
-impl WriteContext<'_> {
-    /// Whether the unit may wait in the commit queue (`types::commit_queue`)
-    /// to share one engine batch with other connections' units. Not when it
-    /// has keyspace events, changes the database map or empties a database,
-    /// forwards a master's stream, runs alone, writes nothing, holds a hot
-    /// key (whose next writer would commit it at once), or the keyspace is
-    /// a replica's: those commit on their own.
-    pub fn deferrable(&self) -> bool {
-        // The read-only runs (GETs) leave at the first test.
-        !self.overlay.borrow().batch.is_empty()
-            && !self.exclusive
-            && self.effects.borrow().events.is_empty()
-            && self.changes.borrow().deferrable()
-            && !self.ks.replica.load(std::sync::atomic::Ordering::Relaxed)
-            && !self
-                .locks
-                .held
-                .borrow()
-                .iter()
-                .any(|&i| self.ks.stripe_contended(i))
-    }
-
-    /// Hands a [`deferrable`](Self::deferrable) unit to the commit queue
-    /// with its key locks.
-    pub fn defer(self) -> super::DeferredUnit {
-        debug_assert!(self.deferrable());
-        let overlay = self.overlay.into_inner();
-        let propagate = self.effects.into_inner().propagate;
-        let stripes = std::mem::take(&mut *self.locks.held.borrow_mut());
-        let outcome = super::commit_queue::new_outcome();
-        self.ks.commit_queue.push(super::commit_queue::PendingUnit {
-            batch: overlay.batch,
-            changes: self.changes.into_inner(),
-            propagate,
-            stripes,
-            outcome: outcome.clone(),
-        });
-        super::DeferredUnit::new(outcome)
-    }
-}
-
 /// The key locks a unit holds, released when it ends.
-struct HeldLocks<'a> {
+pub(super) struct HeldLocks<'a> {
     ks: &'a Keyspace,
-    held: RefCell<Vec<usize>>,
+    pub(super) held: RefCell<Vec<usize>>,
 }
 
 impl Drop for HeldLocks<'_> {

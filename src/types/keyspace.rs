@@ -297,6 +297,12 @@ impl UnitChanges {
         }
     }
 
+    /// Whether nothing is staged: no counter change, no database-level
+    /// change (the command ends of reads do not count).
+    pub(super) fn stages_nothing(&self) -> bool {
+        self.deltas.is_empty() && self.deferrable() && self.raw_db.is_none()
+    }
+
     /// Whether a unit with these changes may wait in the commit queue.
     pub(super) fn deferrable(&self) -> bool {
         self.dbmap.is_none() && self.raw_stream.is_none() && self.flushed.is_empty()
@@ -462,6 +468,11 @@ impl Keyspace {
         }
         self.locks.mark_contended(i);
         self.commit_pending();
+        self.locks.try_lock(i)
+    }
+
+    /// Locks stripe `i` if it is free; nothing else.
+    pub(super) fn try_lock_free(&self, i: usize) -> bool {
         self.locks.try_lock(i)
     }
 

@@ -189,3 +189,131 @@ fn watch_sees_writes_committed_in_a_shared_batch() {
     let total = bulk_number(&c.cmd(&["GET", "w"]));
     assert_eq!(total, 4 * INCRS + won, "{won} optimistic increments won");
 }
+
+/// The bulk string of a reply (`None` for `$-1`).
+fn bulk_text(reply: &[u8]) -> Option<String> {
+    if reply == b"$-1\r\n" {
+        return None;
+    }
+    let text = String::from_utf8_lossy(reply);
+    assert!(text.starts_with('$'), "not a bulk string: {text:?}");
+    text.split("\r\n").nth(1).map(str::to_owned)
+}
+
+/// Hot keys: every client writes the same few keys, so a run's first write
+/// finds its key held by a queued unit and takes that unit over
+/// (`types::commit_queue`). Each reply must still be what that command alone
+/// would answer in some serial order: every client's INCRs rise, no element
+/// is popped twice or lost, and a client blocked on a list is served by the
+/// pushes of units that share commits (their ready keys are served after
+/// the shared commit). A real Redis replica receives the same data.
+#[test]
+fn clients_writing_one_key_take_over_queued_units_and_lose_nothing() {
+    const CLIENTS: u64 = 12;
+    const OPS: u64 = 500;
+    const BLOCKED_POPS: usize = 200;
+    let strata = Strata::start();
+    let replica = RealReplica::start(strata.port);
+    let (mut m, mut r) = (connect(strata.port), replica.client());
+    wait_caught_up(&mut m, &mut r);
+    let port = strata.port;
+    // One client pops a list the others push to, blocking when it is empty.
+    let blocked = thread::spawn(move || {
+        let mut c = Conn::connect(port);
+        let mut got = Vec::new();
+        while got.len() < BLOCKED_POPS {
+            let reply = c.cmd(&["BLPOP", "hot:blist", "10"]);
+            let text = String::from_utf8_lossy(&reply).into_owned();
+            let value = text.split("\r\n").nth(4).map(str::to_owned);
+            got.push(value.unwrap_or_else(|| panic!("BLPOP timed out: {text:?}")));
+        }
+        got
+    });
+    #[derive(Default)]
+    struct Outcome {
+        incrs: i64,
+        pushes: i64,
+        popped: Vec<String>,
+        zincrs: i64,
+        rpushes: i64,
+    }
+    let clients: Vec<thread::JoinHandle<Outcome>> = (0..CLIENTS)
+        .map(|id| {
+            thread::spawn(move || {
+                let mut c = Conn::connect(port);
+                let mut rng = Rng(0x407_0000 + id);
+                let mut o = Outcome::default();
+                let mut last = 0;
+                for i in 0..OPS {
+                    match rng.below(5) {
+                        0 => {
+                            let n = integer_of(&c.cmd(&["INCR", "hot:counter"]))
+                                .expect("INCR answers an integer");
+                            assert!(n > last, "client {id}: INCR went from {last} to {n}");
+                            last = n;
+                            o.incrs += 1;
+                        }
+                        1 => {
+                            let reply = c.cmd(&["LPUSH", "hot:list", &format!("{id}:{i}")]);
+                            assert!(integer_of(&reply).is_some_and(|n| n >= 1));
+                            o.pushes += 1;
+                        }
+                        2 => {
+                            if let Some(v) = bulk_text(&c.cmd(&["RPOP", "hot:list"])) {
+                                o.popped.push(v);
+                            }
+                        }
+                        3 => {
+                            c.cmd(&["ZINCRBY", "hot:zset", "1", &format!("m{}", i % 7)]);
+                            o.zincrs += 1;
+                        }
+                        _ => {
+                            let reply = c.cmd(&["RPUSH", "hot:blist", &format!("b{id}:{i}")]);
+                            assert!(integer_of(&reply).is_some_and(|n| n >= 1));
+                            o.rpushes += 1;
+                        }
+                    }
+                }
+                o
+            })
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = clients
+        .into_iter()
+        .map(|h| h.join().expect("client thread"))
+        .collect();
+    let served = blocked.join().expect("blocked client");
+    let mut c = strata.conn();
+    let sum = |f: fn(&Outcome) -> i64| outcomes.iter().map(f).sum::<i64>();
+    let pushes = sum(|o| o.pushes);
+    let mut popped: Vec<String> = outcomes.iter().flat_map(|o| o.popped.clone()).collect();
+    let left = integer_of(&c.cmd(&["LLEN", "hot:list"])).expect("LLEN");
+    assert_eq!(pushes, popped.len() as i64 + left, "pushed = popped + left");
+    popped.sort();
+    let before = popped.len();
+    popped.dedup();
+    assert_eq!(popped.len(), before, "an element was popped twice");
+    let zincrs = sum(|o| o.zincrs);
+    let zset = c.cmd(&["ZRANGE", "hot:zset", "0", "-1", "WITHSCORES"]);
+    let text = String::from_utf8_lossy(&zset).into_owned();
+    let scores: i64 = text
+        .split("\r\n")
+        .filter(|l| !l.starts_with(['*', '$']) && !l.is_empty())
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.parse::<i64>().expect("score"))
+        .sum();
+    assert_eq!(scores, zincrs, "ZINCRBY total: {text:?}");
+    let incrs = bulk_number(&c.cmd(&["GET", "hot:counter"]));
+    assert_eq!(incrs, sum(|o| o.incrs), "INCR total");
+    let blist_left = integer_of(&c.cmd(&["LLEN", "hot:blist"])).expect("LLEN");
+    let mut served = served;
+    served.sort();
+    served.dedup();
+    assert_eq!(served.len(), BLOCKED_POPS, "an element was served twice");
+    assert_eq!(sum(|o| o.rpushes), BLOCKED_POPS as i64 + blist_left);
+    let taken = engine_stat(&mut c, "engine_taken_over_units");
+    assert!(taken > 0, "no queued unit was taken over");
+    wait_caught_up(&mut m, &mut r);
+    assert!(assert_same_data(&mut m, &mut r) >= 4);
+}
