@@ -95,6 +95,10 @@ impl Joined {
         std::mem::take(&mut *self.0.borrow_mut())
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
     /// Tells every unit taken over how the commit went.
     pub(super) fn settle(&self, result: Result<Committed, String>) {
         for outcome in self.take() {

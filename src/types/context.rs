@@ -757,8 +757,10 @@ impl<'a> WriteContext<'a> {
         let result = self
             .ks
             .commit_unit_ordered(batch, changes, &effects.propagate, ordered);
-        self.joined
-            .settle(result.as_ref().map(|(c, _)| *c).map_err(|e| e.to_string()));
+        if !self.joined.is_empty() {
+            self.joined
+                .settle(result.as_ref().map(|(c, _)| *c).map_err(|e| e.to_string()));
+        }
         let (committed, turn) = result?;
         effects.delivery_turn = turn;
         for &i in self.locks.held.borrow().iter() {
