@@ -11,6 +11,8 @@
 # redis-benchmark's -r; PRELOAD=N first SETs N keys of it (so GET finds
 # values), inside the measured process; PRELOAD_TEST (default set) picks
 # redis-benchmark's test for it (lpush fills the list LPOP pops).
+# CALLGRIND_ARGS adds options to valgrind, e.g. "--cache-sim=yes" to count
+# simulated cache misses (see scripts/instr_owners.py's EVENT).
 set -euo pipefail
 bin=$1
 test=${2:-set}
@@ -24,7 +26,8 @@ if [[ $(basename "$bin") == redis-server ]]; then
 else
     args=(--port "$port" --dir "$out/data")
 fi
-valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" "$bin" "${args[@]}" \
+# shellcheck disable=SC2086 # the extra options are words
+valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$out/callgrind.out" "$bin" "${args[@]}" \
     >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 600); do

@@ -13,7 +13,13 @@ library code inlined into a Strata function counts as Strata's (Strata chose
 to run it), and a generic standard-library function instantiated for a Strata
 type (`drop_in_place<strata::...>`) counts as Strata's too. TOP (default 12)
 also lists the costliest functions per request of each owner.
+
+EVENT (environment, default Ir: instructions) counts another of the profiles'
+events instead, e.g. DLmr (last-level cache read misses) of profiles taken
+with callgrind's `--cache-sim=yes` (CALLGRIND_ARGS of scripts/callgrind.sh):
+a memory walk (a skip list's) costs misses, which instructions do not show.
 """
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +34,7 @@ CXX_STD = ("std::_", "std::vector", "std::basic_string", "std::unique_ptr", "std
 CRATES = ("bytes", "quick_cache", "itoa", "ryu", "redis_protocol", "parking_lot", "parking_lot_core",
           "crossbeam_utils", "crossbeam_epoch", "smallvec", "memchr", "lock_api")
 
+EVENT = os.environ.get("EVENT", "Ir")
 LINE = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.*?):(.*?)(?: \[(.*)\])?$")
 
 
@@ -69,7 +76,8 @@ def profile(path):
     """Self instructions per function of one callgrind output, and each
     function's object file (named on one of its lines)."""
     out = subprocess.run(
-        ["callgrind_annotate", "--inclusive=no", "--auto=no", "--threshold=100", path],
+        ["callgrind_annotate", f"--show={EVENT}", f"--sort={EVENT}", "--inclusive=no", "--auto=no",
+         "--threshold=100", path],
         check=True, capture_output=True, text=True).stdout
     costs = defaultdict(int)
     objects = {}
@@ -107,7 +115,8 @@ def main():
     for function, cost in per_fn.items():
         per_owner[owners[function]] += cost
     total = sum(per_owner.values())
-    print("| owner | instr/request | share |")
+    unit = "instr" if EVENT == "Ir" else EVENT
+    print(f"| owner | {unit}/request | share |")
     print("|---|---:|---:|")
     for o in OWNERS:
         print(f"| {o} | {per_owner[o]:,.0f} | {100 * per_owner[o] / total:.0f}% |")
