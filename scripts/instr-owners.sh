@@ -10,7 +10,9 @@
 # BINARY may be redis-server (its own code then shows as "other"). LPOP's
 # preload is an LPUSH of 2N + 10000 elements, so both runs pop a full list.
 # KEEP=DIR keeps the two profiles there (DIR/N.out, DIR/2N.out) so that
-# instr_owners.py can be run on them again.
+# instr_owners.py can be run on them again. KEYSPACE (default 10000) is
+# redis-benchmark's -r, PRELOAD (default 10000) the SETs before both runs;
+# CALLGRIND_ARGS passes on to scripts/callgrind.sh.
 set -euo pipefail
 bin=$1
 test=$2
@@ -20,14 +22,14 @@ top=${5:-12}
 here=$(dirname "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-preload=10000
+preload=${PRELOAD:-10000}
 preload_test=set
 if [[ $test == lpop ]]; then
     preload=$((2 * n + 10000))
     preload_test=lpush
 fi
 for runs in "$n" $((2 * n)); do
-    PORT=${PORT:-26396} KEYSPACE=10000 PRELOAD=$preload PRELOAD_TEST=$preload_test \
+    PORT=${PORT:-26396} KEYSPACE=${KEYSPACE:-10000} PRELOAD=$preload PRELOAD_TEST=$preload_test \
         "$here/callgrind.sh" "$bin" "$test" "$runs" "$pipeline" "$work/$runs" >/dev/null
     if [[ -n ${KEEP:-} ]]; then
         mkdir -p "$KEEP"
