@@ -192,11 +192,12 @@ impl DeferredUnit {
         // it. A unit another run took over is out of the queue while that
         // run executes (synchronously, on another worker) until it commits
         // or queues the merged unit: then try again.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.outcome.get().is_none() && Instant::now() < deadline {
+        if self.outcome.get().is_none() {
             ks.commit_queue_now();
-            if self.outcome.get().is_none() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.outcome.get().is_none() && Instant::now() < deadline {
                 std::thread::yield_now();
+                ks.commit_queue_now();
             }
         }
         match self.outcome.get() {
@@ -304,9 +305,10 @@ impl WriteContext<'_> {
     /// Whether the unit may wait in the commit queue (`types::commit_queue`)
     /// to share one engine batch with other connections' units. Not when it
     /// has keyspace events, changes the database map or empties a database,
-    /// forwards a master's stream, runs alone, writes nothing, holds a hot
-    /// key (whose next writer would commit it at once), or the keyspace is
-    /// a replica's: those commit on their own.
+    /// forwards a master's stream, runs alone, writes nothing, holds a key
+    /// found busy lately (one whose next writer could not take its unit
+    /// over, and would commit it at once), or the keyspace is a replica's:
+    /// those commit on their own.
     pub fn deferrable(&self) -> bool {
         // The read-only runs (GETs) leave at the first test.
         !self.overlay.borrow().batch.is_empty()

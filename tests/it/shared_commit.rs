@@ -209,10 +209,22 @@ fn bulk_text(reply: &[u8]) -> Option<String> {
 /// the shared commit). A real Redis replica receives the same data.
 #[test]
 fn clients_writing_one_key_take_over_queued_units_and_lose_nothing() {
+    hot_key_writers(&[]);
+}
+
+/// The same with two workers: a unit may then be taken over by a run on
+/// the other worker while its owner resolves it (`DeferredUnit::resolve`
+/// waits for that run to commit or queue the merged unit).
+#[test]
+fn hot_key_take_over_across_two_workers_loses_nothing() {
+    hot_key_writers(&["--worker-threads", "2"]);
+}
+
+fn hot_key_writers(args: &[&str]) {
     const CLIENTS: u64 = 12;
     const OPS: u64 = 500;
     const BLOCKED_POPS: usize = 200;
-    let strata = Strata::start();
+    let strata = Strata::start_with(args);
     let replica = RealReplica::start(strata.port);
     let (mut m, mut r) = (connect(strata.port), replica.client());
     wait_caught_up(&mut m, &mut r);
