@@ -45,6 +45,12 @@ pub fn expire_cycle(
         }
     }
     for (db, exp, key) in candidates {
+        // DEBUG SET-ACTIVE-EXPIRE 0 stops a cycle already under way too: a
+        // key written after its reply is never deleted by a cycle that
+        // checked the flag before it (the cron checks once per cycle).
+        if !ks.active_expire.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         let w = WriteContext::new(ks, now_ms);
         w.lock(db, &[&key]);
         match w.get_stored(db, &key)? {
