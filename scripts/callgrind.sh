@@ -12,7 +12,8 @@
 # values), inside the measured process; PRELOAD_TEST (default set) picks
 # redis-benchmark's test for it (lpush fills the list LPOP pops).
 # CALLGRIND_ARGS adds options to valgrind, e.g. "--cache-sim=yes" to count
-# simulated cache misses (see scripts/instr_owners.py's EVENT).
+# simulated cache misses (see scripts/instr_owners.py's EVENT); SERVER_ARGS
+# adds directives to the server's command line (one binary, two settings).
 set -euo pipefail
 bin=$1
 test=${2:-set}
@@ -26,6 +27,8 @@ if [[ $(basename "$bin") == redis-server ]]; then
 else
     args=(--port "$port" --dir "$out/data")
 fi
+# shellcheck disable=SC2206 # the extra directives are words
+args+=(${SERVER_ARGS:-})
 # shellcheck disable=SC2086 # the extra options are words
 valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$out/callgrind.out" "$bin" "${args[@]}" \
     >"$out/server.log" 2>&1 &

@@ -410,6 +410,24 @@ mod tests {
     }
 
     #[test]
+    fn commands_encode_as_resp_at_every_length() {
+        // Counts and lengths of one, two and more digits, and an empty
+        // argument, byte for byte as Redis writes them.
+        for len in [0usize, 1, 9, 10, 99, 100, 12345] {
+            let value = "v".repeat(len);
+            let mut parts = vec!["RPUSH", "k"];
+            parts.extend(std::iter::repeat_n(value.as_str(), 11));
+            let mut out = Vec::new();
+            encode_command(&mut out, &argv(&parts));
+            let mut want = String::from("*13\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n");
+            for _ in 0..11 {
+                want.push_str(&format!("${len}\r\n{value}\r\n"));
+            }
+            assert_eq!(out, want.as_bytes(), "length {len}");
+        }
+    }
+
+    #[test]
     fn units_select_once_and_wrap_several_commands() {
         let mut sel = None;
         let one = encode_unit(&[(0, argv(&["SET", "a", "1"]))], &mut sel);

@@ -198,6 +198,15 @@ pub fn subkey(db: u8, key: &[u8], version: u64, sub: &[u8]) -> Vec<u8> {
     k
 }
 
+/// Appends [`subkey`]'s bytes to `out` (many subkeys in one buffer).
+pub fn push_subkey(out: &mut Vec<u8>, db: u8, key: &[u8], version: u64, sub: &[u8]) {
+    out.push(db);
+    out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(sub);
+}
+
 /// Splits a data/zscore CF key into `(db, meta key, version, subkey)`.
 pub fn split_subkey(raw: &[u8]) -> Option<(u8, Vec<u8>, u64, &[u8])> {
     let db = *raw.first()?;
@@ -263,6 +272,10 @@ mod tests {
         assert!(a < b && b < c);
         let (db, mk, ver, sub) = split_subkey(&b).unwrap();
         assert_eq!((db, mk, ver, sub), (0, meta_key(0, b"a"), 2, &b"a"[..]));
+        // Appended to a buffer, as the pipeline's read-ahead does.
+        let mut buf = b"x".to_vec();
+        push_subkey(&mut buf, 0, b"a", 2, b"a");
+        assert_eq!(&buf[1..], &b[..]);
     }
 
     #[test]
