@@ -12,7 +12,7 @@
 # KEEP=DIR keeps the two profiles there (DIR/N.out, DIR/2N.out) so that
 # instr_owners.py can be run on them again. KEYSPACE (default 10000) is
 # redis-benchmark's -r, PRELOAD (default 10000) the SETs before both runs;
-# CALLGRIND_ARGS passes on to scripts/callgrind.sh.
+# CALLGRIND_ARGS and SERVER_ARGS pass on to scripts/callgrind.sh.
 set -euo pipefail
 bin=$1
 test=$2
