@@ -275,10 +275,11 @@ pub fn prefetch_metadata<'a>(
 /// run's commands will look up (HSET's fields, SADD's members, ...), as
 /// [`prefetch_metadata`] does for their keys: in a pipeline of writes to
 /// one big collection, each command's member lookup otherwise waits for its
-/// own cache misses (the record cache's table, `Bucket::find`, was 6.5% of
-/// HSET -P16's server time). A member's record key holds its collection's
-/// version, read here from the metadata (which the read-ahead above has
-/// just brought in). A hint only: a stale version loads records nobody
+/// own cache misses (the record cache's table, `Bucket::find`, took 5-6.5%
+/// of HSET -P16's server samples in two profiles). A member's record key
+/// holds its collection's version, read here from the metadata (which the
+/// read-ahead above has just started loading). A hint only: a stale
+/// version (a run that deletes and recreates the key) loads records nobody
 /// reads, and nothing is read through it.
 fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
     let mut buf = Vec::new();
