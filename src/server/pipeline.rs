@@ -282,12 +282,38 @@ pub fn prefetch_metadata<'a>(
 /// version (a run that deletes and recreates the key) loads records nobody
 /// reads, and nothing is read through it.
 fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
+    let engine = server.ks.engine();
+    let commands = queue.iter().map(|(c, a)| (c.spec.name, a.as_slice()));
+    let (buf, ends) = member_keys(db, commands, |key| {
+        let meta = engine.get(Cf::Meta, &encoding::meta_key(db, key));
+        meta.ok()
+            .flatten()
+            .and_then(|raw| encoding::Metadata::peek_kind_version(&raw))
+            .filter(|(kind, _)| matches!(kind, KeyType::Hash | KeyType::Set))
+            .map(|(_, v)| v)
+    });
+    if ends.is_empty() {
+        return;
+    }
+    let keys = split_at_ends(&buf, &ends);
+    engine.prefetch(Cf::Data, &keys);
+}
+
+/// The record keys of the members `commands` (name, argv) will look up,
+/// laid end to end (with their ends), given each collection's version
+/// (`None`: not a hash or set, nothing to load). Asks `version_of` once
+/// per run of commands on one key.
+fn member_keys<'q>(
+    db: u8,
+    commands: impl Iterator<Item = (&'static str, &'q [Bytes])>,
+    mut version_of: impl FnMut(&[u8]) -> Option<u64>,
+) -> (Vec<u8>, Vec<usize>) {
     let mut buf = Vec::new();
     let mut ends = Vec::new();
     // The last collection looked up and its version (runs write one key).
     let mut last: Option<(&[u8], Option<u64>)> = None;
-    for (cmd, argv) in queue {
-        let (members, step) = match (cmd.spec.name, argv.len()) {
+    for (name, argv) in commands {
+        let (members, step) = match (name, argv.len()) {
             ("hset" | "hmset", n) if n >= 4 && n % 2 == 0 => (&argv[2..], 2),
             ("hsetnx" | "hget" | "hexists" | "hincrby" | "hincrbyfloat", n) if n >= 3 => {
                 (&argv[2..3], 1)
@@ -301,16 +327,7 @@ fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
         let version = match last {
             Some((k, v)) if k == key => v,
             _ => {
-                let meta = server
-                    .ks
-                    .engine()
-                    .get(Cf::Meta, &encoding::meta_key(db, key));
-                let v = meta
-                    .ok()
-                    .flatten()
-                    .and_then(|raw| encoding::Metadata::peek_kind_version(&raw))
-                    .filter(|(kind, _)| matches!(kind, KeyType::Hash | KeyType::Set))
-                    .map(|(_, v)| v);
+                let v = version_of(key);
                 last = Some((key, v));
                 v
             }
@@ -321,11 +338,7 @@ fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
             ends.push(buf.len());
         }
     }
-    if ends.is_empty() {
-        return;
-    }
-    let keys = split_at_ends(&buf, &ends);
-    server.ks.engine().prefetch(Cf::Data, &keys);
+    (buf, ends)
 }
 
 /// The keys laid end to end in `buf`, each ending at the next of `ends`.
@@ -460,5 +473,53 @@ fn emit_answers(
         let reply = failed.clone().unwrap_or(a.reply);
         dispatch::emit(server, client, reply, out);
         super::monitor::feed(server, client, a.flags, &a.argv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(parts: &[&str]) -> Vec<Bytes> {
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn members_read_ahead_are_the_fields_and_members_the_commands_look_up() {
+        let commands = [
+            ("hset", argv(&["HSET", "h", "f1", "v1", "f2", "v2"])),
+            ("hget", argv(&["HGET", "h", "f2"])),
+            ("get", argv(&["GET", "h"])),
+            ("sadd", argv(&["SADD", "s", "m1", "m2"])),
+            ("hget", argv(&["HGET", "gone", "f"])),
+            // Wrong arity: the command will fail, nothing to load.
+            ("hset", argv(&["HSET", "s", "f3"])),
+        ];
+        let mut asked = Vec::new();
+        let (buf, ends) = member_keys(3, commands.iter().map(|(n, a)| (*n, a.as_slice())), |key| {
+            asked.push(key.to_vec());
+            match key {
+                b"h" => Some(7),
+                b"s" => Some(9),
+                _ => None,
+            }
+        });
+        let sub = |key: &[u8], version, member: &[u8]| encoding::subkey(3, key, version, member);
+        let want = [
+            sub(b"h", 7, b"f1"),
+            sub(b"h", 7, b"f2"),
+            sub(b"h", 7, b"f2"),
+            sub(b"s", 9, b"m1"),
+            sub(b"s", 9, b"m2"),
+        ];
+        assert_eq!(
+            split_at_ends(&buf, &ends),
+            want.iter().map(|k| &k[..]).collect::<Vec<_>>()
+        );
+        // One metadata read per run of commands on one key.
+        assert_eq!(asked, [b"h".to_vec(), b"s".to_vec(), b"gone".to_vec()]);
     }
 }
