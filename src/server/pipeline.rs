@@ -271,8 +271,9 @@ pub fn prefetch_metadata<'a>(
     server.ks.engine().prefetch(Cf::Meta, &keys);
 }
 
-/// Starts loading the records of the hash fields and set members the
-/// run's commands will look up (HSET's fields, SADD's members, ...), as
+/// Starts loading the records of the hash fields, set members and sorted
+/// set members the run's commands will look up (HSET's fields, SADD's and
+/// ZADD's members, ...), as
 /// [`prefetch_metadata`] does for their keys: in a pipeline of writes to
 /// one big collection, each command's member lookup otherwise waits for its
 /// own cache misses (the record cache's table, `Bucket::find`, took 5-6.5%
@@ -289,7 +290,7 @@ fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
         meta.ok()
             .flatten()
             .and_then(|raw| encoding::Metadata::peek_kind_version(&raw))
-            .filter(|(kind, _)| matches!(kind, KeyType::Hash | KeyType::Set))
+            .filter(|(kind, _)| matches!(kind, KeyType::Hash | KeyType::Set | KeyType::ZSet))
             .map(|(_, v)| v)
     });
     if ends.is_empty() {
@@ -301,7 +302,7 @@ fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
 
 /// The record keys of the members `commands` (name, argv) will look up,
 /// laid end to end (with their ends), given each collection's version
-/// (`None`: not a hash or set, nothing to load). Asks `version_of` once
+/// (`None`: not a hash, set or sorted set: nothing to load). Asks `version_of` once
 /// per run of commands on one key.
 fn member_keys<'q>(
     db: u8,
@@ -321,6 +322,13 @@ fn member_keys<'q>(
             ("hdel" | "hmget" | "sadd" | "srem" | "sismember" | "smismember", n) if n >= 3 => {
                 (&argv[2..], 1)
             }
+            ("zrem" | "zmscore", n) if n >= 3 => (&argv[2..], 1),
+            ("zscore", 3) => (&argv[2..], 1),
+            ("zincrby", 4) => (&argv[3..], 1),
+            ("zadd", _) => match zadd_pairs(argv) {
+                Some(pairs) => (&pairs[1..], 2),
+                None => continue,
+            },
             _ => continue,
         };
         let key = &argv[1][..];
@@ -339,6 +347,19 @@ fn member_keys<'q>(
         }
     }
     (buf, ends)
+}
+
+/// ZADD's `score member ...` pairs after its options, or `None` when
+/// they are not whole pairs (the command will fail, nothing to load).
+fn zadd_pairs(argv: &[Bytes]) -> Option<&[Bytes]> {
+    const OPTIONS: [&[u8]; 6] = [b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"];
+    let rest = argv.get(2..)?;
+    let skip = rest
+        .iter()
+        .take_while(|a| OPTIONS.iter().any(|o| a.eq_ignore_ascii_case(o)))
+        .count();
+    let pairs = &rest[skip..];
+    (!pairs.is_empty() && pairs.len() % 2 == 0).then_some(pairs)
 }
 
 /// The keys laid end to end in `buf`, each ending at the next of `ends`.
@@ -497,6 +518,11 @@ mod tests {
             ("hget", argv(&["HGET", "gone", "f"])),
             // Wrong arity: the command will fail, nothing to load.
             ("hset", argv(&["HSET", "s", "f3"])),
+            ("zadd", argv(&["ZADD", "z", "nx", "CH", "1", "a", "2", "b"])),
+            ("zadd", argv(&["ZADD", "z", "xx", "1", "a", "2"])),
+            ("zincrby", argv(&["ZINCRBY", "z", "5", "c"])),
+            ("zscore", argv(&["ZSCORE", "z", "d"])),
+            ("zrem", argv(&["ZREM", "z", "e", "f"])),
         ];
         let mut asked = Vec::new();
         let (buf, ends) = member_keys(3, commands.iter().map(|(n, a)| (*n, a.as_slice())), |key| {
@@ -504,6 +530,7 @@ mod tests {
             match key {
                 b"h" => Some(7),
                 b"s" => Some(9),
+                b"z" => Some(4),
                 _ => None,
             }
         });
@@ -514,12 +541,19 @@ mod tests {
             sub(b"h", 7, b"f2"),
             sub(b"s", 9, b"m1"),
             sub(b"s", 9, b"m2"),
+            sub(b"z", 4, b"a"),
+            sub(b"z", 4, b"b"),
+            sub(b"z", 4, b"c"),
+            sub(b"z", 4, b"d"),
+            sub(b"z", 4, b"e"),
+            sub(b"z", 4, b"f"),
         ];
         assert_eq!(
             split_at_ends(&buf, &ends),
             want.iter().map(|k| &k[..]).collect::<Vec<_>>()
         );
         // One metadata read per run of commands on one key.
-        assert_eq!(asked, [b"h".to_vec(), b"s".to_vec(), b"gone".to_vec()]);
+        let asked_for = |keys: &[&[u8]]| keys.iter().map(|k| k.to_vec()).collect::<Vec<_>>();
+        assert_eq!(asked, asked_for(&[b"h", b"s", b"gone", b"z"]));
     }
 }
