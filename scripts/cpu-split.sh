@@ -16,6 +16,9 @@
 # cannot reach a throughput ratio R against Redis while the CPU its
 # non-Strata owners alone take per request exceeds Redis's own CPU per
 # request divided by R (run this script on redis-server for the latter).
+# It also prints redis-benchmark's own CPU per request and how many cores
+# the server and the client kept busy: on a 2-core machine a row's
+# throughput cannot exceed 2 cores / (client + server CPU per request).
 # With DETAIL=1 it also lists the ten Strata functions and the ten RocksDB
 # functions whose samples (their own and their allocator's) weigh most.
 # Needs perf, redis-benchmark and inferno (`cargo install inferno`).
@@ -30,6 +33,10 @@ trap 'rm -rf "$work"' EXIT
 . "$(dirname "$0")/perf-lib.sh"
 # The same preload as the benchmark report: GET finds values, LPOP and
 # LRANGE find a list.
+# LPOP pops what the preload pushed: as many as it will pop.
+if [[ $test == lpop ]]; then
+    export PRELOAD_REQUESTS=${PRELOAD_REQUESTS:-$requests}
+fi
 PORT=${PORT:-26411} profile_under_load "$bin" "$test" "$pipeline" "$requests" set,lpush "$work"
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf --all |
     python3 "$(dirname "$0")/cpu_owners.py" "$test" "$pipeline" "${DETAIL:-0}" "$work/cpu" "$requests"

@@ -26,9 +26,13 @@ start_server() {
 
 # profile_under_load BINARY TEST PIPELINE REQUESTS PRELOAD_TESTS WORK
 # PRELOAD_REQUESTS (default 100000) sets the preload's size per test.
-# Leaves the samples in WORK/perf.data and the server process's CPU time
-# during the load (all threads, user + system, in clock ticks) in WORK/cpu
-# as "TICKS TICKS_PER_SECOND"; the server is stopped on return.
+# Leaves the samples in WORK/perf.data and, in WORK/cpu, the server
+# process's CPU time during the load (all threads, user + system, in clock
+# ticks), the ticks per second, and redis-benchmark's own CPU time and the
+# load's wall time in seconds ("TICKS TICKS_PER_SECOND CLIENT_S WALL_S"):
+# the client shares the machine's cores with the server, so its CPU per
+# request is part of what a row's throughput is bounded by. The server is
+# stopped on return.
 profile_under_load() {
     local bin=$1 test=$2 pipeline=$3 requests=$4 preload=$5 work=$6
     local port=${PORT:-26410} pid perfpid
@@ -41,10 +45,12 @@ profile_under_load() {
     sleep 0.5
     local before after
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q \
-        >/dev/null 2>&1
+    local TIMEFORMAT='%U %S %R' client
+    client=$({ time redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 \
+        -P "$pipeline" -q >/dev/null 2>&1; } 2>&1)
     after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    echo "$((after - before)) $(getconf CLK_TCK)" >"$work/cpu"
+    read -r user sys wall <<<"$client"
+    echo "$((after - before)) $(getconf CLK_TCK) $(echo "$user + $sys" | bc) $wall" >"$work/cpu"
     kill -INT "$perfpid"
     wait "$perfpid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
