@@ -45,12 +45,13 @@ profile_under_load() {
     sleep 0.5
     local before after
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    local TIMEFORMAT='%U %S %R' client
+    local TIMEFORMAT='%U %S %R' client user sys wall
     client=$({ time redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -r 100000 -d 16 \
         -P "$pipeline" -q >/dev/null 2>&1; } 2>&1)
     after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     read -r user sys wall <<<"$client"
-    echo "$((after - before)) $(getconf CLK_TCK) $(echo "$user + $sys" | bc) $wall" >"$work/cpu"
+    echo "$((after - before)) $(getconf CLK_TCK) $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $wall" \
+        >"$work/cpu"
     kill -INT "$perfpid"
     wait "$perfpid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true

@@ -273,11 +273,11 @@ pub fn prefetch_metadata<'a>(
 
 /// Starts loading the records of the hash fields, set members and sorted
 /// set members the run's commands will look up (HSET's fields, SADD's and
-/// ZADD's members, ...), as
-/// [`prefetch_metadata`] does for their keys: in a pipeline of writes to
-/// one big collection, each command's member lookup otherwise waits for its
-/// own cache misses (the record cache's table, `Bucket::find`, took 5-6.5%
-/// of HSET -P16's server samples in two profiles). A member's record key
+/// ZADD's members, ...), as [`prefetch_metadata`] does for their keys: in
+/// a pipeline of writes to one big collection, each command's member lookup
+/// otherwise waits for its own cache misses (the record cache's table,
+/// `Bucket::find`, took 5-6.5% of HSET -P16's server samples in two
+/// profiles, 4.8% of ZADD -P16's). A member's record key
 /// holds its collection's version, read here from the metadata (which the
 /// read-ahead above has just started loading). A hint only: a stale
 /// version (a run that deletes and recreates the key) loads records nobody
@@ -302,8 +302,8 @@ fn prefetch_members(server: &Server, db: u8, queue: &Queue) {
 
 /// The record keys of the members `commands` (name, argv) will look up,
 /// laid end to end (with their ends), given each collection's version
-/// (`None`: not a hash, set or sorted set: nothing to load). Asks `version_of` once
-/// per run of commands on one key.
+/// (`None`: not a hash, set or sorted set: nothing to load). Asks
+/// `version_of` once per run of commands on one key.
 fn member_keys<'q>(
     db: u8,
     commands: impl Iterator<Item = (&'static str, &'q [Bytes])>,
