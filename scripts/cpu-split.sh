@@ -21,7 +21,7 @@
 # throughput cannot exceed 2 cores / (client + server CPU per request).
 # With DETAIL=1 it also lists the ten Strata functions and the ten RocksDB
 # functions whose samples (their own and their allocator's) weigh most.
-# Needs perf, redis-benchmark and inferno (`cargo install inferno`).
+# Needs perf and redis-benchmark; installs inferno when missing (perf-lib.sh).
 set -euo pipefail
 bin=$1
 test=$2

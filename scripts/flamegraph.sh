@@ -5,7 +5,7 @@
 #
 #   scripts/flamegraph.sh BINARY TEST PIPELINE OUT.svg [REQUESTS]
 #
-# Needs perf, redis-benchmark and inferno (`cargo install inferno`).
+# Needs perf and redis-benchmark; installs inferno when missing (perf-lib.sh).
 set -euo pipefail
 bin=$1
 test=$2

@@ -2,6 +2,13 @@
 # preload it, and sample it with perf (cpu-clock, DWARF call stacks) while
 # redis-benchmark runs one test against it.
 
+# All three fold perf's stacks with inferno: install it (from crates.io)
+# when missing, as the README's scripts install their apt packages.
+if ! command -v inferno-collapse-perf >/dev/null; then
+    echo "perf-lib.sh: installing inferno (cargo install inferno)" >&2
+    cargo install --quiet --locked inferno >&2 || { echo "perf-lib.sh: inferno is needed" >&2; exit 1; }
+fi
+
 # start_server BINARY PORT DIR LOG
 # Starts BINARY on PORT with its data in DIR, as Redis (appendonly yes,
 # everysec: the report's Redis) when it is named redis-server, else as

@@ -13,8 +13,8 @@
 # the report's Redis); any other as Strata on its defaults. PROFILE=1 also
 # samples the replica with perf and prints its CPU per applied SET split by
 # owner (kernel, RocksDB, Strata, tokio: cpu_owners.py), which says how much
-# of a replica's cost is Strata's own code (needs perf and inferno, `cargo
-# install inferno`, as cpu-split.sh does).
+# of a replica's cost is Strata's own code (needs perf; inferno is
+# installed when missing, as for cpu-split.sh).
 set -euo pipefail
 master_bin=$1
 replica_bin=$2
