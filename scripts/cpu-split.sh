@@ -32,8 +32,7 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck source=scripts/perf-lib.sh
 . "$(dirname "$0")/perf-lib.sh"
 # The same preload as the benchmark report: GET finds values, LPOP and
-# LRANGE find a list.
-# LPOP pops what the preload pushed: as many as it will pop.
+# LRANGE find a list; for LPOP the list holds as many items as it pops.
 if [[ $test == lpop ]]; then
     export PRELOAD_REQUESTS=${PRELOAD_REQUESTS:-$requests}
 fi
