@@ -20,8 +20,6 @@
 //! The data CF answers "score of member" in one get; the zscore CF gives
 //! score order for ranges, ranks and pops. Both are written in the same batch.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
 use super::encoding::{prefix_end, subkey, subkey_prefix};
@@ -368,6 +366,52 @@ pub fn rank(
     Ok(None)
 }
 
+/// Scores this command changed, by member (`None`: removed). A short list
+/// while it is short: ZADD usually names one or a few members, and a hash
+/// map cost every such ZADD ~600 instructions (SipHash, the table's
+/// allocation and growth; callgrind). A map past [`ChangedScores::FEW`],
+/// so thousands of members stay linear.
+enum ChangedScores {
+    Few(Vec<(Bytes, Option<f64>)>),
+    Many(rustc_hash::FxHashMap<Bytes, Option<f64>>),
+}
+
+impl Default for ChangedScores {
+    fn default() -> Self {
+        ChangedScores::Few(Vec::new())
+    }
+}
+
+impl ChangedScores {
+    const FEW: usize = 16;
+
+    fn get(&self, member: &[u8]) -> Option<Option<f64>> {
+        match self {
+            ChangedScores::Few(v) => v.iter().find(|(m, _)| m == member).map(|(_, s)| *s),
+            ChangedScores::Many(map) => map.get(member).copied(),
+        }
+    }
+
+    fn insert(&mut self, member: Bytes, score: Option<f64>) {
+        match self {
+            ChangedScores::Few(v) => {
+                if let Some(slot) = v.iter_mut().find(|(m, _)| *m == member) {
+                    slot.1 = score;
+                } else if v.len() < Self::FEW {
+                    v.push((member, score));
+                } else {
+                    let mut map: rustc_hash::FxHashMap<_, _> = v.drain(..).collect();
+                    map.insert(member, score);
+                    *self = ChangedScores::Many(map);
+                }
+            }
+            ChangedScores::Many(map) => {
+                map.insert(member, score);
+            }
+        }
+    }
+}
+
 /// The pending changes of one sorted set inside a write: the metadata to
 /// store, the batch, and an overlay so a command sees its own earlier
 /// changes (ZADD k 1 a 2 a).
@@ -380,7 +424,7 @@ pub(crate) struct ZsetWriter<'a> {
     stored: Option<Metadata>,
     /// Whether a live key existed before this command.
     existed: bool,
-    overlay: HashMap<Bytes, Option<f64>>,
+    overlay: ChangedScores,
     pub ws: WriteSet,
     dirty: bool,
 }
@@ -429,7 +473,7 @@ impl<'a> ZsetWriter<'a> {
             meta,
             stored,
             existed,
-            overlay: HashMap::new(),
+            overlay: ChangedScores::default(),
             ws: w.write_set(),
             dirty: false,
         }
@@ -442,7 +486,7 @@ impl<'a> ZsetWriter<'a> {
     /// The current score of `member`, this command's changes included.
     pub fn score(&self, member: &[u8]) -> TypeResult<Option<f64>> {
         if let Some(s) = self.overlay.get(member) {
-            return Ok(*s);
+            return Ok(s);
         }
         if !self.existed {
             return Ok(None);
@@ -721,5 +765,28 @@ mod tests {
         assert_eq!(score_string(-3.0), "-3");
         assert_eq!(score_string(1e19), "1e+19");
         assert_eq!(score_string(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn changed_scores_keep_the_latest_score_past_the_short_list() {
+        let mut changed = ChangedScores::default();
+        let name = |i: usize| Bytes::from(format!("m{i}"));
+        for i in 0..40 {
+            changed.insert(name(i), Some(i as f64));
+            // Changed again at once: the entry is replaced, not added.
+            changed.insert(name(i), Some(i as f64 + 0.5));
+        }
+        changed.insert(name(3), None);
+        assert!(matches!(changed, ChangedScores::Many(_)));
+        assert_eq!(changed.get(b"m3"), Some(None));
+        for i in (0..40).filter(|&i| i != 3) {
+            assert_eq!(changed.get(&name(i)), Some(Some(i as f64 + 0.5)), "m{i}");
+        }
+        assert_eq!(changed.get(b"m40"), None);
+        let mut few = ChangedScores::default();
+        few.insert(name(1), Some(1.0));
+        few.insert(name(1), None);
+        assert!(matches!(&few, ChangedScores::Few(v) if v.len() == 1));
+        assert_eq!(few.get(b"m1"), Some(None));
     }
 }
