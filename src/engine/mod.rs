@@ -152,7 +152,13 @@ impl Batch {
     }
     /// Appends `other`'s changes after this batch's.
     pub fn extend(&mut self, other: Batch) {
-        self.ops.extend(other.ops);
+        if self.ops.is_empty() {
+            // The common first (or only) unit of a shared commit: take its
+            // list instead of copying it into a new one.
+            self.ops = other.ops;
+        } else {
+            self.ops.extend(other.ops);
+        }
     }
     pub fn ops(&self) -> &[BatchOp] {
         &self.ops
