@@ -87,16 +87,12 @@ pub(super) struct Joined(RefCell<Vec<Arc<OnceLock<Outcome>>>>);
 impl Joined {
     fn add(&self, outcome: Arc<OnceLock<Outcome>>, mut theirs: Vec<Arc<OnceLock<Outcome>>>) {
         let mut joined = self.0.borrow_mut();
-        // A hot key's units are taken over one after another, each by a run
-        // that has joined nothing yet: adopting the list it carries keeps a
-        // round of take-overs linear instead of copying it every time.
-        if joined.is_empty() {
-            theirs.push(outcome);
-            *joined = theirs;
-        } else {
-            joined.push(outcome);
-            joined.extend(theirs);
-        }
+        // Only a run holding no key takes a unit over, so it has joined
+        // nothing yet: adopting the unit's list (rather than copying it into
+        // this one) keeps a hot key's round of take-overs linear.
+        theirs.append(&mut joined);
+        theirs.push(outcome);
+        *joined = theirs;
     }
 
     fn take(&self) -> Vec<Arc<OnceLock<Outcome>>> {
