@@ -553,6 +553,23 @@ pub trait Engine: Send + Sync + 'static {
     ) -> EngineResult<()> {
         self.get_run(cf, keys, visit)
     }
+    /// [`get_run_to_delete`](Engine::get_run_to_delete), for a caller
+    /// whose later commands read on past `keys` (a pipeline's next pops of
+    /// a list's end): `beyond` makes the keys that follow them at that end,
+    /// ascending, adjacent to `keys` (after them or before them). A backend
+    /// with a cache may read those too, with the same one iterator, and
+    /// keep them, so that most later pops find their records without an
+    /// iterator of their own. `beyond` is called at most once, only when
+    /// the engine will read them; by default it is not.
+    fn get_run_to_delete_ahead(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        _beyond: &mut dyn FnMut() -> Vec<Vec<u8>>,
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        self.get_run_to_delete(cf, keys, visit)
+    }
     /// Applies the batch atomically. It is visible to readers on return;
     /// its log record may still sit in an in-process buffer until
     /// [`Engine::flush_wal_buffer`] (so many writes share one `write(2)`),

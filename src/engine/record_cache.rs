@@ -129,12 +129,16 @@ impl FamilyCache {
     /// absence), unless a writer of the shard came or is in flight since
     /// `generation`.
     fn fill(&self, key: &[u8], value: Option<&[u8]>, generation: u64) {
+        self.fill_hashed(KeyHash::of(key), key, value, generation)
+    }
+
+    /// [`fill`](Self::fill) of a key already hashed.
+    fn fill_hashed(&self, h: KeyHash, key: &[u8], value: Option<&[u8]>, generation: u64) {
         let (kind, bytes) = match value {
             Some(v) if v.len() > MAX_CACHED_RECORD => return,
             Some(v) => (Kind::Record, v),
             None => (Kind::Absent, &[][..]),
         };
-        let h = KeyHash::of(key);
         let mut shard = self.shard(h).lock();
         if shard.generation == generation && shard.in_flight == 0 {
             shard.records.insert(h, key, kind, bytes, false);
@@ -369,6 +373,76 @@ impl Engine for CachedEngine {
         self.inner.get_run_to_delete(cf, keys, visit)
     }
 
+    fn get_run_to_delete_ahead(
+        &self,
+        cf: Cf,
+        keys: &[&[u8]],
+        beyond: &mut dyn FnMut() -> Vec<Vec<u8>>,
+        visit: &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> EngineResult<()> {
+        let Some(f) = self.family(cf) else {
+            return self.inner.get_run_to_delete_ahead(cf, keys, beyond, visit);
+        };
+        // What an earlier read ahead left: while the cache holds every
+        // record asked for, no iterator is made.
+        let mut next = 0;
+        while let Some(&k) = keys.get(next) {
+            let h = KeyHash::of(k);
+            let mut guard = f.shard(h).lock();
+            let shard = &mut *guard;
+            match shard.records.get(h, k) {
+                Some((Kind::Record, v)) => visit(next, Some(v)),
+                Some((Kind::Absent, _)) => visit(next, None),
+                Some((Kind::Rewriting, _)) | None => {
+                    shard.misses += 1;
+                    break;
+                }
+            }
+            shard.hits += 1;
+            next += 1;
+        }
+        if next == keys.len() {
+            return Ok(());
+        }
+        // One iterator over the rest and the records beyond them. Those
+        // beyond are cached for the pops to come (as any reader's fill:
+        // not if a writer of their shard came since); the ones asked for
+        // are about to be deleted, so they are not.
+        let beyond = beyond();
+        let generations: Vec<u64> = f.shards.iter().map(|s| s.lock().generation).collect();
+        let rest = &keys[next..];
+        let after = beyond
+            .first()
+            .is_none_or(|b| keys.last() < Some(&b.as_slice()));
+        let window: Vec<&[u8]> = if after {
+            rest.iter()
+                .copied()
+                .chain(beyond.iter().map(Vec::as_slice))
+                .collect()
+        } else {
+            beyond
+                .iter()
+                .map(Vec::as_slice)
+                .chain(rest.iter().copied())
+                .collect()
+        };
+        let (first_asked, first_beyond) = if after {
+            (0, rest.len())
+        } else {
+            (beyond.len(), 0)
+        };
+        self.inner.get_run(cf, &window, &mut |j, v| {
+            let asked = j.wrapping_sub(first_asked);
+            if asked < rest.len() {
+                visit(next + asked, v);
+            } else {
+                let b = &beyond[j - first_beyond];
+                let h = KeyHash::of(b);
+                f.fill_hashed(h, b, v, generations[h.shard(SHARD_BITS)]);
+            }
+        })
+    }
+
     fn prefetch(&self, cf: Cf, keys: &[&[u8]]) {
         if let Some(f) = self.family(cf) {
             f.prefetch(keys);
@@ -601,6 +675,66 @@ mod tests {
             (e.stats().record_cache_hits, e.stats().record_cache_misses),
             (5, 4)
         );
+    }
+
+    #[test]
+    fn pops_read_ahead_keep_what_lies_beyond_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), 1 << 20);
+        let mut b = Batch::default();
+        for i in 0..8u8 {
+            b.put(Cf::Data, vec![b'e', i], vec![b'v', i]);
+        }
+        e.write(&b).unwrap();
+        let key = |i: u8| vec![b'e', i];
+        let value = |i: u8| Some(vec![b'v', i]);
+        // Asks for `asked`, offers `beyond`; returns what was visited,
+        // by index, and whether `beyond` was called.
+        let pop = |asked: &[u8], beyond: &[u8]| {
+            let asked: Vec<Vec<u8>> = asked.iter().map(|&i| key(i)).collect();
+            let refs: Vec<&[u8]> = asked.iter().map(Vec::as_slice).collect();
+            let mut called = false;
+            let mut got = vec![None; refs.len()];
+            e.get_run_to_delete_ahead(
+                Cf::Data,
+                &refs,
+                &mut || {
+                    called = true;
+                    beyond.iter().map(|&i| key(i)).collect()
+                },
+                &mut |i, v| {
+                    assert!(got[i].is_none(), "visited twice");
+                    got[i] = Some(v.map(<[u8]>::to_vec));
+                },
+            )
+            .unwrap();
+            (
+                got.into_iter().map(Option::unwrap).collect::<Vec<_>>(),
+                called,
+            )
+        };
+        // The left end: e0 e1 asked, e2 e3 read with them and kept.
+        assert_eq!(pop(&[0, 1], &[2, 3]), (vec![value(0), value(1)], true));
+        assert_eq!(cached(&e, Cf::Data, &key(0)), None);
+        assert_eq!(cached(&e, Cf::Data, &key(2)), Some(value(2)));
+        assert_eq!(cached(&e, Cf::Data, &key(3)), Some(value(3)));
+        // The next pops find them: no iterator, `beyond` not called.
+        assert_eq!(pop(&[2, 3], &[4, 5]), (vec![value(2), value(3)], false));
+        // A write between the two is seen: the cache mirrors the engine.
+        assert_eq!(pop(&[4], &[5, 6]), (vec![value(4)], true));
+        let mut b = Batch::default();
+        b.put(Cf::Data, key(5), b"changed".to_vec());
+        b.delete(Cf::Data, key(6));
+        e.write(&b).unwrap();
+        assert_eq!(
+            pop(&[5, 6], &[]),
+            (vec![Some(b"changed".to_vec()), None], true)
+        );
+        // The right end: `beyond` lies before the keys asked for, and a
+        // hit before the first miss is not visited again.
+        assert_eq!(pop(&[7], &[1, 2, 3]), (vec![value(7)], true));
+        assert_eq!(cached(&e, Cf::Data, &key(1)), Some(value(1)));
+        assert_eq!(pop(&[3, 7], &[0, 1, 2]), (vec![value(3), value(7)], true));
     }
 
     fn cached(e: &CachedEngine, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {

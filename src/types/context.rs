@@ -449,13 +449,20 @@ impl<'a> WriteContext<'a> {
     }
 
     /// Reads `keys` of `cf`, adjacent records (a list's end), with one
-    /// iterator (`Engine::get_run_to_delete`: a multi-get searched every
-    /// memtable for each key), for the commands of this unit that will read
-    /// them with [`get_to_delete`](Self::get_to_delete), each once. The
-    /// caller holds the lock of the key they belong to until the unit
-    /// ends, so they cannot change but by this unit's own writes, which the
-    /// overlay answers first.
-    pub fn read_ahead_to_delete(&self, cf: Cf, keys: Vec<Vec<u8>>) -> EngineResult<()> {
+    /// iterator (`Engine::get_run_to_delete_ahead`: a multi-get searched
+    /// every memtable for each key), for the commands of this unit that
+    /// will read them with [`get_to_delete`](Self::get_to_delete), each
+    /// once. `beyond` makes the keys that follow them at that end, which
+    /// later units' pops will read: the engine's record cache may read
+    /// them with the same iterator and keep them. The caller holds the lock
+    /// of the key they belong to until the unit ends, so `keys` cannot
+    /// change but by this unit's own writes, which the overlay answers first.
+    pub fn read_ahead_to_delete(
+        &self,
+        cf: Cf,
+        keys: Vec<Vec<u8>>,
+        beyond: &mut dyn FnMut() -> Vec<Vec<u8>>,
+    ) -> EngineResult<()> {
         let mut keys: Vec<Vec<u8>> = {
             let mut overlay = self.overlay.borrow_mut();
             keys.into_iter()
@@ -465,10 +472,12 @@ impl<'a> WriteContext<'a> {
         keys.sort_unstable();
         keys.dedup();
         let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        let mut values: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
         self.ks
             .engine()
-            .get_run_to_delete(cf, &refs, &mut |_, v| values.push(v.map(<[u8]>::to_vec)))?;
+            .get_run_to_delete_ahead(cf, &refs, beyond, &mut |i, v| {
+                values[i] = v.map(<[u8]>::to_vec)
+            })?;
         self.ahead.borrow_mut().extend(keys.into_iter().zip(values));
         Ok(())
     }

@@ -497,6 +497,9 @@ fn push_into(
 /// adding the writes to `ws`; the caller saves the list.
 /// Pops of at most this many elements read them as point reads.
 const POINT_READS_UP_TO: u64 = 16;
+/// How many elements past its own a pipelined run of pops reads ahead
+/// for the runs after it (`WriteContext::read_ahead_to_delete`).
+const POPS_READ_BEYOND: u64 = 112;
 
 /// Reads the `n` elements at `end` by one iterator, in pop order.
 fn read_end(
@@ -545,11 +548,20 @@ fn pop_from(
             // elements of all of them with one iterator (adjacent keys,
             // mostly in one block), where each would have searched the
             // engine alone.
-            let ahead = (0..pops.min(len)).map(|j| match end {
+            let at = |j| match end {
                 End::Left => list.item(list.head + j),
                 End::Right => list.item(list.tail - 1 - j),
-            });
-            w.read_ahead_to_delete(Cf::Data, ahead.collect())?;
+            };
+            let unit = pops.min(len);
+            // The elements after them, for later units' pops to find in
+            // the record cache: one iterator then serves several runs.
+            let mut beyond = || {
+                let mut keys: Vec<Vec<u8>> =
+                    (unit..(unit + POPS_READ_BEYOND).min(len)).map(at).collect();
+                keys.sort_unstable();
+                keys
+            };
+            w.read_ahead_to_delete(Cf::Data, (0..unit).map(at).collect(), &mut beyond)?;
         }
         for p in positions {
             // A missing element is skipped, as the iterator would.

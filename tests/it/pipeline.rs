@@ -171,6 +171,59 @@ fn pipelined_pops_read_ahead_like_redis() {
     }
 }
 
+/// A run of pops also reads ahead, into the record cache, the elements
+/// later runs will pop: those runs, and every command that changes the
+/// elements in between, must still see exactly what Redis does.
+#[test]
+fn pops_read_ahead_for_later_pipelines_like_redis() {
+    let strata = Strata::start();
+    let redis = Redis::start();
+    let mut s = strata.conn();
+    let mut r = redis.conn();
+    let elements: Vec<String> = (0..400).map(|i| format!("e{i}")).collect();
+    for c in [&mut s, &mut r] {
+        let mut push = vec!["RPUSH", "l"];
+        push.extend(elements.iter().map(String::as_str));
+        assert_eq!(c.cmd(&push), b":400\r\n");
+    }
+    let pops = |cmd: &'static str, n: usize| vec![vec![cmd, "l"]; n];
+    // Each line is one pipeline, so one unit: the first pops read ahead
+    // for the next, and the lines between change what was read ahead.
+    let lines: Vec<Vec<Vec<&str>>> = vec![
+        pops("LPOP", 16),
+        cmds(&[
+            &["LSET", "l", "3", "set-ahead"],
+            &["LSET", "l", "-3", "set-behind"],
+        ]),
+        pops("LPOP", 16),
+        pops("RPOP", 16),
+        cmds(&[&["LINSERT", "l", "BEFORE", "e40", "inserted"]]),
+        pops("RPOP", 16),
+        pops("LPOP", 8),
+        cmds(&[&["LREM", "l", "1", "e45"], &["LPUSH", "l", "p1", "p2"]]),
+        pops("LPOP", 16),
+        cmds(&[&["LTRIM", "l", "2", "-3"]]),
+        pops("LPOP", 16),
+        pops("RPOP", 16),
+        cmds(&[
+            &["RPUSH", "l", "r1"],
+            &["LRANGE", "l", "0", "5"],
+            &["LRANGE", "l", "-5", "-1"],
+        ]),
+        pops("RPOP", 16),
+        cmds(&[&["DEL", "l"], &["RPUSH", "l", "x", "y", "z"]]),
+        pops("LPOP", 4),
+        cmds(&[&["EXISTS", "l"]]),
+    ];
+    for line in &lines {
+        let ours = pipeline(&mut s, line);
+        let theirs = pipeline(&mut r, line);
+        for ((cmd, a), b) in line.iter().zip(&ours).zip(&theirs) {
+            assert_eq!(a, b, "reply to {cmd:?}");
+        }
+    }
+}
+
 /// A pipeline of writes commits as one engine batch, not one per command.
 #[test]
 fn a_pipeline_of_writes_commits_as_few_units() {
