@@ -409,6 +409,12 @@ impl Engine for CachedEngine {
         // not if a writer of their shard came since); the ones asked for
         // are about to be deleted, so they are not.
         let beyond = beyond();
+        // Their buckets are cold (their keys hash anywhere): start loading
+        // them now, so that they have arrived when the iterator reaches them.
+        let hashes: Vec<KeyHash> = beyond.iter().map(|k| KeyHash::of(k)).collect();
+        for &h in &hashes {
+            f.shard(h).lock().records.prefetch_bucket(h);
+        }
         let generations: Vec<u64> = f.shards.iter().map(|s| s.lock().generation).collect();
         let rest = &keys[next..];
         let after = beyond
@@ -436,8 +442,7 @@ impl Engine for CachedEngine {
             if asked < rest.len() {
                 visit(next + asked, v);
             } else {
-                let b = &beyond[j - first_beyond];
-                let h = KeyHash::of(b);
+                let (b, h) = (&beyond[j - first_beyond], hashes[j - first_beyond]);
                 f.fill_hashed(h, b, v, generations[h.shard(SHARD_BITS)]);
             }
         })
