@@ -5,7 +5,9 @@
 # benchmark report measure. Starts a master and a replica on loopback,
 # attaches them, runs redis-benchmark SET against the master, waits until the
 # replica has the master's offset, and prints each process's CPU time (all
-# threads, user + system, from /proc) per SET.
+# threads, user + system, from /proc) per SET, and the SETs per second.
+# DETACHED=1 leaves the replica unattached (it idles): the master's own
+# figures without a replica, for the same comparison.
 #
 #   scripts/replica-cpu.sh MASTER_BINARY REPLICA_BINARY [REQUESTS] [PIPELINE]
 #
@@ -61,12 +63,17 @@ start "$master_bin" $mport
 mpid=${pids[0]}
 start "$replica_bin" $rport
 rpid=${pids[1]}
-redis-cli -p $rport replicaof 127.0.0.1 $mport >/dev/null
-for _ in $(seq 300); do
-    [[ $(offset $rport master_link_status) == up ]] && break
-    sleep 0.1
-done
-[[ $(offset $rport master_link_status) == up ]] || { echo "replica-cpu.sh: link not up" >&2; exit 1; }
+if [[ ${DETACHED:-0} != 1 ]]; then
+    redis-cli -p $rport replicaof 127.0.0.1 $mport >/dev/null
+    for _ in $(seq 300); do
+        [[ $(offset $rport master_link_status) == up ]] && break
+        sleep 0.1
+    done
+    [[ $(offset $rport master_link_status) == up ]] || { echo "replica-cpu.sh: link not up" >&2; exit 1; }
+fi
+# A warm-up, so the measured run starts with the connections' buffers and
+# the replica's link in their steady state.
+redis-benchmark -p $mport -t set -n 50000 -c 50 -r 100000 -d 16 -q >/dev/null 2>&1
 hz=$(getconf CLK_TCK)
 m0=$(cpu_ticks "$mpid")
 r0=$(cpu_ticks "$rpid")
@@ -77,9 +84,12 @@ if [[ ${PROFILE:-0} == 1 ]]; then
     perfpid=$!
     sleep 0.5
 fi
-redis-benchmark -p $mport -t set -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" -q >/dev/null 2>&1
+rps=$(redis-benchmark -p $mport -t set -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" --csv 2>/dev/null |
+    tail -1 | cut -d, -f2 | tr -d '"')
 caught=no
+[[ ${DETACHED:-0} == 1 ]] && caught=yes
 for _ in $(seq 600); do
+    [[ $caught == yes ]] && break
     if [[ $(offset $mport master_repl_offset) == "$(offset $rport slave_repl_offset)" ]]; then
         caught=yes
         break
@@ -99,9 +109,9 @@ if [[ ${PROFILE:-0} == 1 ]]; then
 fi
 # Columns: master CPU µs per SET, replica CPU µs per SET, a Redis replica's
 # reads of the stream per SET (how many SETs one of the master's writes
-# carried to it).
+# carried to it), redis-benchmark's requests per second.
 awk -v m=$((m1 - m0)) -v r=$((r1 - r0)) -v hz="$hz" -v n="$requests" -v p="$pipeline" \
-    -v rr=$((rr1 - rr0)) \
+    -v rr=$((rr1 - rr0)) -v rps="$rps" \
     -v mb="$(basename "$master_bin")" -v rb="$(basename "$replica_bin")" 'BEGIN {
-    printf "| %s -> %s | %d | %.2f | %.2f | %.3f |\n", mb, rb, p, m * 1e6 / hz / n, r * 1e6 / hz / n, rr / n
+    printf "| %s -> %s | %d | %.2f | %.2f | %.3f | %.0f |\n", mb, rb, p, m * 1e6 / hz / n, r * 1e6 / hz / n, rr / n, rps
 }'
