@@ -104,9 +104,9 @@ async fn follow<W: AsyncWriteExt + Unpin>(
             // and one socket write carry them all. An idle runtime comes
             // back from a yield at once, so a lone write is not held up;
             // under load, each write to the replica costs its master the
-            // replica's receive path too (loopback), and writing once per
-            // round (as Redis does) took 1.3 µs of the master's CPU per
-            // SET (docs/bench/instructions.md, "Stop 43").
+            // replica's receive path too (loopback) and the replica a read:
+            // writing once per round, the feed's `sendto` was ~10% of the
+            // master's CPU (docs/bench/instructions.md, "Stop 43").
             for _ in 0..FEED_ROUNDS {
                 if ks.offset().saturating_sub(next) >= FEED_BATCH as u64 {
                     break;
