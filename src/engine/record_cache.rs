@@ -22,7 +22,9 @@
 //!   rewrote that were cached or known absent (HSET, SADD and ZADD look a
 //!   member up before they write it, so the next HSET of that field hits;
 //!   members only ever written, LPUSH's elements, never enter, nor do
-//!   elements read to be popped), and leaves;
+//!   elements read to be popped at once; those a pipelined run of pops
+//!   reads ahead for the runs after it do, as any reader's fill), and
+//!   leaves;
 //!   after a failed batch, which may or may not have applied, it caches
 //!   nothing;
 //! - a reader that missed notes the shard's generation (bumped by every
