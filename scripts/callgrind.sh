@@ -21,6 +21,8 @@ requests=${3:-20000}
 pipeline=${4:-16}
 out=${5:-$(mktemp -d)}
 port=${PORT:-26390}
+# shellcheck source=scripts/server-lib.sh
+. "$(dirname "$0")/server-lib.sh"
 mkdir -p "$out/data"
 if [[ $(basename "$bin") == redis-server ]]; then
     args=(--port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$out/data")
@@ -33,22 +35,13 @@ args+=(${SERVER_ARGS:-})
 valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$out/callgrind.out" "$bin" "${args[@]}" \
     >"$out/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 600); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_for_ping "$port" || true
 keyspace=${KEYSPACE:-100000}
 if [[ ${PRELOAD:-0} -gt 0 ]]; then
     redis-benchmark -p "$port" -t "${PRELOAD_TEST:-set}" -n "$PRELOAD" -c 10 -r "$keyspace" -d 16 -P 16 -q >/dev/null 2>&1
 fi
 redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r "$keyspace" -d 16 -P "$pipeline" -q \
     >/dev/null 2>&1
-redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-for _ in $(seq 600); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
+stop_server "$port" "$pid"
 total=$(grep -E '^(summary|totals):' "$out/callgrind.out" | head -1 | awk '{print $2}')
 echo "total_instructions $total"

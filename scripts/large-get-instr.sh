@@ -25,33 +25,24 @@ here=$(dirname "$0")
 work=$(mktemp -d)
 pid=""
 cleanup() {
-    [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null
+    if [[ -n $pid ]]; then kill -9 "$pid" 2>/dev/null || true; fi
     wait 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=scripts/server-lib.sh
+. "$here/server-lib.sh"
 port=${PORT:-26510}
 # shellcheck disable=SC2206 # the extra arguments are words
 args=(--port "$port" --bind 127.0.0.1 --appendfsync everysec --rocksdb.block-cache-size 64mb
     --rocksdb.read-offload no ${EXTRA:-})
 
 wait_up() {
-    for _ in $(seq 600); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "large-get-instr.sh: the server did not start on $port" >&2
-    exit 1
+    wait_for_ping "$port" || { echo "large-get-instr.sh: the server did not start on $port" >&2; exit 1; }
 }
 
 stop() {
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-    for _ in $(seq 600); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    stop_server "$port" "$pid"
     pid=""
 }
 

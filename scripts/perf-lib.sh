@@ -2,6 +2,9 @@
 # preload it, and sample it with perf (cpu-clock, DWARF call stacks) while
 # redis-benchmark runs one test against it.
 
+# shellcheck source=scripts/server-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
+
 # All three fold perf's stacks with inferno: install it (from crates.io)
 # when missing, as the README's scripts install their apt packages.
 if ! command -v inferno-collapse-perf >/dev/null; then
@@ -24,11 +27,7 @@ start_server() {
         "$bin" --port "$port" --dir "$dir" >"$log" 2>&1 &
     fi
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
+    wait_for_ping "$port" 100
 }
 
 # profile_under_load BINARY TEST PIPELINE REQUESTS PRELOAD_TESTS WORK

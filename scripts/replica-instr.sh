@@ -33,6 +33,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=scripts/server-lib.sh
+. "$here/server-lib.sh"
 mport=${PORT:-26441}
 rport=$((mport + 1))
 
@@ -52,25 +54,11 @@ start() { # binary port callgrind-out-or-empty
     fi
     "${cmd[@]}" >"$dir.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 600); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "replica-instr.sh: $bin did not start on $port" >&2
-    exit 1
+    wait_for_ping "$port" || { echo "replica-instr.sh: $bin did not start on $port" >&2; exit 1; }
 }
 
 field() { # port field of INFO replication
     redis-cli -p "$1" info replication | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
-}
-
-stop() { # port pid
-    redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
-    for _ in $(seq 600); do
-        kill -0 "$2" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -9 "$2" 2>/dev/null || true
 }
 
 for runs in "$n" $((2 * n)); do
@@ -101,8 +89,8 @@ for runs in "$n" $((2 * n)); do
         [[ $caught == yes ]] || { echo "replica-instr.sh: the replica did not catch up" >&2; exit 1; }
     fi
     # The replica first, so the master does not count its reconnect attempts.
-    stop $rport "${pids[1]}"
-    stop $mport "${pids[0]}"
+    stop_server $rport "${pids[1]}"
+    stop_server $mport "${pids[0]}"
     if [[ -n ${KEEP:-} ]]; then
         mkdir -p "$KEEP"
         cp "$work/$runs.out" "$KEEP/$runs.out"
