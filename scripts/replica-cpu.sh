@@ -53,10 +53,6 @@ reads() { # pid: read(2)-family system calls so far (not recv(2), which
     awk '$1 == "syscr:" {print $2}' "/proc/$1/io"
 }
 
-offset() { # port role-field
-    redis-cli -p "$1" info replication | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
-}
-
 mport=26431
 rport=26432
 start "$master_bin" $mport
@@ -64,12 +60,7 @@ mpid=${pids[0]}
 start "$replica_bin" $rport
 rpid=${pids[1]}
 if [[ ${DETACHED:-0} != 1 ]]; then
-    redis-cli -p $rport replicaof 127.0.0.1 $mport >/dev/null
-    for _ in $(seq 300); do
-        [[ $(offset $rport master_link_status) == up ]] && break
-        sleep 0.1
-    done
-    [[ $(offset $rport master_link_status) == up ]] || { echo "replica-cpu.sh: link not up" >&2; exit 1; }
+    attach_replica $rport $mport || { echo "replica-cpu.sh: link not up" >&2; exit 1; }
 fi
 # A warm-up, so the measured run starts with the connections' buffers and
 # the replica's link in their steady state.
@@ -86,17 +77,9 @@ if [[ ${PROFILE:-0} == 1 ]]; then
 fi
 rps=$(redis-benchmark -p $mport -t set -n "$requests" -c 50 -r 100000 -d 16 -P "$pipeline" --csv 2>/dev/null |
     tail -1 | cut -d, -f2 | tr -d '"')
-caught=no
-[[ ${DETACHED:-0} == 1 ]] && caught=yes
-for _ in $(seq 600); do
-    [[ $caught == yes ]] && break
-    if [[ $(offset $mport master_repl_offset) == "$(offset $rport slave_repl_offset)" ]]; then
-        caught=yes
-        break
-    fi
-    sleep 0.1
-done
-[[ $caught == yes ]] || { echo "replica-cpu.sh: the replica did not catch up" >&2; exit 1; }
+if [[ ${DETACHED:-0} != 1 ]]; then
+    wait_caught_up $mport $rport 600 || { echo "replica-cpu.sh: the replica did not catch up" >&2; exit 1; }
+fi
 m1=$(cpu_ticks "$mpid")
 r1=$(cpu_ticks "$rpid")
 rr1=$(reads "$rpid")

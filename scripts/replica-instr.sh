@@ -57,10 +57,6 @@ start() { # binary port callgrind-out-or-empty
     wait_for_ping "$port" || { echo "replica-instr.sh: $bin did not start on $port" >&2; exit 1; }
 }
 
-field() { # port field of INFO replication
-    redis-cli -p "$1" info replication | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
-}
-
 for runs in "$n" $((2 * n)); do
     pids=()
     mcg=""
@@ -69,24 +65,11 @@ for runs in "$n" $((2 * n)); do
     start "$master_bin" $mport "$mcg"
     start "$replica_bin" $rport "$rcg"
     if [[ ${DETACHED:-0} != 1 ]]; then
-        redis-cli -p $rport replicaof 127.0.0.1 $mport >/dev/null
-        for _ in $(seq 600); do
-            [[ $(field $rport master_link_status) == up ]] && break
-            sleep 0.1
-        done
-        [[ $(field $rport master_link_status) == up ]] || { echo "replica-instr.sh: link not up" >&2; exit 1; }
+        attach_replica $rport $mport || { echo "replica-instr.sh: link not up" >&2; exit 1; }
     fi
     redis-benchmark -p $mport -t set -n "$runs" -c 10 -r 100000 -d 16 -P "$pipeline" -q >/dev/null 2>&1
     if [[ ${DETACHED:-0} != 1 ]]; then
-        caught=no
-        for _ in $(seq 1200); do
-            if [[ $(field $mport master_repl_offset) == "$(field $rport slave_repl_offset)" ]]; then
-                caught=yes
-                break
-            fi
-            sleep 0.1
-        done
-        [[ $caught == yes ]] || { echo "replica-instr.sh: the replica did not catch up" >&2; exit 1; }
+        wait_caught_up $mport $rport || { echo "replica-instr.sh: the replica did not catch up" >&2; exit 1; }
     fi
     # The replica first, so the master does not count its reconnect attempts.
     stop_server $rport "${pids[1]}"
