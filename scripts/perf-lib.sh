@@ -24,7 +24,9 @@ start_server() {
         "$bin" --port "$port" --save '' --appendonly yes --appendfsync everysec --dir "$dir" \
             --daemonize no >"$log" 2>&1 &
     else
-        "$bin" --port "$port" --dir "$dir" >"$log" 2>&1 &
+        # SERVER_ARGS (environment) adds directives, e.g. --worker-threads 2.
+        # shellcheck disable=SC2086
+        "$bin" --port "$port" --dir "$dir" ${SERVER_ARGS:-} >"$log" 2>&1 &
     fi
     SERVER_PID=$!
     wait_for_ping "$port" 100

@@ -5,8 +5,10 @@
 //! backend (the persistent-memory tier) implements the same [`Engine`] trait,
 //! and the types layer cannot tell them apart.
 
+mod batch;
 #[cfg(test)]
 pub mod conformance;
+pub use batch::{Batch, BatchOp};
 mod offload;
 pub use offload::OffloadPolicy;
 pub mod pmem;
@@ -82,137 +84,6 @@ pub enum EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
-
-/// One change inside a [`Batch`].
-#[derive(Debug, Clone)]
-pub enum BatchOp {
-    Put {
-        cf: Cf,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Delete {
-        cf: Cf,
-        key: Vec<u8>,
-    },
-    /// Deletes every key in `[start, end)`; an empty or inverted range
-    /// deletes nothing (and does not fail the batch).
-    DeleteRange {
-        cf: Cf,
-        start: Vec<u8>,
-        end: Vec<u8>,
-    },
-    /// Bytes kept in the engine's log with the batch but in no column family
-    /// (RocksDB's `PutLogData`): durable and atomic with the batch, read back
-    /// in commit order with [`Engine::read_log`], never visible to reads.
-    LogData(bytes::Bytes),
-}
-
-/// An ordered list of changes applied atomically: all or none, even across a crash.
-#[derive(Debug, Default, Clone)]
-pub struct Batch {
-    ops: Vec<BatchOp>,
-}
-
-impl Batch {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.ops.push(BatchOp::Put {
-            cf,
-            key: key.into(),
-            value: value.into(),
-        });
-    }
-    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
-        self.ops.push(BatchOp::Delete {
-            cf,
-            key: key.into(),
-        });
-    }
-    pub fn delete_range(&mut self, cf: Cf, start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) {
-        self.ops.push(BatchOp::DeleteRange {
-            cf,
-            start: start.into(),
-            end: end.into(),
-        });
-    }
-    /// Attaches log-only bytes to the batch (see [`BatchOp::LogData`]); at
-    /// most one per batch is kept, the last.
-    pub fn log_data(&mut self, bytes: bytes::Bytes) {
-        self.ops.retain(|op| !matches!(op, BatchOp::LogData(_)));
-        self.ops.push(BatchOp::LogData(bytes));
-    }
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-    /// Appends `other`'s changes after this batch's.
-    pub fn extend(&mut self, other: Batch) {
-        if self.ops.is_empty() {
-            // The common first (or only) unit of a shared commit: take its
-            // list instead of copying it into a new one.
-            self.ops = other.ops;
-        } else {
-            self.ops.extend(other.ops);
-        }
-    }
-    pub fn ops(&self) -> &[BatchOp] {
-        &self.ops
-    }
-
-    /// Drops every put or delete that a later put or delete of the same key
-    /// (same family) overrides. The batch applies atomically, so only a
-    /// key's last point write is ever visible, whatever lies between (a
-    /// range deletion included). Pipelined writes to one key (LPUSH, SADD,
-    /// HSET on one collection) rewrite its metadata record per command;
-    /// this leaves the engine one record to store per key, not sixteen.
-    pub fn drop_overwritten(&mut self) {
-        fn point(op: &BatchOp) -> Option<(Cf, &[u8])> {
-            match op {
-                BatchOp::Put { cf, key, .. } | BatchOp::Delete { cf, key } => Some((*cf, key)),
-                BatchOp::DeleteRange { .. } | BatchOp::LogData(_) => None,
-            }
-        }
-        const SMALL: usize = 16;
-        let n = self.ops.len();
-        if n < 2 {
-            return;
-        }
-        let overridden = |i: usize| {
-            point(&self.ops[i])
-                .is_some_and(|a| self.ops[i + 1..].iter().any(|op| point(op) == Some(a)))
-        };
-        let dead: Vec<bool> = if n <= SMALL {
-            // A few ops (one command's unit): compare pairs, no hashing,
-            // and no allocation when nothing is overridden.
-            if !(0..n).any(overridden) {
-                return;
-            }
-            (0..n).map(overridden).collect()
-        } else {
-            let mut later = rustc_hash::FxHashSet::default();
-            let mut dead = vec![false; n];
-            for (i, op) in self.ops.iter().enumerate().rev() {
-                if let Some(k) = point(op) {
-                    dead[i] = !later.insert(k);
-                }
-            }
-            if !dead.contains(&true) {
-                return;
-            }
-            dead
-        };
-        let mut i = 0;
-        self.ops.retain(|_| {
-            i += 1;
-            !dead[i - 1]
-        });
-    }
-}
 
 /// Block compression of the engine's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -729,77 +600,6 @@ mod tests {
             err.to_string(),
             "unknown engine 'nvram' (known engines: rocksdb, pmem)"
         );
-    }
-
-    /// The state a batch leaves, applied to an empty store.
-    fn applied(b: &Batch) -> std::collections::BTreeMap<(u8, Vec<u8>), Vec<u8>> {
-        let mut m = std::collections::BTreeMap::new();
-        for op in b.ops() {
-            match op {
-                BatchOp::Put { cf, key, value } => {
-                    m.insert((*cf as u8, key.clone()), value.clone());
-                }
-                BatchOp::Delete { cf, key } => {
-                    m.remove(&(*cf as u8, key.clone()));
-                }
-                BatchOp::DeleteRange { cf, start, end } => {
-                    m.retain(|(c, k), _| !(*c == *cf as u8 && k >= start && k < end));
-                }
-                BatchOp::LogData(_) => {}
-            }
-        }
-        m
-    }
-
-    #[test]
-    fn dropping_overwritten_writes_keeps_the_batchs_outcome() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
-        // Short batches take the pairwise path, long ones the hashed one.
-        for len in [1usize, 2, 3, 5, 8, 16, 17, 40, 200] {
-            for _ in 0..50 {
-                let mut b = Batch::new();
-                for _ in 0..len {
-                    let cf = [Cf::Meta, Cf::Data][next(2) as usize];
-                    let key = vec![b'a' + next(6) as u8];
-                    match next(10) {
-                        0 => b.delete_range(cf, key.clone(), vec![key[0] + 2]),
-                        1 => b.log_data(bytes::Bytes::from_static(b"stream")),
-                        2..=3 => b.delete(cf, key),
-                        _ => b.put(cf, key, vec![next(255) as u8]),
-                    }
-                }
-                let mut c = b.clone();
-                c.drop_overwritten();
-                assert_eq!(applied(&c), applied(&b), "{b:?} became {c:?}");
-                let points: Vec<(Cf, &[u8])> = c
-                    .ops()
-                    .iter()
-                    .filter_map(|op| match op {
-                        BatchOp::Put { cf, key, .. } | BatchOp::Delete { cf, key } => {
-                            Some((*cf, &key[..]))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                let unique: std::collections::HashSet<_> = points.iter().collect();
-                assert_eq!(unique.len(), points.len(), "one point write per key: {c:?}");
-                let logs = |x: &Batch| {
-                    x.ops()
-                        .iter()
-                        .filter(|op| {
-                            matches!(op, BatchOp::LogData(_) | BatchOp::DeleteRange { .. })
-                        })
-                        .count()
-                };
-                assert_eq!(logs(&c), logs(&b), "log data and ranges stay");
-            }
-        }
     }
 
     #[test]

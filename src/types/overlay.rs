@@ -128,27 +128,13 @@ impl Overlay {
     }
 
     /// [`lookup`](Self::lookup) without the index: the newest op that
-    /// decides `key` wins.
-    fn scan(&self, cf: Cf, key: &[u8]) -> Staged<'_> {
-        for op in self.batch.ops().iter().rev() {
-            match op {
-                BatchOp::Put {
-                    cf: c,
-                    key: k,
-                    value,
-                } if *c == cf && k.as_slice() == key => return Staged::Value(value),
-                BatchOp::Delete { cf: c, key: k } if *c == cf && k.as_slice() == key => {
-                    return Staged::Deleted
-                }
-                BatchOp::DeleteRange { cf: c, start, end }
-                    if *c == cf && key >= start.as_slice() && key < end.as_slice() =>
-                {
-                    return Staged::Deleted
-                }
-                _ => {}
-            }
+    /// decides `key` wins (the batch's fingerprints find it).
+    fn scan(&mut self, cf: Cf, key: &[u8]) -> Staged<'_> {
+        match self.batch.newest_for(cf, key) {
+            Some(BatchOp::Put { value, .. }) => Staged::Value(value),
+            Some(BatchOp::Delete { .. } | BatchOp::DeleteRange { .. }) => Staged::Deleted,
+            Some(BatchOp::LogData(_)) | None => Staged::Unknown,
         }
-        Staged::Unknown
     }
 
     fn in_deleted_range(&self, id: u8, key: &[u8]) -> bool {
