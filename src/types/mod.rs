@@ -22,6 +22,7 @@ pub mod set;
 pub mod set_algebra;
 pub mod sort;
 pub mod string;
+mod unit_locks;
 mod write_set;
 pub mod zset;
 pub mod zset_algebra;

@@ -1,0 +1,202 @@
+//! The key locks of a unit.
+//!
+//! A unit (a command, a pipeline's run, EXEC, a stretch of a master's
+//! stream) locks the stripes of the keys it touches until it commits
+//! (`key_locks`). Here is how a [`WriteContext`] takes them: re-entrantly
+//! (a key locked twice in a unit is locked once), in increasing stripe order
+//! when it may wait (so two units never wait on each other), or only tried,
+//! never waited for, by a unit that already holds keys; and how a read of
+//! several records of one key sees one state of it without a lock.
+
+use std::cell::RefCell;
+
+use super::keyspace::{stripe, Keyspace};
+use super::{BusyKey, TypeResult, WriteContext};
+
+/// The key locks a unit holds, released when it ends.
+pub(super) struct HeldLocks<'a> {
+    ks: &'a Keyspace,
+    pub(super) held: RefCell<Vec<usize>>,
+}
+
+impl<'a> HeldLocks<'a> {
+    pub(super) fn new(ks: &'a Keyspace) -> HeldLocks<'a> {
+        HeldLocks {
+            ks,
+            held: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Drop for HeldLocks<'_> {
+    fn drop(&mut self) {
+        for &i in self.held.get_mut().iter() {
+            // SAFETY: every index in `held` was locked by this unit (see
+            // `lock_stripes` and `try_hold`) and is unlocked only here, once.
+            unsafe { self.ks.unlock_stripe(i) };
+        }
+    }
+}
+
+impl WriteContext<'_> {
+    /// Locks `keys` of physical db `db` until the unit ends. Re-entrant.
+    pub fn lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) {
+        // The common case, a command's one key that the dispatcher already
+        // locked, without building a list of stripes.
+        if let [key] = keys {
+            let i = stripe(db, key.as_ref());
+            if self.exclusive || self.locks.held.borrow().contains(&i) {
+                return;
+            }
+            return self.lock_stripes(vec![i]);
+        }
+        self.lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect());
+    }
+
+    /// Locks keys of several databases (MOVE, COPY DB) in one call.
+    pub fn lock_multi(&self, keys: &[(u8, &[u8])]) {
+        self.lock_stripes(keys.iter().map(|(db, k)| stripe(*db, k)).collect());
+    }
+
+    fn lock_stripes(&self, mut idx: Vec<usize>) {
+        if self.exclusive {
+            return;
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        let mut held = self.locks.held.borrow_mut();
+        idx.retain(|i| !held.contains(i));
+        // Stripes are taken in increasing order, so two units can never wait
+        // on each other. A stripe below one already held can only be tried:
+        // blocking on it could close a cycle.
+        let max_held = held.iter().copied().max();
+        for i in idx {
+            let in_order = max_held.is_none_or(|mh| i > mh);
+            if in_order {
+                self.ks.lock_stripe(i);
+            } else if !self.ks.try_lock_stripe(i) {
+                // The dispatcher locks every declared key of a write up
+                // front, so this is a key no spec names; wait for it rather
+                // than fail the command.
+                tracing::debug!("key lock taken out of order");
+                self.ks.lock_stripe(i);
+            }
+            held.push(i);
+        }
+    }
+
+    /// Whether the unit holds any key lock yet.
+    pub fn holds_locks(&self) -> bool {
+        !self.locks.held.borrow().is_empty()
+    }
+
+    /// Locks `keys` without waiting: `Err` names a stripe that was busy, and
+    /// then nothing new is held. The caller gives its worker back while it
+    /// waits ([`Keyspace::wait_busy`]); a unit that already holds locks
+    /// commits first, so a waiting connection never holds a key. Keys of
+    /// several databases (MOVE, COPY DB) come in one call.
+    pub fn try_lock_multi(&self, keys: &[(u8, &[u8])]) -> Result<(), BusyKey> {
+        self.try_lock_stripes(keys.iter().map(|(db, k)| stripe(*db, k)).collect())
+    }
+
+    /// [`try_lock_multi`](Self::try_lock_multi) for keys of one database.
+    pub fn try_lock<K: AsRef<[u8]>>(&self, db: u8, keys: &[K]) -> Result<(), BusyKey> {
+        if let [key] = keys {
+            return self.try_lock_stripe(stripe(db, key.as_ref()));
+        }
+        self.try_lock_stripes(keys.iter().map(|k| stripe(db, k.as_ref())).collect())
+    }
+
+    /// [`try_lock_stripes`](Self::try_lock_stripes) of one stripe.
+    fn try_lock_stripe(&self, i: usize) -> Result<(), BusyKey> {
+        if self.exclusive {
+            return Ok(());
+        }
+        if self.locks.held.borrow().contains(&i) {
+            return Ok(());
+        }
+        if !self.ks.try_lock_free(i) && !self.take_over_holder(i) && !self.ks.try_lock_stripe(i) {
+            return Err(BusyKey(i));
+        }
+        let mut held = self.locks.held.borrow_mut();
+        if !held.contains(&i) {
+            held.push(i);
+        }
+        Ok(())
+    }
+
+    fn try_lock_stripes(&self, mut idx: Vec<usize>) -> Result<(), BusyKey> {
+        if self.exclusive {
+            return Ok(());
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        let mut held = self.locks.held.borrow_mut();
+        let before = held.len();
+        for i in idx {
+            if held[..before].contains(&i) {
+                continue;
+            }
+            if !self.ks.try_lock_stripe(i) {
+                for j in held.drain(before..) {
+                    // SAFETY: taken by this call just above, released once.
+                    unsafe { self.ks.unlock_stripe(j) };
+                }
+                return Err(BusyKey(i));
+            }
+            held.push(i);
+        }
+        Ok(())
+    }
+
+    /// Runs `read`, several engine reads of `key`'s records (a list's
+    /// metadata, then its elements), so that it sees one state of the key:
+    /// without the key lock when no writer holds it, the read being checked
+    /// afterwards against the stripe's sequence (see `key_locks`), and under
+    /// the lock when writers keep getting in the way. A read of one record
+    /// needs none of this: the engine reads each record atomically.
+    pub fn read_consistent<T>(
+        &self,
+        db: u8,
+        key: &[u8],
+        mut read: impl FnMut() -> TypeResult<T>,
+    ) -> TypeResult<T> {
+        const LOCK_FREE_TRIES: usize = 3;
+        let i = stripe(db, key);
+        for _ in 0..LOCK_FREE_TRIES {
+            if self.exclusive || self.locks.held.borrow().contains(&i) {
+                // Nobody else can write the key meanwhile.
+                return read();
+            }
+            let Some(start) = self.ks.read_start(i) else {
+                break;
+            };
+            let result = read();
+            if self.ks.read_valid(start) {
+                return result;
+            }
+        }
+        self.lock(db, &[key]);
+        read()
+    }
+
+    /// Takes the lock of one key if that needs no wait: held already or
+    /// free. Used by lazy expiry in reads, which may skip the deletion (the
+    /// key is still hidden, and another access or the expiry cycle deletes
+    /// it), so a read never waits for a key.
+    pub(super) fn try_hold(&self, db: u8, key: &[u8]) -> bool {
+        if self.exclusive {
+            return true;
+        }
+        let i = stripe(db, key);
+        let mut held = self.locks.held.borrow_mut();
+        if held.contains(&i) {
+            return true;
+        }
+        if !self.ks.try_lock_stripe(i) {
+            return false;
+        }
+        held.push(i);
+        true
+    }
+}
