@@ -72,7 +72,7 @@ pub(super) struct PendingUnit {
     pub(super) changes: UnitChanges,
     pub(super) propagate: Vec<(usize, Vec<Bytes>)>,
     /// Key lock stripes the unit holds, released after the shared commit.
-    pub(super) stripes: Vec<usize>,
+    pub(super) stripes: super::unit_locks::HeldStripes,
     pub(super) outcome: Arc<OnceLock<Outcome>>,
     /// Outcomes of the units it took over.
     pub(super) joined: Vec<Arc<OnceLock<Outcome>>>,
@@ -174,7 +174,7 @@ impl CommitQueue {
     /// there is one with room for more records.
     fn take_holding(&self, i: usize) -> Option<PendingUnit> {
         let mut pending = self.pending.lock();
-        let p = pending.iter().position(|u| u.stripes.contains(&i))?;
+        let p = pending.iter().position(|u| u.stripes.contains(i))?;
         if pending[p].overlay.batch.len() >= MAX_TAKEN_OVER_RECORDS {
             return None;
         }
@@ -265,7 +265,7 @@ impl Keyspace {
             batch.extend(unit_batch);
             rest.push((u.stripes, u.outcome));
             for outcome in u.joined {
-                rest.push((Vec::new(), outcome));
+                rest.push((Default::default(), outcome));
             }
         }
         if rest.len() > 1 {
@@ -287,7 +287,7 @@ impl Keyspace {
                 Ok(committed) => Outcome::Committed(*committed),
                 Err(e) => Outcome::Failed(e.to_string()),
             });
-            for i in stripes {
+            for i in stripes.iter() {
                 // SAFETY: the unit locked these stripes, handed them to the
                 // queue without unlocking them, and only its committer
                 // (this call, which took it off the queue) unlocks them.
@@ -329,7 +329,7 @@ impl WriteContext<'_> {
                 .held
                 .borrow()
                 .iter()
-                .any(|&i| self.ks.stripe_contended(i))
+                .any(|i| self.ks.stripe_contended(i))
     }
 
     /// Hands a [`deferrable`](Self::deferrable) unit to the commit queue

@@ -607,7 +607,7 @@ impl<'a> WriteContext<'a> {
         }
         let (committed, turn) = result?;
         effects.delivery_turn = turn;
-        for &i in self.locks.held.borrow().iter() {
+        for i in self.locks.held.borrow().iter() {
             self.ks.stripe_committed_alone(i);
         }
         drop(self.locks);

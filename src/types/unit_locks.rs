@@ -10,27 +10,81 @@
 
 use std::cell::RefCell;
 
+use super::key_locks::LOCK_STRIPES;
 use super::keyspace::{stripe, Keyspace};
 use super::{BusyKey, TypeResult, WriteContext};
+
+/// The stripes a unit holds: in the order taken, and as a set. A unit of a
+/// master's stream holds up to 128 keys, a queue of deferred units many
+/// more, and "is this one held" is asked for every key of every command:
+/// a scan of the list cost a replica ~500 instructions per applied SET.
+#[derive(Clone)]
+pub(super) struct HeldStripes {
+    order: Vec<usize>,
+    set: [u64; LOCK_STRIPES / 64],
+}
+
+impl Default for HeldStripes {
+    fn default() -> Self {
+        HeldStripes {
+            order: Vec::new(),
+            set: [0; LOCK_STRIPES / 64],
+        }
+    }
+}
+
+impl HeldStripes {
+    pub(super) fn contains(&self, i: usize) -> bool {
+        self.set[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Adds stripe `i`, not held yet.
+    fn push(&mut self, i: usize) {
+        debug_assert!(!self.contains(i));
+        self.set[i / 64] |= 1 << (i % 64);
+        self.order.push(i);
+    }
+
+    /// Forgets the stripes added after the first `len`, returning them.
+    fn split_off(&mut self, len: usize) -> Vec<usize> {
+        let later = self.order.split_off(len);
+        for &i in &later {
+            self.set[i / 64] &= !(1 << (i % 64));
+        }
+        later
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.order.iter().copied()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
 
 /// The key locks a unit holds, released when it ends.
 pub(super) struct HeldLocks<'a> {
     ks: &'a Keyspace,
-    pub(super) held: RefCell<Vec<usize>>,
+    pub(super) held: RefCell<HeldStripes>,
 }
 
 impl<'a> HeldLocks<'a> {
     pub(super) fn new(ks: &'a Keyspace) -> HeldLocks<'a> {
         HeldLocks {
             ks,
-            held: RefCell::new(Vec::new()),
+            held: RefCell::default(),
         }
     }
 }
 
 impl Drop for HeldLocks<'_> {
     fn drop(&mut self) {
-        for &i in self.held.get_mut().iter() {
+        for i in self.held.get_mut().iter() {
             // SAFETY: every index in `held` was locked by this unit (see
             // `lock_stripes` and `try_hold`) and is unlocked only here, once.
             unsafe { self.ks.unlock_stripe(i) };
@@ -45,7 +99,7 @@ impl WriteContext<'_> {
         // locked, without building a list of stripes.
         if let [key] = keys {
             let i = stripe(db, key.as_ref());
-            if self.exclusive || self.locks.held.borrow().contains(&i) {
+            if self.exclusive || self.locks.held.borrow().contains(i) {
                 return;
             }
             return self.lock_stripes(vec![i]);
@@ -65,11 +119,11 @@ impl WriteContext<'_> {
         idx.sort_unstable();
         idx.dedup();
         let mut held = self.locks.held.borrow_mut();
-        idx.retain(|i| !held.contains(i));
+        idx.retain(|&i| !held.contains(i));
         // Stripes are taken in increasing order, so two units can never wait
         // on each other. A stripe below one already held can only be tried:
         // blocking on it could close a cycle.
-        let max_held = held.iter().copied().max();
+        let max_held = held.iter().max();
         for i in idx {
             let in_order = max_held.is_none_or(|mh| i > mh);
             if in_order {
@@ -112,14 +166,14 @@ impl WriteContext<'_> {
         if self.exclusive {
             return Ok(());
         }
-        if self.locks.held.borrow().contains(&i) {
+        if self.locks.held.borrow().contains(i) {
             return Ok(());
         }
         if !self.ks.try_lock_free(i) && !self.take_over_holder(i) && !self.ks.try_lock_stripe(i) {
             return Err(BusyKey(i));
         }
         let mut held = self.locks.held.borrow_mut();
-        if !held.contains(&i) {
+        if !held.contains(i) {
             held.push(i);
         }
         Ok(())
@@ -134,11 +188,12 @@ impl WriteContext<'_> {
         let mut held = self.locks.held.borrow_mut();
         let before = held.len();
         for i in idx {
-            if held[..before].contains(&i) {
+            // Only stripes held before this call: `idx` has no repeats.
+            if held.contains(i) {
                 continue;
             }
             if !self.ks.try_lock_stripe(i) {
-                for j in held.drain(before..) {
+                for j in held.split_off(before) {
                     // SAFETY: taken by this call just above, released once.
                     unsafe { self.ks.unlock_stripe(j) };
                 }
@@ -164,7 +219,7 @@ impl WriteContext<'_> {
         const LOCK_FREE_TRIES: usize = 3;
         let i = stripe(db, key);
         for _ in 0..LOCK_FREE_TRIES {
-            if self.exclusive || self.locks.held.borrow().contains(&i) {
+            if self.exclusive || self.locks.held.borrow().contains(i) {
                 // Nobody else can write the key meanwhile.
                 return read();
             }
@@ -190,7 +245,7 @@ impl WriteContext<'_> {
         }
         let i = stripe(db, key);
         let mut held = self.locks.held.borrow_mut();
-        if held.contains(&i) {
+        if held.contains(i) {
             return true;
         }
         if !self.ks.try_lock_stripe(i) {
@@ -198,5 +253,28 @@ impl WriteContext<'_> {
         }
         held.push(i);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The set and the order agree through adds and a failed multi-key
+    /// try's release of what it took.
+    #[test]
+    fn held_stripes_keep_the_set_and_the_order_together() {
+        let mut h = HeldStripes::default();
+        for i in [5, 0, 1023, 64, 63] {
+            h.push(i);
+        }
+        assert!(h.contains(0) && h.contains(63) && h.contains(64) && h.contains(1023));
+        assert!(!h.contains(1) && !h.contains(65) && !h.contains(1022));
+        assert_eq!(h.split_off(2), vec![1023, 64, 63]);
+        assert_eq!(h.iter().collect::<Vec<_>>(), vec![5, 0]);
+        assert!(!h.contains(1023) && !h.contains(64) && !h.contains(63));
+        assert!(h.contains(5) && h.contains(0));
+        h.push(64);
+        assert_eq!((h.len(), h.iter().max()), (3, Some(64)));
     }
 }
