@@ -78,7 +78,7 @@ fn fingerprint(cf: Cf, key: &[u8]) -> u32 {
     (x ^ (x >> 32)) as u32
 }
 
-/// Which bit of [`Batch::summary`] fingerprint `f` sets: its word and mask.
+/// Which bit of [`Fingerprints::summary`] fingerprint `f` sets: its word and mask.
 fn summary_bit(f: u32) -> (usize, u64) {
     ((f as usize >> 6) & 3, 1 << (f & 63))
 }
@@ -87,8 +87,18 @@ fn summary_bit(f: u32) -> (usize, u64) {
 #[derive(Debug, Default, Clone)]
 pub struct Batch {
     ops: Vec<BatchOp>,
-    /// Fingerprints of `ops[..fps.len()]` (0 for ranges and log data),
-    /// filled by [`fingerprint_all`](Self::fingerprint_all).
+    /// Allocated by the first question asked (see the module's doc): a
+    /// batch is moved several times on its way to the engine, and most
+    /// batches (a command's own, without pipelining) are never asked.
+    prints: Option<Box<Fingerprints>>,
+    /// Range deletions in `ops`: a lookup must look at them whatever the
+    /// fingerprints say.
+    ranges: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Fingerprints {
+    /// Of `ops[..fps.len()]` (0 for ranges and log data).
     fps: Vec<u32>,
     /// One bit (of 256) per fingerprint in `fps`: a key whose bit is clear
     /// has no point op there.
@@ -96,9 +106,32 @@ pub struct Batch {
     /// Some point op of `fps` found its bit already set: two of them may
     /// write one key. Clear means no key is written twice.
     maybe_repeats: bool,
-    /// Range deletions in `ops`: a lookup must look at them whatever the
-    /// fingerprints say.
-    ranges: usize,
+}
+
+impl Fingerprints {
+    /// Fingerprints the ops past those it covers.
+    fn catch_up(&mut self, ops: &[BatchOp]) {
+        self.fps.reserve(ops.len() - self.fps.len());
+        for op in &ops[self.fps.len()..] {
+            let f = match op.point() {
+                Some((cf, key)) => {
+                    let f = fingerprint(cf, key);
+                    let (word, bit) = summary_bit(f);
+                    self.maybe_repeats |= self.summary[word] & bit != 0;
+                    self.summary[word] |= bit;
+                    f
+                }
+                None => 0,
+            };
+            self.fps.push(f);
+        }
+    }
+
+    fn forget(&mut self) {
+        self.fps.clear();
+        self.summary = [0; 4];
+        self.maybe_repeats = false;
+    }
 }
 
 impl Batch {
@@ -162,44 +195,31 @@ impl Batch {
     }
 
     fn forget_fingerprints(&mut self) {
-        self.fps.clear();
-        self.summary = [0; 4];
-        self.maybe_repeats = false;
-    }
-
-    /// Records fingerprint `f` of a point op in the summary.
-    fn note(&mut self, f: u32) {
-        let (word, bit) = summary_bit(f);
-        self.maybe_repeats |= self.summary[word] & bit != 0;
-        self.summary[word] |= bit;
-    }
-
-    fn fingerprint_all(&mut self) {
-        self.fps.reserve(self.ops.len() - self.fps.len());
-        for i in self.fps.len()..self.ops.len() {
-            let f = match self.ops[i].point() {
-                Some((cf, key)) => {
-                    let f = fingerprint(cf, key);
-                    self.note(f);
-                    f
-                }
-                None => 0,
-            };
-            self.fps.push(f);
+        if let Some(p) = &mut self.prints {
+            p.forget();
         }
+    }
+
+    /// The fingerprints of every op, brought up to date.
+    fn fingerprint_all(&mut self) -> &Fingerprints {
+        let prints = self.prints.get_or_insert_with(Box::default);
+        prints.catch_up(&self.ops);
+        prints
     }
 
     /// The newest op that decides `key` in `cf`: its last put or delete, or
     /// a later range deletion that covers it. `None`: the batch leaves the
     /// key as the engine has it.
     pub fn newest_for(&mut self, cf: Cf, key: &[u8]) -> Option<&BatchOp> {
-        self.fingerprint_all();
         let f = fingerprint(cf, key);
         let (word, bit) = summary_bit(f);
-        if self.ranges == 0 && self.summary[word] & bit == 0 {
+        let ranges = self.ranges;
+        let prints = self.fingerprint_all();
+        if ranges == 0 && prints.summary[word] & bit == 0 {
             return None;
         }
-        self.ops.iter().zip(&self.fps).rev().find_map(|(op, &g)| {
+        let fps = &self.prints.as_ref()?.fps;
+        self.ops.iter().zip(fps).rev().find_map(|(op, &g)| {
             let decides = match op {
                 BatchOp::Put { cf: c, key: k, .. } | BatchOp::Delete { cf: c, key: k } => {
                     g == f && *c == cf && k.as_slice() == key
@@ -225,11 +245,13 @@ impl Batch {
         if n < 2 {
             return;
         }
-        self.fingerprint_all();
-        if !self.maybe_repeats {
+        if !self.fingerprint_all().maybe_repeats {
             return;
         }
-        let (ops, fps) = (&self.ops, &self.fps);
+        let Some(prints) = self.prints.as_mut() else {
+            return;
+        };
+        let (ops, fps) = (&self.ops, &prints.fps);
         let overridden = |i: usize| {
             ops[i]
                 .point()
@@ -239,7 +261,7 @@ impl Batch {
             // A few ops (one pipeline's run): compare fingerprints pairwise,
             // no hashing, and no allocation when nothing is overridden.
             if !(0..n).any(overridden) {
-                self.maybe_repeats = false;
+                prints.maybe_repeats = false;
                 return;
             }
             (0..n).map(overridden).collect()
@@ -252,7 +274,7 @@ impl Batch {
                 }
             }
             if !dead.contains(&true) {
-                self.maybe_repeats = false;
+                prints.maybe_repeats = false;
                 return;
             }
             dead

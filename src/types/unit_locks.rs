@@ -14,42 +14,51 @@ use super::key_locks::LOCK_STRIPES;
 use super::keyspace::{stripe, Keyspace};
 use super::{BusyKey, TypeResult, WriteContext};
 
-/// The stripes a unit holds: in the order taken, and as a set. A unit of a
-/// master's stream holds up to 128 keys, a queue of deferred units many
-/// more, and "is this one held" is asked for every key of every command:
-/// a scan of the list cost a replica ~500 instructions per applied SET.
-#[derive(Clone)]
+/// The stripes a unit holds: in the order taken and, past a few, as a set
+/// too. A unit of a master's stream holds up to 128 keys, a queue of
+/// deferred units many more, and "is this one held" is asked for every key
+/// of every command: a scan of the list cost a replica ~500 instructions per
+/// applied SET. The set is allocated only then: a command's own unit holds
+/// one stripe, and the unit is moved several times on its way.
+#[derive(Clone, Default)]
 pub(super) struct HeldStripes {
     order: Vec<usize>,
-    set: [u64; LOCK_STRIPES / 64],
+    set: Option<Box<[u64; LOCK_STRIPES / 64]>>,
 }
 
-impl Default for HeldStripes {
-    fn default() -> Self {
-        HeldStripes {
-            order: Vec::new(),
-            set: [0; LOCK_STRIPES / 64],
-        }
-    }
-}
+/// Up to this many held stripes, "held?" scans the list.
+const SCAN_HELD: usize = 8;
 
 impl HeldStripes {
     pub(super) fn contains(&self, i: usize) -> bool {
-        self.set[i / 64] & (1 << (i % 64)) != 0
+        match &self.set {
+            Some(set) => set[i / 64] & (1 << (i % 64)) != 0,
+            None => self.order.contains(&i),
+        }
     }
 
     /// Adds stripe `i`, not held yet.
     fn push(&mut self, i: usize) {
         debug_assert!(!self.contains(i));
-        self.set[i / 64] |= 1 << (i % 64);
         self.order.push(i);
+        if let Some(set) = &mut self.set {
+            set[i / 64] |= 1 << (i % 64);
+        } else if self.order.len() > SCAN_HELD {
+            let mut set = Box::new([0u64; LOCK_STRIPES / 64]);
+            for &j in &self.order {
+                set[j / 64] |= 1 << (j % 64);
+            }
+            self.set = Some(set);
+        }
     }
 
     /// Forgets the stripes added after the first `len`, returning them.
     fn split_off(&mut self, len: usize) -> Vec<usize> {
         let later = self.order.split_off(len);
-        for &i in &later {
-            self.set[i / 64] &= !(1 << (i % 64));
+        if let Some(set) = &mut self.set {
+            for &i in &later {
+                set[i / 64] &= !(1 << (i % 64));
+            }
         }
         later
     }
@@ -264,17 +273,23 @@ mod tests {
     /// try's release of what it took.
     #[test]
     fn held_stripes_keep_the_set_and_the_order_together() {
-        let mut h = HeldStripes::default();
-        for i in [5, 0, 1023, 64, 63] {
-            h.push(i);
+        // A few stripes (a scanned list), then more (the set as well).
+        for extra in [0, 20] {
+            let mut h = HeldStripes::default();
+            for i in [5, 0, 1023, 64, 63].into_iter().chain(200..200 + extra) {
+                h.push(i);
+            }
+            assert!(h.contains(0) && h.contains(63) && h.contains(64) && h.contains(1023));
+            assert!(!h.contains(1) && !h.contains(65) && !h.contains(1022));
+            assert_eq!(h.contains(219), extra > 0);
+            let later = h.split_off(2);
+            assert_eq!(later[..3], [1023, 64, 63]);
+            assert_eq!(later.len(), 3 + extra);
+            assert_eq!(h.iter().collect::<Vec<_>>(), vec![5, 0]);
+            assert!(!h.contains(1023) && !h.contains(64) && !h.contains(63) && !h.contains(219));
+            assert!(h.contains(5) && h.contains(0));
+            h.push(64);
+            assert_eq!((h.len(), h.iter().max()), (3, Some(64)));
         }
-        assert!(h.contains(0) && h.contains(63) && h.contains(64) && h.contains(1023));
-        assert!(!h.contains(1) && !h.contains(65) && !h.contains(1022));
-        assert_eq!(h.split_off(2), vec![1023, 64, 63]);
-        assert_eq!(h.iter().collect::<Vec<_>>(), vec![5, 0]);
-        assert!(!h.contains(1023) && !h.contains(64) && !h.contains(63));
-        assert!(h.contains(5) && h.contains(0));
-        h.push(64);
-        assert_eq!((h.len(), h.iter().max()), (3, Some(64)));
     }
 }
