@@ -5,12 +5,13 @@
 //! commit: which of its ops last decided a key (each command reads what the
 //! earlier ones staged, `types::overlay`), and which ops a later op of the
 //! same key overrides (those are dropped, so the engine stores one record per
-//! key). Comparing keys op by op cost a SET at pipeline 16 about 450
-//! instructions. So each point op gets a 32-bit fingerprint of its family and
-//! key, computed once, the first time one of the questions is asked (a unit
-//! of one command usually never asks), and keys are compared only where
-//! fingerprints agree. A 256-bit summary of the fingerprints answers most
-//! "never staged" lookups, and "no key staged twice", without a scan.
+//! key). Comparing keys op by op cost a SET at pipeline 16 ~290 instructions
+//! of its own and ~400 more in `memcmp`. So each point op gets a 32-bit
+//! fingerprint of its family and key, computed once, the first time one of
+//! the questions is asked (a unit of one command usually never asks), and
+//! keys are compared only where fingerprints agree. A 256-bit summary of the
+//! fingerprints answers most "never staged" lookups, and "no key staged
+//! twice", without a scan.
 
 use super::Cf;
 
