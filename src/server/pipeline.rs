@@ -242,6 +242,16 @@ fn execute(
     // are served after that commit (`answer_deferred`), in case a client
     // blocked meanwhile.
     let may_wait = client.ready_keys.is_empty() || server.blocking.blocked_clients() == 0;
+    // A run of reads lets its unit go where it lies, at the end of this
+    // scope (it holds no key lock): committing would move it (some 600
+    // bytes, several times) only to find nothing to write.
+    if let Some(u) = unit.as_mut() {
+        if u.w.has_nothing_to_commit() && client.ready_keys.is_empty() {
+            let answers = std::mem::take(&mut u.answers);
+            emit_answers(server, client, answers, None, out);
+            return Ok(());
+        }
+    }
     match unit {
         Some(u) if may_defer && may_wait => defer(server, client, u, out),
         unit => finish(server, client, unit, out),

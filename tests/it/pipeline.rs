@@ -297,7 +297,9 @@ fn the_stream_of_a_pipeline_equals_redis() {
     let mut s_tap = ReplTap::attach_strata(strata.port);
     let mut r_tap = ReplTap::attach_redis(redis.port);
     thread::sleep(Duration::from_millis(20));
+    // A read first: the unit's first group starts after it.
     let script = cmds(&[
+        &["GET", "a"],
         &["SET", "a", "1"],
         &["INCR", "a"],
         &["INCR", "old"],
