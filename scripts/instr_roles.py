@@ -16,7 +16,7 @@ it calls, `memcmp`, `malloc`, hashing, is its cost):
   RocksDB's own threads (flush, compaction), less its log write;
 - the log: Redis's AOF feed and write (`REDIS_LOG`); Strata's record of
   the propagated commands (`encode_record`, put into the batch as log data)
-  and RocksDB's write-ahead log record (`STRATA_LOG`);
+  and RocksDB's write-ahead log record (`STRATA_LOG_*`);
 - the server: everything else (the event loop, the protocol, dispatch, the
   command's own logic, replies, the replication feed; for Strata its own
   code outside those two, the record cache and the write context included).
@@ -35,11 +35,14 @@ import subprocess
 import sys
 
 # Redis 7.0's keyspace layer (db.c, the t_*.c insertions, dict.c's
-# maintenance). None of them calls another of the list on these paths,
-# so their inclusive costs do not overlap.
+# maintenance). Inclusive costs add up only if none of these calls another:
+# so `lookupKey` (its expiry check may delete the key) and
+# `activeExpireCycle` stand for their deletions, DEL's are `dbSyncDelete`
+# and `dbAsyncDelete`, and `zsetAdd` and `zsetTypeMaybeConvert` stand for
+# the conversions they make.
 REDIS_STORE = {
-    "lookupKey", "dbAdd", "dbOverwrite", "dbGenericDelete", "removeExpire", "setExpire",
-    "zsetAdd", "zsetTypeCreate", "zsetTypeMaybeConvert", "zsetConvert",
+    "lookupKey", "dbAdd", "dbOverwrite", "dbSyncDelete", "dbAsyncDelete", "removeExpire",
+    "setExpire", "zsetAdd", "zsetTypeCreate", "zsetTypeMaybeConvert",
     "listTypePush", "listTypePop", "hashTypeSet", "hashTypeTryConversion", "setTypeAdd",
     "setTypeCreate", "dictRehashMilliseconds", "incrementallyRehash", "activeExpireCycle",
     "tryResizeHashTables",
