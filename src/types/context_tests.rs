@@ -8,6 +8,24 @@ fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
+/// Commits `key` = "v", expiring at 2,000 ms.
+fn set_expiring_at_2000(ks: &Keyspace, key: &[u8]) {
+    let w = WriteContext::new(ks, 1_000);
+    string::set_with(
+        &w,
+        0,
+        key,
+        b("v"),
+        string::SetOptions {
+            condition: string::SetCondition::Always,
+            ttl: string::TtlChange::At(2_000),
+            get: false,
+        },
+    )
+    .expect("set");
+    w.commit().expect("commit");
+}
+
 /// A unit reads its own staged writes; nobody else sees them before the
 /// commit, and the commit is one batch with the stream and the offset.
 #[test]
@@ -57,20 +75,7 @@ fn only_a_unit_of_reads_has_nothing_to_commit() {
     w.propagate(0, vec![b("PING")]);
     assert!(!w.has_nothing_to_commit(), "something to propagate");
     drop(w);
-    let w = WriteContext::new(&ks, 1_000);
-    string::set_with(
-        &w,
-        0,
-        b"t",
-        b("v"),
-        string::SetOptions {
-            condition: string::SetCondition::Always,
-            ttl: string::TtlChange::At(2_000),
-            get: false,
-        },
-    )
-    .expect("set");
-    w.commit().expect("commit");
+    set_expiring_at_2000(&ks, b"t");
     let w = WriteContext::new(&ks, 3_000);
     assert_eq!(string::get(&w, 0, b"t").expect("get"), None);
     assert!(!w.has_nothing_to_commit(), "an expired key's deletion");
@@ -81,20 +86,7 @@ fn only_a_unit_of_reads_has_nothing_to_commit() {
 #[test]
 fn lazy_expiry_is_an_effect_on_masters_only() {
     let (_dir, ks) = test_keyspace();
-    let w = WriteContext::new(&ks, 1_000);
-    string::set_with(
-        &w,
-        0,
-        b"k",
-        b("v"),
-        string::SetOptions {
-            condition: string::SetCondition::Always,
-            ttl: string::TtlChange::At(2_000),
-            get: false,
-        },
-    )
-    .expect("set");
-    w.commit().expect("commit");
+    set_expiring_at_2000(&ks, b"k");
 
     ks.replica.store(true, std::sync::atomic::Ordering::Relaxed);
     let w = WriteContext::new(&ks, 3_000);
