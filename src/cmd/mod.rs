@@ -342,6 +342,8 @@ pub struct CommandTable {
     /// spec address -> id; ids index `fullnames` and per-command statistics.
     ids: FxHashMap<usize, usize>,
     fullnames: Vec<String>,
+    /// id -> spec.
+    specs: Vec<&'static CommandSpec>,
 }
 
 /// A resolved command: the spec, its container (for subcommands) and its id.
@@ -423,6 +425,7 @@ impl Default for CommandTable {
             by_name: FxHashMap::default(),
             ids: FxHashMap::default(),
             fullnames: Vec::new(),
+            specs: Vec::new(),
         };
         for fam in families() {
             for spec in fam {
@@ -432,9 +435,11 @@ impl Default for CommandTable {
                 t.by_name.insert(spec.name.as_bytes(), (spec, id));
                 t.ids.insert(spec as *const _ as usize, id);
                 t.fullnames.push(spec.name.to_string());
+                t.specs.push(spec);
                 for sub in spec.subcommands {
                     t.ids.insert(sub as *const _ as usize, t.fullnames.len());
                     t.fullnames.push(format!("{}|{}", spec.name, sub.name));
+                    t.specs.push(sub);
                 }
             }
         }
@@ -502,6 +507,11 @@ impl CommandTable {
     /// `get`, or `client|kill` for a subcommand.
     pub fn fullname(&self, id: usize) -> &str {
         &self.fullnames[id]
+    }
+
+    /// The command or subcommand of id `id`.
+    pub fn spec(&self, id: usize) -> &'static CommandSpec {
+        self.specs[id]
     }
 
     /// Number of commands and subcommands (the size of per-command statistics).

@@ -255,6 +255,8 @@ pub struct ClientState {
     /// The last run's unit, waiting in the commit queue with its replies
     /// (`pipeline::answer_deferred` writes them once it is committed).
     pub deferred: Option<super::pipeline::DeferredRun>,
+    /// A run's lists, kept empty between runs.
+    pub run_lists: super::pipeline::RunLists,
 }
 
 /// Commands queued between MULTI and EXEC.
@@ -289,6 +291,7 @@ impl ClientState {
             master_raw: bytes::BytesMut::new(),
             stalled_run: None,
             deferred: None,
+            run_lists: Default::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -22,6 +22,16 @@ use crate::config::{FsyncPolicy, Settings};
 use crate::resp::{Reply, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
+
+/// What ended a connection's wait for input.
+enum Woken {
+    /// The socket's read.
+    Input(std::io::Result<usize>),
+    /// Other connections queued output for it, or it was killed.
+    Outbox,
+    /// The idle `timeout` passed.
+    Idle,
+}
 
 /// Sent to non-loopback clients while `protected-mode` is on and no password
 /// is set; the first sentence is Redis's, so tools recognise it.
@@ -87,13 +97,25 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         // The socket first: a request that woke the task is read without
         // arming the other branches. A kill also wakes `outbox.ready`
         // (`ClientInfo::kill`), so one notification covers both.
-        let n = tokio::select! {
-            biased;
-            r = rd.read_buf(&mut inbuf) => match r {
-                Ok(0) | Err(_) => break 'conn,
-                Ok(n) => n,
+        let woken = match idle_deadline {
+            None => tokio::select! {
+                biased;
+                r = rd.read_buf(&mut inbuf) => Woken::Input(r),
+                _ = info.outbox.ready.notified() => Woken::Outbox,
             },
-            _ = info.outbox.ready.notified() => {
+            Some(deadline) => tokio::select! {
+                biased;
+                r = rd.read_buf(&mut inbuf) => Woken::Input(r),
+                _ = info.outbox.ready.notified() => Woken::Outbox,
+                // Boxed: a `Sleep` inline would make every request's wait,
+                // timeout or not, a hundred bytes larger.
+                _ = Box::pin(tokio::time::sleep_until(deadline)) => Woken::Idle,
+            },
+        };
+        let n = match woken {
+            Woken::Input(Ok(0) | Err(_)) | Woken::Idle => break 'conn,
+            Woken::Input(Ok(n)) => n,
+            Woken::Outbox => {
                 if info.killed.load(Ordering::Acquire) {
                     break 'conn;
                 }
@@ -104,7 +126,6 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
                 }
                 continue 'conn;
             }
-            _ = sleep_until_opt(idle_deadline) => break 'conn,
         };
         if info.killed.load(Ordering::Acquire) {
             break;
@@ -290,18 +311,23 @@ async fn flush(
         info.outbox.set_inflight(0);
         return false;
     }
-    // The write first: it usually completes at once, and the kill branch
-    // is then never armed.
-    let ok = tokio::select! {
-        biased;
-        r = wr.write_all(out) => r.is_ok(),
-        _ = info.kill.notified() => false,
+    let total = out.len();
+    // The socket usually takes the whole reply at once: then no waiting
+    // write (its future, a kill notification, a select) is built.
+    let ok = match wr.try_write(out) {
+        Ok(n) if n == out.len() => true,
+        Ok(n) => {
+            out.advance(n);
+            write_rest(info, wr, out).await
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => write_rest(info, wr, out).await,
+        Err(_) => false,
     };
     info.outbox.set_inflight(0);
     server
         .stats
         .net_output_bytes
-        .fetch_add(out.len() as u64, Ordering::Relaxed);
+        .fetch_add(total as u64, Ordering::Relaxed);
     server
         .stats
         .total_writes_processed
@@ -312,6 +338,16 @@ async fn flush(
         *out = BytesMut::with_capacity(READ_CHUNK);
     }
     ok
+}
+
+/// Writes what the socket did not take at once, unless a kill interrupts.
+async fn write_rest(info: &ClientInfo, wr: &mut OwnedWriteHalf, out: &[u8]) -> bool {
+    // The write first: the kill branch is armed only if it must wait.
+    tokio::select! {
+        biased;
+        r = wr.write_all(out) => r.is_ok(),
+        _ = info.kill.notified() => false,
+    }
 }
 
 /// Group commit: before replies leave, the writes they acknowledge or show

@@ -187,14 +187,8 @@ pub(super) fn batchable(server: &Server, client: &ClientState, argv: &[Bytes]) -
         return None;
     }
     let cmd = server.commands.lookup(argv).ok()?;
-    let spec = cmd.spec;
-    // Reads of the data types only: they read through the unit, so they
-    // see what earlier commands of the pipeline staged (MEMORY USAGE, say,
-    // reads the engine directly).
-    let keyed_read =
-        spec.has(flags::READONLY) && !spec.is_write() && DATA_GROUPS.contains(&spec.group);
-    if !(keyed_read || spec.is_write())
-        || !may_share_a_unit(cmd, argv)
+    if !server.joins_units[cmd.id]
+        || !cmd.spec.arity_ok(argv.len())
         || server.pause.current().is_some()
     {
         return None;
@@ -203,6 +197,24 @@ pub(super) fn batchable(server: &Server, client: &ClientState, argv: &[Bytes]) -
         return None;
     }
     Some(cmd)
+}
+
+/// By command id, whether the command may join a pipeline's unit as far as
+/// the command alone decides ([`batchable`] adds its arguments and the
+/// client's state): a keyed read of a data type, or a write, that
+/// [`may_share_a_unit`].
+pub(super) fn units_joined_by(commands: &crate::cmd::CommandTable) -> Vec<bool> {
+    (0..commands.ids())
+        .map(|id| {
+            let spec = commands.spec(id);
+            // Reads of the data types only: they read through the unit, so
+            // they see what earlier commands of the pipeline staged (MEMORY
+            // USAGE, say, reads the engine directly).
+            let keyed_read =
+                spec.has(flags::READONLY) && !spec.is_write() && DATA_GROUPS.contains(&spec.group);
+            (keyed_read || spec.is_write()) && shares_a_unit(spec)
+        })
+        .collect()
 }
 
 /// Tries to lock the keys `cmd` declares in `argv` (database `db`) for the
@@ -229,11 +241,14 @@ pub(super) fn try_lock_keys(
 /// and locks only those, in its own database, and it neither blocks nor
 /// needs the keyspace alone.
 pub(super) fn may_share_a_unit(cmd: Resolved, argv: &[Bytes]) -> bool {
-    let spec = cmd.spec;
+    shares_a_unit(cmd.spec) && cmd.spec.arity_ok(argv.len())
+}
+
+/// [`may_share_a_unit`] as far as the command alone decides.
+fn shares_a_unit(spec: &crate::cmd::CommandSpec) -> bool {
     !spec.has(flags::BLOCKING | flags::EXCLUSIVE | flags::MOVABLEKEYS | flags::NO_MULTI)
         && spec.keys.first != 0
         && !CROSS_DB.contains(&spec.name)
-        && spec.arity_ok(argv.len())
 }
 
 /// Writes that lock a key of another database than the one they declare,

@@ -51,6 +51,9 @@ pub enum PauseMode {
 #[derive(Default)]
 pub struct Pause {
     state: Mutex<Option<(PauseMode, Instant)>>,
+    /// `state` may hold a pause: every request asks for the current pause,
+    /// and without one it reads this flag instead of taking the lock.
+    commanded: AtomicBool,
     /// Unix ms the CLIENT PAUSE ends (0: none), for expiry's check.
     command_until_ms: AtomicU64,
     failover: AtomicBool,
@@ -72,13 +75,17 @@ impl Pause {
             }
             _ => Some((mode, until)),
         };
+        self.commanded.store(true, Ordering::Release);
         self.command_until_ms
             .fetch_max(until_unix_ms, Ordering::Relaxed);
     }
 
     /// CLIENT UNPAUSE: lifts the command's pause, not a failover's.
     pub fn clear(&self) {
-        *self.state.lock() = None;
+        let mut s = self.state.lock();
+        *s = None;
+        self.commanded.store(false, Ordering::Release);
+        drop(s);
         self.command_until_ms.store(0, Ordering::Relaxed);
         self.resumed.notify_waiters();
     }
@@ -98,8 +105,12 @@ impl Pause {
 
     /// The active pause, if any (a failover's is a write pause with no end).
     pub fn current(&self) -> Option<(PauseMode, Instant)> {
-        let s = *self.state.lock();
-        let command = s.filter(|(_, until)| *until > Instant::now());
+        let command = if self.commanded.load(Ordering::Acquire) {
+            let s = *self.state.lock();
+            s.filter(|(_, until)| *until > Instant::now())
+        } else {
+            None
+        };
         if !self.failover.load(Ordering::Acquire) {
             return command;
         }
@@ -115,6 +126,9 @@ pub struct Server {
     pub config: ConfigStore,
     pub ks: Arc<Keyspace>,
     pub commands: CommandTable,
+    /// By command id: whether the command may join a pipeline's unit, its
+    /// arguments and the client's state aside (`dispatch::batchable`).
+    pub(crate) joins_units: Vec<bool>,
     pub clients: ClientRegistry,
     /// Clients waiting in BLPOP, BZPOPMIN, ...
     pub blocking: blocking::BlockingRegistry,
@@ -231,6 +245,7 @@ impl Server {
         let server = Arc::new(Server {
             config,
             ks,
+            joins_units: dispatch::units_joined_by(&commands),
             commands,
             clients: ClientRegistry::default(),
             blocking: blocking::BlockingRegistry::default(),

@@ -66,6 +66,43 @@ pub enum Next {
 /// Parsed requests of a run, in order, with their commands.
 type Queue = Vec<(Resolved, Vec<Bytes>)>;
 
+/// A run's queue and answers, kept (empty) by the connection between runs:
+/// a lone GET would otherwise allocate and free both.
+#[derive(Default)]
+pub struct RunLists {
+    queue: Queue,
+    answers: Vec<Answer>,
+}
+
+/// Lists up to this many entries are kept: a few hundred bytes per client.
+const KEPT_LIST: usize = 16;
+
+impl RunLists {
+    fn take_queue(&mut self) -> Queue {
+        std::mem::take(&mut self.queue)
+    }
+
+    fn keep_queue(&mut self, mut queue: Queue) {
+        if queue.capacity() <= KEPT_LIST {
+            queue.clear();
+            self.queue = queue;
+        }
+    }
+
+    fn take_answers(&mut self, commands: usize) -> Vec<Answer> {
+        let mut answers = std::mem::take(&mut self.answers);
+        answers.reserve(commands);
+        answers
+    }
+
+    fn keep_answers(&mut self, mut answers: Vec<Answer>) {
+        if answers.capacity() <= KEPT_LIST {
+            answers.clear();
+            self.answers = answers;
+        }
+    }
+}
+
 /// A run stopped by a busy key: its requests not yet run, and what ended
 /// the parse (returned once they have run).
 pub struct StalledRun {
@@ -91,13 +128,13 @@ struct RunUnit<'s> {
 
 impl<'s> RunUnit<'s> {
     /// A unit for up to `commands` more commands of the run.
-    fn open(server: &'s Server, commands: usize) -> RunUnit<'s> {
+    fn open(server: &'s Server, answers: Vec<Answer>) -> RunUnit<'s> {
         let ks = &*server.ks;
         let gate = ks.shared_gate();
         RunUnit {
             w: WriteContext::for_run(ks, now_ms()),
             _gate: gate,
-            answers: Vec::with_capacity(commands),
+            answers,
             prefetched: false,
         }
     }
@@ -120,7 +157,7 @@ pub fn run(
     // The run's requests are parsed first, so its GETs can be read ahead
     // in one multi-get. Every one of them is batchable, which no batchable
     // command changes (no AUTH, no RESET), so the parse limits hold.
-    let mut queue: Queue = Vec::new();
+    let mut queue = client.run_lists.take_queue();
     let next = loop {
         if queue.len() >= MAX_COMMANDS {
             break None;
@@ -198,23 +235,27 @@ fn execute(
     };
     let commands = queue.len();
     let mut unit: Option<RunUnit<'_>> = None;
-    let mut queue = queue.into_iter().enumerate();
-    while let Some((i, (cmd, argv))) = queue.next() {
-        // In place: a unit is a few hundred bytes, moved only to commit.
-        let u = unit.get_or_insert_with(|| RunUnit::open(server, commands - i));
-        let db = server.ks.physical(client.db);
+    let mut queue = queue;
+    let mut run = queue.drain(..).enumerate();
+    while let Some((i, (cmd, argv))) = run.next() {
+        let u = unit.get_or_insert_with(|| {
+            RunUnit::open(server, client.run_lists.take_answers(commands - i))
+        });
+        // The physical db only where it is needed: a lone GET needs none.
+        let logical_db = client.db;
+        let db = || server.ks.physical(logical_db);
         let write = cmd.spec.is_write();
         // A write locks its keys; so does a read in a unit that holds locks
         // (a list read would otherwise take its key inside the handler).
         if write || u.w.holds_locks() {
-            if let Err(busy) = dispatch::try_lock_keys(&u.w, db, cmd, &argv) {
+            if let Err(busy) = dispatch::try_lock_keys(&u.w, db(), cmd, &argv) {
                 finish(server, client, unit.take(), out);
                 let mut rest = vec![(cmd, argv)];
-                rest.extend(queue.map(|(_, c)| c));
+                rest.extend(run.map(|(_, c)| c));
                 return Err((busy, rest));
             }
         }
-        if !write && !u.prefetched && cmd.spec.name == "get" {
+        if !write && !u.prefetched && gets.len() > 1 && cmd.spec.name == "get" {
             u.prefetched = true;
             let keys: Vec<&[u8]> = gets
                 .iter()
@@ -223,7 +264,7 @@ fn execute(
                 .collect();
             // One GET gains nothing from a multi-get; a failed read-ahead
             // only means each GET reads on its own.
-            if keys.len() > 1 && u.w.prefetch_meta(db, &keys).is_err() {
+            if keys.len() > 1 && u.w.prefetch_meta(db(), &keys).is_err() {
                 tracing::debug!("pipeline read-ahead failed");
             }
         }
@@ -237,6 +278,8 @@ fn execute(
             finish(server, client, unit.take(), out);
         }
     }
+    drop(run);
+    client.run_lists.keep_queue(queue);
     // A unit that readied keys nobody is blocked on may wait for the shared
     // commit like any other (LPUSH and ZADD ready their key): its ready keys
     // are served after that commit (`answer_deferred`), in case a client
@@ -500,11 +543,13 @@ fn emit_answers(
     failed: Option<Reply>,
     out: &mut BytesMut,
 ) {
-    for a in answers {
+    let mut answers = answers;
+    for a in answers.drain(..) {
         let reply = failed.clone().unwrap_or(a.reply);
         dispatch::emit(server, client, reply, out);
         super::monitor::feed(server, client, a.flags, &a.argv);
     }
+    client.run_lists.keep_answers(answers);
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use super::context::{unbox, Staging};
 use super::keyspace::UnitChanges;
 use super::overlay::Overlay;
 use super::{Committed, Effects, Keyspace, TypeError, TypeResult, WriteContext};
@@ -319,10 +320,11 @@ impl WriteContext<'_> {
     /// those commit on their own.
     pub fn deferrable(&self) -> bool {
         // The read-only runs (GETs) leave at the first test.
-        !self.overlay.borrow().batch.is_empty()
-            && !self.exclusive
-            && self.effects.borrow().events.is_empty()
-            && self.changes.borrow().deferrable()
+        self.staged().is_some_and(|s| {
+            !s.overlay.borrow().batch.is_empty()
+                && s.effects.borrow().events.is_empty()
+                && s.changes.borrow().deferrable()
+        }) && !self.exclusive
             && !self.ks.replica.load(Ordering::Relaxed)
             && !self
                 .locks
@@ -336,17 +338,22 @@ impl WriteContext<'_> {
     /// with its key locks.
     pub fn defer(self) -> DeferredUnit {
         debug_assert!(self.deferrable());
-        let overlay = self.overlay.into_inner();
-        let propagate = self.effects.into_inner().propagate;
+        let Staging {
+            overlay,
+            changes,
+            effects,
+            joined,
+            ..
+        } = unbox(self.staging);
         let stripes = std::mem::take(&mut *self.locks.held.borrow_mut());
         let outcome = new_outcome();
         self.ks.commit_queue.push(PendingUnit {
-            overlay,
-            changes: self.changes.into_inner(),
-            propagate,
+            overlay: overlay.into_inner(),
+            changes: changes.into_inner(),
+            propagate: effects.into_inner().propagate,
             stripes,
             outcome: outcome.clone(),
-            joined: self.joined.take(),
+            joined: joined.take(),
         });
         DeferredUnit::new(outcome)
     }
@@ -359,10 +366,12 @@ impl WriteContext<'_> {
             || self.exclusive
             || self.ks.replica.load(Ordering::Relaxed)
             || !self.locks.held.borrow().is_empty()
-            || !self.overlay.borrow().batch.is_empty()
-            || !self.changes.borrow().stages_nothing()
-            || !self.effects.borrow().propagate.is_empty()
-            || !self.effects.borrow().events.is_empty()
+            || self.staged().is_some_and(|s| {
+                !s.overlay.borrow().batch.is_empty()
+                    || !s.changes.borrow().stages_nothing()
+                    || !s.effects.borrow().propagate.is_empty()
+                    || !s.effects.borrow().events.is_empty()
+            })
         {
             return false;
         }
@@ -371,11 +380,12 @@ impl WriteContext<'_> {
         };
         // This run's commands so far only read: they come before the
         // unit's in the serial order, as the reads they are.
-        *self.overlay.borrow_mut() = unit.overlay;
-        *self.changes.borrow_mut() = unit.changes;
-        self.effects.borrow_mut().propagate = unit.propagate;
+        let staging = self.staging();
+        *staging.overlay.borrow_mut() = unit.overlay;
+        *staging.changes.borrow_mut() = unit.changes;
+        staging.effects.borrow_mut().propagate = unit.propagate;
         *self.locks.held.borrow_mut() = unit.stripes;
-        self.joined.add(unit.outcome, unit.joined);
+        staging.joined.add(unit.outcome, unit.joined);
         true
     }
 }

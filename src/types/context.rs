@@ -15,7 +15,7 @@
 //! - ends in exactly one [`Keyspace::commit_unit`]: one atomic engine batch
 //!   with the data, the propagated bytes and the new replication offset.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
 use bytes::Bytes;
 
@@ -66,6 +66,43 @@ impl std::fmt::Debug for Effects {
     }
 }
 
+/// What a unit stages and collects: boxed, and allocated by the unit's
+/// first change (or read-ahead). A unit of reads (a lone GET's) never
+/// stages anything, and creating and dropping these parts empty cost it
+/// some 500 instructions (stop 47 in docs/bench/instructions.md); a unit
+/// that writes moves a pointer, not the parts, on its way to the commit.
+#[derive(Default)]
+pub(super) struct Staging {
+    pub(super) overlay: RefCell<Overlay>,
+    pub(super) changes: RefCell<UnitChanges>,
+    pub(super) effects: RefCell<Effects>,
+    /// The deferred units the unit took over, told how their commit went
+    /// when this unit commits.
+    pub(super) joined: super::commit_queue::Joined,
+    /// Metadata records read ahead in one multi-get for a pipeline's reads
+    /// (`prefetch_meta`), by encoded meta key; consulted only while
+    /// `reading_prefetched` is set, i.e. by reads, never by a write (whose
+    /// outcome must depend on the record as of its key lock).
+    prefetched: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Records read ahead for the pops that follow in the unit
+    /// (`read_ahead_to_delete`), by key; each is taken by the read that
+    /// uses it.
+    ahead: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+impl Staging {
+    /// Nothing staged, propagated, notified or taken over.
+    pub(super) fn is_empty(&self) -> bool {
+        self.overlay.borrow().batch.is_empty()
+            && self.joined.is_empty()
+            && {
+                let effects = self.effects.borrow();
+                effects.propagate.is_empty() && effects.events.is_empty()
+            }
+            && self.changes.borrow().stages_nothing()
+    }
+}
+
 pub struct WriteContext<'a> {
     pub(super) ks: &'a Keyspace,
     now: Cell<u64>,
@@ -75,27 +112,16 @@ pub struct WriteContext<'a> {
     /// other command can touch a key, so key locks are not taken.
     pub(super) exclusive: bool,
     pub(super) locks: HeldLocks<'a>,
-    pub(super) overlay: RefCell<Overlay>,
-    pub(super) changes: RefCell<UnitChanges>,
-    pub(super) effects: RefCell<Effects>,
+    /// What the unit stages and collects, allocated by its first change
+    /// or read-ahead ([`staging`](Self::staging)).
+    pub(super) staging: OnceCell<Box<Staging>>,
     /// A pipeline's run: while it has staged nothing, it may take over the
     /// deferred unit that holds a key it needs (`commit_queue`).
     pub(super) joins: bool,
-    /// The deferred units it took over, told how their commit went when
-    /// this unit commits.
-    pub(super) joined: super::commit_queue::Joined,
     /// Changes staged by commands themselves (not by lazy expiry).
     own_changes: Cell<u64>,
-    /// Metadata records read ahead in one multi-get for a pipeline's reads
-    /// (`prefetch_meta`), by encoded meta key; consulted only while
-    /// `reading_prefetched` is set, i.e. by reads, never by a write (whose
-    /// outcome must depend on the record as of its key lock).
-    prefetched: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Whether reads may use the records of `prefetch_meta`.
     reading_prefetched: Cell<bool>,
-    /// Records read ahead for the pops that follow in the unit
-    /// (`read_ahead_to_delete`), by key; each is taken by the read that
-    /// uses it.
-    ahead: RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
     /// Pops of the running command's key that start here in the unit, one
     /// after another (`set_pops_ahead`).
     pops_ahead: Cell<usize>,
@@ -113,16 +139,11 @@ impl<'a> WriteContext<'a> {
             deletes_expired: ks.deletes_expired(),
             exclusive: false,
             locks: HeldLocks::new(ks),
-            overlay: RefCell::new(Overlay::default()),
-            changes: RefCell::new(UnitChanges::default()),
-            effects: RefCell::new(Effects::default()),
+            staging: OnceCell::new(),
             own_changes: Cell::new(0),
-            prefetched: RefCell::default(),
             reading_prefetched: Cell::new(false),
-            ahead: RefCell::default(),
             pops_ahead: Cell::new(1),
             joins: false,
-            joined: Default::default(),
             #[cfg(test)]
             autocommit: false,
         }
@@ -153,9 +174,10 @@ impl<'a> WriteContext<'a> {
             return;
         }
         self.now.set(super::now_ms());
-        let batch = std::mem::take(&mut *self.overlay.borrow_mut()).batch;
-        let changes = std::mem::take(&mut *self.changes.borrow_mut());
-        let propagate = std::mem::take(&mut self.effects.borrow_mut().propagate);
+        let staging = self.staging();
+        let batch = std::mem::take(&mut *staging.overlay.borrow_mut()).batch;
+        let changes = std::mem::take(&mut *staging.changes.borrow_mut());
+        let propagate = std::mem::take(&mut staging.effects.borrow_mut().propagate);
         self.ks
             .commit_unit(batch, changes, &propagate)
             .expect("autocommit");
@@ -171,6 +193,17 @@ impl<'a> WriteContext<'a> {
 
     pub fn keyspace(&self) -> &'a Keyspace {
         self.ks
+    }
+
+    /// The unit's staged parts, allocated by the first caller: one that
+    /// stages, propagates, notifies or reads ahead.
+    pub(super) fn staging(&self) -> &Staging {
+        self.staging.get_or_init(Box::default)
+    }
+
+    /// The unit's staged parts, if it has allocated them.
+    pub(super) fn staged(&self) -> Option<&Staging> {
+        self.staging.get().map(|s| &**s)
     }
 
     /// The unit's clock, in unix milliseconds.
@@ -207,11 +240,11 @@ impl<'a> WriteContext<'a> {
             return Ok(());
         };
         let upper = crate::engine::key_after(last);
-        if self
-            .overlay
-            .borrow_mut()
-            .touches(cf, Some(first), Some(&upper))
-        {
+        if self.staged().is_some_and(|s| {
+            s.overlay
+                .borrow_mut()
+                .touches(cf, Some(first), Some(&upper))
+        }) {
             for (i, k) in keys.iter().enumerate() {
                 visit(i, self.get(cf, k)?.as_deref());
             }
@@ -227,22 +260,24 @@ impl<'a> WriteContext<'a> {
     }
 
     fn get_inner(&self, cf: Cf, key: &[u8], to_delete: bool) -> EngineResult<Option<Vec<u8>>> {
-        match self.overlay.borrow_mut().lookup(cf, key) {
-            Staged::Value(v) => return Ok(Some(v.to_vec())),
-            Staged::Deleted => return Ok(None),
-            Staged::Unknown => {}
-        }
-        if to_delete {
-            let mut ahead = self.ahead.borrow_mut();
-            if !ahead.is_empty() {
-                if let Some(found) = ahead.remove(key) {
-                    return Ok(found);
+        if let Some(staging) = self.staged() {
+            match staging.overlay.borrow_mut().lookup(cf, key) {
+                Staged::Value(v) => return Ok(Some(v.to_vec())),
+                Staged::Deleted => return Ok(None),
+                Staged::Unknown => {}
+            }
+            if to_delete {
+                let mut ahead = staging.ahead.borrow_mut();
+                if !ahead.is_empty() {
+                    if let Some(found) = ahead.remove(key) {
+                        return Ok(found);
+                    }
                 }
             }
-        }
-        if cf == Cf::Meta && self.reading_prefetched.get() {
-            if let Some(found) = self.prefetched.borrow().get(key) {
-                return Ok(found.clone());
+            if cf == Cf::Meta && self.reading_prefetched.get() {
+                if let Some(found) = staging.prefetched.borrow().get(key) {
+                    return Ok(found.clone());
+                }
             }
         }
         if to_delete {
@@ -264,7 +299,7 @@ impl<'a> WriteContext<'a> {
         encoded.dedup();
         let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let values = self.ks.engine().multi_get(Cf::Meta, &refs)?;
-        let mut map = self.prefetched.borrow_mut();
+        let mut map = self.staging().prefetched.borrow_mut();
         map.clear();
         map.extend(encoded.into_iter().zip(values));
         Ok(())
@@ -298,8 +333,9 @@ impl<'a> WriteContext<'a> {
         keys: Vec<Vec<u8>>,
         beyond: &mut dyn FnMut() -> Vec<Vec<u8>>,
     ) -> EngineResult<()> {
+        let staging = self.staging();
         let mut keys: Vec<Vec<u8>> = {
-            let mut overlay = self.overlay.borrow_mut();
+            let mut overlay = staging.overlay.borrow_mut();
             keys.into_iter()
                 .filter(|k| matches!(overlay.lookup(cf, k), Staged::Unknown))
                 .collect()
@@ -313,7 +349,10 @@ impl<'a> WriteContext<'a> {
             .get_run_to_delete_ahead(cf, &refs, beyond, &mut |i, v| {
                 values[i] = v.map(<[u8]>::to_vec)
             })?;
-        self.ahead.borrow_mut().extend(keys.into_iter().zip(values));
+        staging
+            .ahead
+            .borrow_mut()
+            .extend(keys.into_iter().zip(values));
         Ok(())
     }
 
@@ -326,7 +365,7 @@ impl<'a> WriteContext<'a> {
     }
 
     pub fn multi_get(&self, cf: Cf, keys: &[&[u8]]) -> EngineResult<Vec<Option<Vec<u8>>>> {
-        if self.overlay.borrow().is_empty() {
+        if self.staged().is_none_or(|s| s.overlay.borrow().is_empty()) {
             return self.ks.engine().multi_get(cf, keys);
         }
         keys.iter().map(|k| self.get(cf, k)).collect()
@@ -339,7 +378,10 @@ impl<'a> WriteContext<'a> {
         upper: Option<&[u8]>,
     ) -> Box<dyn EngineIter + 'a> {
         let base = self.ks.engine().iter(cf, lower, upper);
-        let mut overlay = self.overlay.borrow_mut();
+        let Some(staging) = self.staged() else {
+            return base;
+        };
+        let mut overlay = staging.overlay.borrow_mut();
         if !overlay.touches(cf, lower, upper) {
             return base;
         }
@@ -355,8 +397,8 @@ impl<'a> WriteContext<'a> {
 
     /// The metadata record as stored (staged changes included), expired or not.
     pub fn get_stored(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
-        match self.get(Cf::Meta, &encoding::meta_key(db, key))? {
-            Some(raw) => Ok(Some(Metadata::decode(&raw)?)),
+        match encoding::with_meta_key(db, key, |k| self.get(Cf::Meta, k))? {
+            Some(raw) => Ok(Some(Metadata::from_record(raw)?)),
             None => Ok(None),
         }
     }
@@ -460,8 +502,9 @@ impl<'a> WriteContext<'a> {
 
     fn stage_inner(&self, ws: WriteSet) {
         let (batch, deltas) = ws.into_parts();
-        self.changes.borrow_mut().add_deltas(&deltas);
-        self.overlay.borrow_mut().append(batch);
+        let staging = self.staging();
+        staging.changes.borrow_mut().add_deltas(&deltas);
+        staging.overlay.borrow_mut().append(batch);
         #[cfg(test)]
         self.commit_staged_now();
     }
@@ -470,8 +513,9 @@ impl<'a> WriteContext<'a> {
     pub fn flush_physical(&self, db: u8) {
         let mut batch = Batch::new();
         super::keyspace::delete_physical(&mut batch, db);
-        self.changes.borrow_mut().flush(db);
-        self.overlay.borrow_mut().append(batch);
+        let staging = self.staging();
+        staging.changes.borrow_mut().flush(db);
+        staging.overlay.borrow_mut().append(batch);
         self.own_changes.set(self.own_changes.get() + 1);
         #[cfg(test)]
         self.commit_staged_now();
@@ -481,18 +525,18 @@ impl<'a> WriteContext<'a> {
     /// its own propagated forms (a replica relays the stream byte for byte,
     /// with the master's offsets).
     pub fn forward_raw(&self, raw: Bytes) {
-        self.changes.borrow_mut().raw_stream = Some(raw);
+        self.staging().changes.borrow_mut().raw_stream = Some(raw);
     }
 
     /// The database the forwarded stream has selected after the unit (the
     /// master client's, after its command ran).
     pub fn forwarded_db(&self, db: usize) {
-        self.changes.borrow_mut().raw_db = Some(db);
+        self.staging().changes.borrow_mut().raw_db = Some(db);
     }
 
     /// Stages swapping logical databases `a` and `b` (SWAPDB).
     pub fn swap_databases(&self, a: usize, b: usize) {
-        let mut changes = self.changes.borrow_mut();
+        let mut changes = self.staging().changes.borrow_mut();
         let mut map = changes
             .dbmap
             .clone()
@@ -510,8 +554,12 @@ impl<'a> WriteContext<'a> {
     /// group in the stream, wrapped in MULTI/EXEC only if it has several
     /// forms, as Redis propagates each command of a pipeline on its own.
     pub fn end_command(&self) {
-        let n = self.effects.borrow().propagate.len();
-        let mut changes = self.changes.borrow_mut();
+        // Nothing propagated (a read's unit has no staged parts).
+        let Some(staging) = self.staged() else {
+            return;
+        };
+        let n = staging.effects.borrow().propagate.len();
+        let mut changes = staging.changes.borrow_mut();
         // Reads before the first propagated form end no group: without that
         // end, a unit of reads allocates no list of ends.
         if n > 0 && changes.command_ends.last() != Some(&n) {
@@ -528,17 +576,25 @@ impl<'a> WriteContext<'a> {
 
     /// Propagates `argv` (in logical db `db`) to replicas when the unit commits.
     pub fn propagate(&self, db: usize, argv: Vec<Bytes>) {
-        self.effects.borrow_mut().propagate.push((db, argv));
+        self.staging()
+            .effects
+            .borrow_mut()
+            .propagate
+            .push((db, argv));
     }
 
     /// Notifies a keyspace event once the unit has committed.
     pub fn event(&self, class: u32, event: &'static str, db: usize, key: Bytes) {
-        self.effects.borrow_mut().events.push(KeyspaceEvent {
-            class,
-            event,
-            db,
-            key,
-        });
+        self.staging()
+            .effects
+            .borrow_mut()
+            .events
+            .push(KeyspaceEvent {
+                class,
+                event,
+                db,
+                key,
+            });
     }
 
     /// Like [`event`](Self::event) for a physical database id.
@@ -560,30 +616,42 @@ impl<'a> WriteContext<'a> {
 
     /// The physical id of logical db `db`, SWAPDBs staged by the unit included.
     pub fn physical(&self, db: usize) -> u8 {
-        match &self.changes.borrow().dbmap {
-            Some(map) => map[db],
-            None => self.ks.physical(db),
+        if let Some(staging) = self.staged() {
+            if let Some(map) = &staging.changes.borrow().dbmap {
+                return map[db];
+            }
         }
+        self.ks.physical(db)
     }
 
     pub fn logical(&self, physical: u8) -> Option<usize> {
-        match &self.changes.borrow().dbmap {
-            Some(map) => map.iter().position(|&p| p == physical),
-            None => self.ks.logical(physical),
+        if let Some(staging) = self.staged() {
+            if let Some(map) = &staging.changes.borrow().dbmap {
+                return map.iter().position(|&p| p == physical);
+            }
+        }
+        self.ks.logical(physical)
+    }
+
+    /// Keys and keys with a TTL in physical db `p`, staged changes included.
+    fn counts(&self, p: u8) -> (i64, i64) {
+        match self.staged() {
+            Some(staging) => staging.changes.borrow().counts(self.ks, p),
+            None => UnitChanges::default().counts(self.ks, p),
         }
     }
 
     /// Keys in logical db `db`, changes staged by the unit included.
     pub fn dbsize(&self, db: usize) -> u64 {
         let p = self.physical(db);
-        let (keys, _) = self.changes.borrow().counts(self.ks, p);
+        let (keys, _) = self.counts(p);
         keys.max(0) as u64
     }
 
     /// Keys with a TTL in logical db `db`, staged changes included.
     pub fn expires_count(&self, db: usize) -> u64 {
         let p = self.physical(db);
-        let (_, expires) = self.changes.borrow().counts(self.ks, p);
+        let (_, expires) = self.counts(p);
         expires.max(0) as u64
     }
 
@@ -593,14 +661,7 @@ impl<'a> WriteContext<'a> {
     /// dropped instead: its commit would find an empty batch and return at
     /// once, after moving the unit, its batch and its effects along the way.
     pub fn has_nothing_to_commit(&self) -> bool {
-        self.overlay.borrow().batch.is_empty()
-            && self.locks.held.borrow().is_empty()
-            && self.joined.is_empty()
-            && {
-                let effects = self.effects.borrow();
-                effects.propagate.is_empty() && effects.events.is_empty()
-            }
-            && self.changes.borrow().stages_nothing()
+        self.locks.held.borrow().is_empty() && self.staged().is_none_or(Staging::is_empty)
     }
 
     /// Commits the unit: one atomic engine batch with its data, its
@@ -608,10 +669,16 @@ impl<'a> WriteContext<'a> {
     /// after the batch is written. The effects are for the caller to deliver
     /// (events, WATCH, blocked clients).
     pub fn commit(self) -> TypeResult<(Committed, Effects)> {
-        let overlay = self.overlay.into_inner();
-        let mut effects = self.effects.into_inner();
-        let changes = self.changes.into_inner();
-        let batch = overlay.batch;
+        let Staging {
+            overlay,
+            changes,
+            effects,
+            joined,
+            ..
+        } = unbox(self.staging);
+        let mut effects = effects.into_inner();
+        let changes = changes.into_inner();
+        let batch = overlay.into_inner().batch;
         if self.ks.has_watchers() {
             effects.touched = touched_keys(&batch);
         }
@@ -619,9 +686,8 @@ impl<'a> WriteContext<'a> {
         let result = self
             .ks
             .commit_unit_ordered(batch, changes, &effects.propagate, ordered);
-        if !self.joined.is_empty() {
-            self.joined
-                .settle(result.as_ref().map(|(c, _)| *c).map_err(|e| e.to_string()));
+        if !joined.is_empty() {
+            joined.settle(result.as_ref().map(|(c, _)| *c).map_err(|e| e.to_string()));
         }
         let (committed, turn) = result?;
         effects.delivery_turn = turn;
@@ -631,6 +697,11 @@ impl<'a> WriteContext<'a> {
         drop(self.locks);
         Ok((committed, effects))
     }
+}
+
+/// A unit's staged parts, empty ones if it never allocated them.
+pub(super) fn unbox(staging: OnceCell<Box<Staging>>) -> Staging {
+    staging.into_inner().map_or_else(Staging::default, |s| *s)
 }
 
 /// The user keys whose records a batch changes.

@@ -26,6 +26,25 @@ fn set_expiring_at_2000(ks: &Keyspace, key: &[u8]) {
     w.commit().expect("commit");
 }
 
+/// A unit allocates its staged parts only when it changes something: a
+/// unit of reads (a GET's) creates and drops none.
+#[test]
+fn a_unit_of_reads_allocates_no_staged_parts() {
+    let (_dir, ks) = test_keyspace();
+    set_expiring_at_2000(&ks, b"k");
+    let w = WriteContext::for_run(&ks, 1_500);
+    assert!(w.get_live(0, b"k").expect("read").is_some());
+    assert!(w.get_live(0, b"missing").expect("read").is_none());
+    w.end_command();
+    assert!(w.staged().is_none(), "reads staged nothing");
+    assert!(w.has_nothing_to_commit());
+    // A read that finds its key expired deletes it: that is a change.
+    let w = WriteContext::for_run(&ks, 2_500);
+    assert!(w.get_live(0, b"k").expect("read").is_none());
+    assert!(w.staged().is_some());
+    assert!(!w.has_nothing_to_commit());
+}
+
 /// A unit reads its own staged writes; nobody else sees them before the
 /// commit, and the commit is one batch with the stream and the offset.
 #[test]

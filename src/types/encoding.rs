@@ -20,7 +20,7 @@
 //! record: subkeys of an old version are orphans, dropped during compaction
 //! by [`StalePolicy`](super::keyspace::StalePolicy), which compares versions.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// Redis types, numbered as kvrocks numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +145,25 @@ impl Metadata {
         })
     }
 
+    /// [`decode`](Self::decode) of a record the caller owns: the payload
+    /// (a string's value) is the record's own buffer past the header, not
+    /// a copy (a GET's reply then shares the bytes the engine returned).
+    pub fn from_record(raw: Vec<u8>) -> Result<Metadata, CorruptMetadata> {
+        let header = match raw.first().map(|f| KeyType::from_code(f & 0x0f)) {
+            Some(Some(KeyType::String)) => 9,
+            Some(Some(_)) => 25,
+            _ => return Err(CorruptMetadata),
+        };
+        if raw.len() < header {
+            return Err(CorruptMetadata);
+        }
+        let mut meta = Metadata::decode(&raw[..header])?;
+        let mut payload = Bytes::from(raw);
+        payload.advance(header);
+        meta.payload = payload;
+        Ok(meta)
+    }
+
     /// Reads only the type and version, for the compaction filter's hot loop.
     pub fn peek_kind_version(raw: &[u8]) -> Option<(KeyType, u64)> {
         let kind = KeyType::from_code(raw.first()? & 0x0f)?;
@@ -172,6 +191,21 @@ pub fn meta_key(db: u8, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + key.len());
     push_meta_key(&mut k, db, key);
     k
+}
+
+/// Calls `f` with [`meta_key`]'s bytes, built on the stack when the key
+/// is short (every command's first read builds one: a heap buffer cost a
+/// GET an allocation and its free).
+pub fn with_meta_key<R>(db: u8, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    const ON_STACK: usize = 64;
+    if key.len() < ON_STACK {
+        let mut buf = [0u8; ON_STACK];
+        buf[0] = db;
+        buf[1..=key.len()].copy_from_slice(key);
+        f(&buf[..=key.len()])
+    } else {
+        f(&meta_key(db, key))
+    }
 }
 
 /// Appends [`meta_key`]'s bytes to `out` (many keys in one buffer).
@@ -265,6 +299,32 @@ mod tests {
         );
         assert!(Metadata::decode(&[0x81, 0, 0]).is_err());
         assert!(Metadata::decode(&[0x8f; 30]).is_err());
+    }
+
+    #[test]
+    fn a_record_decodes_the_same_owned_or_borrowed() {
+        let s = Metadata::string(Bytes::from_static(b"hello"), 1234);
+        let mut h = Metadata::collection(KeyType::Hash, 99, 0);
+        h.size = 3;
+        h.payload = Bytes::from_static(b"xy");
+        let empty = Metadata::string(Bytes::new(), 0);
+        for m in [s, h, empty] {
+            let raw = m.encode();
+            assert_eq!(Metadata::from_record(raw.clone()).unwrap(), m);
+            assert_eq!(Metadata::decode(&raw).unwrap(), m);
+        }
+        for corrupt in [&[][..], &[0x81, 0, 0], &[0x8f; 30], &[0x82; 24]] {
+            assert!(Metadata::from_record(corrupt.to_vec()).is_err());
+        }
+    }
+
+    #[test]
+    fn a_meta_key_is_the_same_on_the_stack_or_the_heap() {
+        for len in [0, 1, 62, 63, 64, 200] {
+            let key = vec![b'k'; len];
+            let built = with_meta_key(7, &key, <[u8]>::to_vec);
+            assert_eq!(built, meta_key(7, &key), "key of {len} bytes");
+        }
     }
 
     #[test]

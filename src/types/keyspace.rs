@@ -365,8 +365,8 @@ impl Keyspace {
 
     /// The metadata record as committed, expired or not.
     pub fn get_stored(&self, db: u8, key: &[u8]) -> TypeResult<Option<Metadata>> {
-        match self.engine.get(Cf::Meta, &encoding::meta_key(db, key))? {
-            Some(raw) => Ok(Some(Metadata::decode(&raw)?)),
+        match encoding::with_meta_key(db, key, |k| self.engine.get(Cf::Meta, k))? {
+            Some(raw) => Ok(Some(Metadata::from_record(raw)?)),
             None => Ok(None),
         }
     }
