@@ -241,7 +241,11 @@ pub async fn handle(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
             if settings.appendfsync == FsyncPolicy::Always && client.last_commit > 0 {
                 server.syncer.wait_synced(client.last_commit).await;
             }
-            if !flush(&server, &info, &mut wr, &mut out, &settings).await {
+            let flushed = match flush_now(&server, &info, &wr, &mut out, &settings) {
+                Some(ok) => ok,
+                None => flush(&server, &info, &mut wr, &mut out, &settings).await,
+            };
+            if !flushed {
                 break;
             }
         }
@@ -295,8 +299,34 @@ async fn flush(
     out: &mut BytesMut,
     settings: &Settings,
 ) -> bool {
+    if let Some(ok) = flush_now(server, info, wr, out, settings) {
+        return ok;
+    }
+    // The write first: the kill branch is armed only if it must wait.
+    let ok = tokio::select! {
+        biased;
+        r = wr.write_all(out) => r.is_ok(),
+        _ = info.kill.notified() => false,
+    };
+    written(server, info, out, ok)
+}
+
+/// The part of [`flush`] that never waits: its checks, then one
+/// non-blocking write. `Some(ok)` when that settled it (all of `out`
+/// written, or the connection must close); `None` when the socket took
+/// only part of `out`, which then holds the rest for [`flush`] to wait
+/// on. The socket usually takes a whole reply at once: a caller that
+/// tries this first builds no waiting write (its future, a kill
+/// notification, a select) for it.
+fn flush_now(
+    server: &Server,
+    info: &ClientInfo,
+    wr: &OwnedWriteHalf,
+    out: &mut BytesMut,
+    settings: &Settings,
+) -> Option<bool> {
     if info.killed.load(Ordering::Acquire) {
-        return false;
+        return Some(false);
     }
     info.outbox.set_inflight(out.len());
     // A reply bigger than the client's limit closes it, as Redis checks
@@ -309,25 +339,31 @@ async fn flush(
     if info.outbox.over_limit(info.outbox.pending() as u64, class) {
         info.outbox.overflow();
         info.outbox.set_inflight(0);
-        return false;
+        return Some(false);
     }
-    let total = out.len();
-    // The socket usually takes the whole reply at once: then no waiting
-    // write (its future, a kill notification, a select) is built.
     let ok = match wr.try_write(out) {
         Ok(n) if n == out.len() => true,
         Ok(n) => {
+            server
+                .stats
+                .net_output_bytes
+                .fetch_add(n as u64, Ordering::Relaxed);
             out.advance(n);
-            write_rest(info, wr, out).await
+            return None;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => write_rest(info, wr, out).await,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
         Err(_) => false,
     };
+    Some(written(server, info, out, ok))
+}
+
+/// Ends a flush: the bytes left in `out` counted as sent, `out` emptied.
+fn written(server: &Server, info: &ClientInfo, out: &mut BytesMut, ok: bool) -> bool {
     info.outbox.set_inflight(0);
     server
         .stats
         .net_output_bytes
-        .fetch_add(total as u64, Ordering::Relaxed);
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
     server
         .stats
         .total_writes_processed
@@ -338,16 +374,6 @@ async fn flush(
         *out = BytesMut::with_capacity(READ_CHUNK);
     }
     ok
-}
-
-/// Writes what the socket did not take at once, unless a kill interrupts.
-async fn write_rest(info: &ClientInfo, wr: &mut OwnedWriteHalf, out: &[u8]) -> bool {
-    // The write first: the kill branch is armed only if it must wait.
-    tokio::select! {
-        biased;
-        r = wr.write_all(out) => r.is_ok(),
-        _ = info.kill.notified() => false,
-    }
 }
 
 /// Group commit: before replies leave, the writes they acknowledge or show

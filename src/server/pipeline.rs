@@ -85,7 +85,7 @@ impl RunLists {
     fn keep_queue(&mut self, mut queue: Queue) {
         if queue.capacity() <= KEPT_LIST {
             queue.clear();
-            self.queue = queue;
+            put_back(&mut self.queue, queue);
         }
     }
 
@@ -98,8 +98,18 @@ impl RunLists {
     fn keep_answers(&mut self, mut answers: Vec<Answer>) {
         if answers.capacity() <= KEPT_LIST {
             answers.clear();
-            self.answers = answers;
+            put_back(&mut self.answers, answers);
         }
+    }
+}
+
+/// Puts `list` back in `slot`, which holds the empty list taking it left:
+/// a list that owns no memory is forgotten rather than dropped (a drop is
+/// a call, per run).
+fn put_back<T>(slot: &mut Vec<T>, list: Vec<T>) {
+    let left = std::mem::replace(slot, list);
+    if left.capacity() == 0 {
+        std::mem::forget(left);
     }
 }
 
@@ -288,12 +298,14 @@ fn execute(
     // A run of reads lets its unit go where it lies, at the end of this
     // scope (it holds no key lock): committing would move it (some 600
     // bytes, several times) only to find nothing to write.
-    if let Some(u) = unit.as_mut() {
-        if u.w.has_nothing_to_commit() && client.ready_keys.is_empty() {
-            let answers = std::mem::take(&mut u.answers);
+    if unit
+        .as_ref()
+        .is_some_and(|u| u.w.has_nothing_to_commit() && client.ready_keys.is_empty())
+    {
+        if let Some(RunUnit { answers, .. }) = unit {
             emit_answers(server, client, answers, None, out);
-            return Ok(());
         }
+        return Ok(());
     }
     match unit {
         Some(u) if may_defer && may_wait => defer(server, client, u, out),
