@@ -14,6 +14,13 @@
 # CALLGRIND_ARGS adds options to valgrind, e.g. "--cache-sim=yes" to count
 # simulated cache misses (see scripts/instr_owners.py's EVENT); SERVER_ARGS
 # adds directives to the server's command line (one binary, two settings).
+# ZERO=1 counts the measured requests alone: after the preload and a warm-up
+# of 2,000 requests of TEST, the counters are zeroed, and the profile is
+# dumped once the REQUESTS have run (start-up, the preload and RocksDB's
+# work after it are left out, so one run gives instructions per request:
+# total_instructions / REQUESTS). Profiles made so list each thread's
+# outermost functions with the whole total as their own cost; the scripts
+# that read them leave those out.
 set -euo pipefail
 bin=$1
 test=${2:-set}
@@ -40,8 +47,21 @@ keyspace=${KEYSPACE:-100000}
 if [[ ${PRELOAD:-0} -gt 0 ]]; then
     redis-benchmark -p "$port" -t "${PRELOAD_TEST:-set}" -n "$PRELOAD" -c 10 -r "$keyspace" -d 16 -P 16 -q >/dev/null 2>&1
 fi
+if [[ ${ZERO:-0} == 1 ]]; then
+    redis-benchmark -p "$port" -t "$test" -n 2000 -c 10 -r "$keyspace" -d 16 -P "$pipeline" -q >/dev/null 2>&1
+    sleep 1
+    callgrind_control -z "$pid" >/dev/null 2>&1
+fi
 redis-benchmark -p "$port" -t "$test" -n "$requests" -c 10 -r "$keyspace" -d 16 -P "$pipeline" -q \
     >/dev/null 2>&1
+if [[ ${ZERO:-0} == 1 ]]; then
+    callgrind_control -d "$pid" >/dev/null 2>&1
+fi
 stop_server "$port" "$pid"
+if [[ ${ZERO:-0} == 1 ]]; then
+    # The dump holds the measured requests; the exit's profile, the rest.
+    mv "$out/callgrind.out" "$out/callgrind.rest.out"
+    mv "$(ls "$out"/callgrind.out.* | head -1)" "$out/callgrind.out"
+fi
 total=$(grep -E '^(summary|totals):' "$out/callgrind.out" | head -1 | awk '{print $2}')
 echo "total_instructions $total"

@@ -12,7 +12,9 @@
 # KEEP=DIR keeps the two profiles there (DIR/N.out, DIR/2N.out) so that
 # instr_owners.py can be run on them again. KEYSPACE (default 10000) is
 # redis-benchmark's -r, PRELOAD (default 10000) the SETs before both runs;
-# CALLGRIND_ARGS and SERVER_ARGS pass on to scripts/callgrind.sh.
+# CALLGRIND_ARGS and SERVER_ARGS pass on to scripts/callgrind.sh. ZERO=1
+# profiles the N requests alone in one run (callgrind.sh's ZERO; KEEP then
+# keeps DIR/N.out only).
 set -euo pipefail
 bin=$1
 test=$2
@@ -28,7 +30,9 @@ if [[ $test == lpop ]]; then
     preload=$((2 * n + 10000))
     preload_test=lpush
 fi
-for runs in "$n" $((2 * n)); do
+runs_list=("$n" $((2 * n)))
+[[ ${ZERO:-0} == 1 ]] && runs_list=("$n")
+for runs in "${runs_list[@]}"; do
     PORT=${PORT:-26396} KEYSPACE=${KEYSPACE:-10000} PRELOAD=$preload PRELOAD_TEST=$preload_test \
         "$here/callgrind.sh" "$bin" "$test" "$runs" "$pipeline" "$work/$runs" >/dev/null
     if [[ -n ${KEEP:-} ]]; then
@@ -36,4 +40,8 @@ for runs in "$n" $((2 * n)); do
         cp "$work/$runs/callgrind.out" "$KEEP/$runs.out"
     fi
 done
-python3 "$here/instr_owners.py" "$work/$n/callgrind.out" "$work/$((2 * n))/callgrind.out" "$n" "$top"
+if [[ ${ZERO:-0} == 1 ]]; then
+    python3 "$here/instr_owners.py" - "$work/$n/callgrind.out" "$n" "$top"
+else
+    python3 "$here/instr_owners.py" "$work/$n/callgrind.out" "$work/$((2 * n))/callgrind.out" "$n" "$top"
+fi

@@ -8,6 +8,9 @@ preload and shutdown cancel out, as in scripts/instr-per-request.sh.
 
     scripts/instr_owners.py A.callgrind.out B.callgrind.out N [TOP]
 
+A may be `-` for a profile of the N requests alone (scripts/callgrind.sh
+with ZERO=1): B is then divided by N as it is.
+
 An instruction belongs to the function it runs in after inlining, so standard
 library code inlined into a Strata function counts as Strata's (Strata chose
 to run it), and a generic standard-library function instantiated for a Strata
@@ -93,6 +96,8 @@ def profile(path):
 
 
 def event_profile(path, event):
+    if path == "-":
+        return defaultdict(int), {}
     out = subprocess.run(
         ["callgrind_annotate", f"--show={event}", f"--sort={event}", "--inclusive=no", "--auto=no",
          "--threshold=100", path],
@@ -100,7 +105,10 @@ def event_profile(path, event):
     costs = defaultdict(int)
     objects = {}
     body = False
+    total = 0
     for line in out.splitlines():
+        if line.strip().endswith("PROGRAM TOTALS"):
+            total = int(line.split()[0].replace(",", ""))
         if "file:function" in line:
             body = True
             continue
@@ -119,7 +127,11 @@ def event_profile(path, event):
         costs[function] += int(ir.replace(",", ""))
         if obj:
             objects.setdefault(function, obj)
-    return costs, objects
+    # A profile whose counters were zeroed while the threads ran (ZERO=1)
+    # lists each thread's outermost functions, on the stack at that moment,
+    # with the whole total as their own cost: no function's real own cost
+    # comes near it.
+    return {f: c for f, c in costs.items() if c < 0.9 * total}, objects
 
 
 def main():

@@ -23,6 +23,9 @@ it calls, `memcmp`, `malloc`, hashing, is its cost):
 
     scripts/instr_roles.py STRATA_A STRATA_B REDIS_A REDIS_B N [LINE]
 
+An A may be `-` when its B profiles the N requests alone (scripts/callgrind.sh
+with ZERO=1).
+
 Profiles as scripts/instr-owners.sh keeps them (KEEP=DIR: DIR/N.out and
 DIR/2N.out, one workload, N and 2N requests). Prints per request, and with
 LINE (the row's ratio, e.g. 0.8) what Strata would spend if its server part
@@ -60,6 +63,8 @@ LINE = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(?:\S*?):(.*?)(?: \[(.*)\])?$")
 
 def inclusive(path):
     """Inclusive instructions per function, and the whole program's total."""
+    if path == "-":
+        return {}, 0
     # From "/": run inside the repository, callgrind_annotate lists code whose
     # debug information names a relative path (src/...) twice in inclusive
     # mode, once under each spelling of the path.
