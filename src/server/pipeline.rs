@@ -137,7 +137,8 @@ struct RunUnit<'s> {
 }
 
 impl<'s> RunUnit<'s> {
-    /// A unit for up to `commands` more commands of the run.
+    /// A unit whose replies wait in `answers` (an empty list, with room for
+    /// the run's remaining commands).
     fn open(server: &'s Server, answers: Vec<Answer>) -> RunUnit<'s> {
         let ks = &*server.ks;
         let gate = ks.shared_gate();
@@ -217,7 +218,7 @@ fn finish_run(
 fn execute(
     server: &Server,
     client: &mut ClientState,
-    queue: Queue,
+    mut queue: Queue,
     may_defer: bool,
     out: &mut BytesMut,
 ) -> Result<(), (BusyKey, Queue)> {
@@ -245,7 +246,6 @@ fn execute(
     };
     let commands = queue.len();
     let mut unit: Option<RunUnit<'_>> = None;
-    let mut queue = queue;
     let mut run = queue.drain(..).enumerate();
     while let Some((i, (cmd, argv))) = run.next() {
         let u = unit.get_or_insert_with(|| {
@@ -296,8 +296,8 @@ fn execute(
     // blocked meanwhile.
     let may_wait = client.ready_keys.is_empty() || server.blocking.blocked_clients() == 0;
     // A run of reads lets its unit go where it lies, at the end of this
-    // scope (it holds no key lock): committing would move it (some 600
-    // bytes, several times) only to find nothing to write.
+    // scope (it holds no key lock): committing would move it only to find
+    // nothing to write.
     if unit
         .as_ref()
         .is_some_and(|u| u.w.has_nothing_to_commit() && client.ready_keys.is_empty())
@@ -551,11 +551,10 @@ fn finish(
 fn emit_answers(
     server: &Server,
     client: &mut ClientState,
-    answers: Vec<Answer>,
+    mut answers: Vec<Answer>,
     failed: Option<Reply>,
     out: &mut BytesMut,
 ) {
-    let mut answers = answers;
     for a in answers.drain(..) {
         let reply = failed.clone().unwrap_or(a.reply);
         dispatch::emit(server, client, reply, out);
