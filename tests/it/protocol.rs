@@ -461,3 +461,29 @@ fn random_byte_streams_match_redis() {
         );
     }
 }
+
+/// A reply larger than the sockets' buffers leaves in pieces: the server's
+/// first, non-blocking write takes part of it and the rest waits for the
+/// client to read. It arrives whole, in order, and before the next reply,
+/// byte for byte as Redis sends it.
+#[test]
+fn a_reply_larger_than_the_socket_buffers_arrives_whole_and_in_order() {
+    let strata = Strata::start();
+    let redis = Redis::start();
+    let value: Vec<u8> = (0..16usize << 20).map(|i| (i % 251) as u8).collect();
+    let mut expected = format!("${}\r\n", value.len()).into_bytes();
+    expected.extend_from_slice(&value);
+    expected.extend_from_slice(b"\r\n+PONG\r\n");
+    for (name, mut c) in [("strata", strata.conn()), ("redis", redis.conn())] {
+        c.send(&[b"SET", b"big", &value]);
+        assert_eq!(c.read_reply(), b"+OK\r\n", "{name}");
+        let mut both = encode(&[b"GET", b"big"]);
+        both.extend(encode(&[b"PING"]));
+        c.send_raw(&both);
+        // Not read yet: the reply fills the sockets and the server waits.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut got = c.read_reply();
+        got.extend(c.read_reply());
+        assert!(got == expected, "{name}: {} bytes differ", got.len());
+    }
+}
