@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use super::context::{unbox, Staging};
+use super::context::unstage;
 use super::keyspace::UnitChanges;
 use super::overlay::Overlay;
 use super::{Committed, Effects, Keyspace, TypeError, TypeResult, WriteContext};
@@ -338,19 +338,13 @@ impl WriteContext<'_> {
     /// with its key locks.
     pub fn defer(self) -> DeferredUnit {
         debug_assert!(self.deferrable());
-        let Staging {
-            overlay,
-            changes,
-            effects,
-            joined,
-            ..
-        } = unbox(self.staging);
+        let (overlay, changes, effects, joined) = unstage(self.staging);
         let stripes = std::mem::take(&mut *self.locks.held.borrow_mut());
         let outcome = new_outcome();
         self.ks.commit_queue.push(PendingUnit {
-            overlay: overlay.into_inner(),
-            changes: changes.into_inner(),
-            propagate: effects.into_inner().propagate,
+            overlay,
+            changes,
+            propagate: effects.propagate,
             stripes,
             outcome: outcome.clone(),
             joined: joined.take(),

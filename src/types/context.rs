@@ -669,16 +669,8 @@ impl<'a> WriteContext<'a> {
     /// after the batch is written. The effects are for the caller to deliver
     /// (events, WATCH, blocked clients).
     pub fn commit(self) -> TypeResult<(Committed, Effects)> {
-        let Staging {
-            overlay,
-            changes,
-            effects,
-            joined,
-            ..
-        } = unbox(self.staging);
-        let mut effects = effects.into_inner();
-        let changes = changes.into_inner();
-        let batch = overlay.into_inner().batch;
+        let (overlay, changes, mut effects, joined) = unstage(self.staging);
+        let batch = overlay.batch;
         if self.ks.has_watchers() {
             effects.touched = touched_keys(&batch);
         }
@@ -699,9 +691,19 @@ impl<'a> WriteContext<'a> {
     }
 }
 
-/// A unit's staged parts, empty ones if it never allocated them.
-pub(super) fn unbox(staging: OnceCell<Box<Staging>>) -> Staging {
-    staging.into_inner().map_or_else(Staging::default, |s| *s)
+/// What a commit or the commit queue takes of a unit's staged parts (empty
+/// ones if it never allocated them): its overlay, its changes, its effects
+/// and the deferred units it took over.
+pub(super) fn unstage(
+    staging: OnceCell<Box<Staging>>,
+) -> (Overlay, UnitChanges, Effects, super::commit_queue::Joined) {
+    let s = staging.into_inner().map_or_else(Staging::default, |s| *s);
+    (
+        s.overlay.into_inner(),
+        s.changes.into_inner(),
+        s.effects.into_inner(),
+        s.joined,
+    )
 }
 
 /// The user keys whose records a batch changes.
