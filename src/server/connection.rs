@@ -453,12 +453,10 @@ async fn wait_blocked(
     }
 }
 
+/// A blocked client's deadline, or a wait that never ends without one.
 async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
-        // Boxed: a `Sleep` inline would make this future, which every
-        // request's `select!` builds and moves, a hundred bytes larger
-        // even when no timeout is set.
-        Some(d) => Box::pin(tokio::time::sleep_until(d)).await,
+        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }
